@@ -1,0 +1,177 @@
+// Package lessons parses and models klab lessons: Killercoda-layout folders
+// (index.json, markdown steps, scripts) plus klab's objective files.
+package lessons
+
+import (
+	"fmt"
+	"io/fs"
+	"time"
+)
+
+// Lesson is one parsed lesson folder.
+type Lesson struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Description string  `json:"description,omitempty"`
+	Lang        string  `json:"lang"` // "fr" or "en"; default "en"
+	ImageID     string  `json:"imageid,omitempty"`
+	Intro       *Page   `json:"intro,omitempty"`
+	Steps       []*Step `json:"steps"`
+	Finish      *Page   `json:"finish,omitempty"`
+	Assets      []Asset `json:"assets,omitempty"`
+	// Dir is the lesson folder as given (a path on disk, or "embedded:<id>").
+	Dir string `json:"dir"`
+	// FS holds the lesson's files, rooted at the lesson folder.
+	FS fs.FS `json:"-"`
+}
+
+// Page is a rendered unit of text: the intro, a step or the finish page.
+type Page struct {
+	Title    string `json:"title"`
+	TextFile string `json:"text,omitempty"` // path relative to the lesson folder
+	// Markdown is the page's markdown with klab/Killercoda annotations removed
+	// and <details> hints taken out; it is valid CommonMark, safe for glamour.
+	Markdown string `json:"-"`
+	// Segments splits Markdown around fenced exec/copy blocks so a UI can
+	// draw (and highlight) blocks itself; concatenating the Markdown of all
+	// segments with the blocks' fences gives Markdown back.
+	Segments   []Segment `json:"-"`
+	Blocks     []*Block  `json:"blocks"`
+	Hints      []Hint    `json:"-"`
+	Background *Script   `json:"background,omitempty"`
+	Foreground *Script   `json:"foreground,omitempty"`
+}
+
+// Segment is either a piece of markdown text or a reference to a fenced block.
+type Segment struct {
+	Markdown string `json:"markdown,omitempty"`
+	Block    *Block `json:"block,omitempty"`
+}
+
+// Step is one step of a lesson.
+type Step struct {
+	Page
+	Index      int           `json:"index"` // 1-based
+	Objectives []*Objective  `json:"objectives"`
+	Verify     *Script       `json:"verify,omitempty"`   // Killercoda verify script (also an objective)
+	Solution   *Script       `json:"solution,omitempty"` // klab: script solving the step
+	Timeout    time.Duration `json:"timeout,omitempty"`  // klab: bound for validate
+	// SolutionHint is the <details> whose summary names a solution, if any.
+	SolutionHint *Hint `json:"-"`
+}
+
+// BlockKind says what a code block is for.
+type BlockKind string
+
+const (
+	BlockExec BlockKind = "exec" // runs when the learner asks
+	BlockCopy BlockKind = "copy" // copied, never run
+)
+
+// Block is an annotated code block (fenced or inline).
+type Block struct {
+	Index     int       `json:"index"` // 1-based within its page
+	Kind      BlockKind `json:"kind"`
+	Interrupt bool      `json:"interrupt"`
+	Inline    bool      `json:"inline,omitempty"`
+	Lang      string    `json:"lang,omitempty"`
+	Code      string    `json:"code"`
+	File      string    `json:"file"` // lesson-relative markdown path
+	Line      int       `json:"line"` // 1-based line of the block's first code line
+}
+
+// Hint is a <details> section of a page.
+type Hint struct {
+	Summary  string `json:"summary"`
+	Markdown string `json:"markdown"`
+	Solution bool   `json:"solution"`
+	Line     int    `json:"line"`
+}
+
+// Script is a lesson script (background, foreground, verify, solution).
+type Script struct {
+	Path string `json:"path"` // lesson-relative
+	Body string `json:"-"`
+}
+
+// Asset is an entry of details.assets (kept informational).
+type Asset struct {
+	File   string `json:"file"`
+	Target string `json:"target"`
+	Chmod  string `json:"chmod,omitempty"`
+}
+
+// Objective is one check of a step (objectives.yaml or a Killercoda verify script).
+type Objective struct {
+	ID       string         `json:"id"`
+	Title    string         `json:"title"`
+	Target   *Target        `json:"target,omitempty"`
+	Count    *Count         `json:"count,omitempty"`
+	Absent   bool           `json:"absent,omitempty"`
+	Match    map[string]any `json:"match,omitempty"`
+	Expect   []Expect       `json:"expect,omitempty"`
+	Script   *Script        `json:"script,omitempty"`
+	Hint     string         `json:"hint,omitempty"`
+	Timeout  time.Duration  `json:"timeout,omitempty"`
+	PreCheck string         `json:"preCheck,omitempty"` // "" or "skip"
+	File     string         `json:"file"`
+	Line     int            `json:"line"`
+}
+
+// Kind reports "script" for script objectives and "match" otherwise.
+func (o *Objective) Kind() string {
+	if o.Script != nil {
+		return "script"
+	}
+	return "match"
+}
+
+// Target names the object(s) an objective looks at.
+type Target struct {
+	Kind       string            `json:"kind"`
+	APIVersion string            `json:"apiVersion,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Selector   map[string]string `json:"selector,omitempty"`
+	Namespace  string            `json:"namespace,omitempty"`
+}
+
+// Count bounds how many objects a selector target must match.
+type Count struct {
+	Min *int `json:"min,omitempty"`
+	Max *int `json:"max,omitempty"`
+}
+
+// Expect is one CEL expectation.
+type Expect struct {
+	CEL  string `json:"cel"`
+	Msg  string `json:"msg,omitempty"`
+	Line int    `json:"line"`
+}
+
+// Severity of a diagnostic.
+type Severity string
+
+const (
+	SevError   Severity = "error"
+	SevWarning Severity = "warning"
+)
+
+// Diagnostic is one problem found in a lesson, located at file:line:col.
+type Diagnostic struct {
+	File     string   `json:"file"`
+	Line     int      `json:"line,omitempty"`
+	Col      int      `json:"col,omitempty"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
+
+func (d Diagnostic) String() string {
+	loc := d.File
+	if d.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", loc, d.Line)
+		if d.Col > 0 {
+			loc = fmt.Sprintf("%s:%d", loc, d.Col)
+		}
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, d.Severity, d.Message)
+}
