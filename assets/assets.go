@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-//go:embed i18n
+//go:embed i18n styles rbac
 var files embed.FS
 
 // FS exposes every embedded asset (i18n/, styles/, rbac/ …).
