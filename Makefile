@@ -26,7 +26,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## Build bin/klab (version stamped)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
 
 run: build ## Run the Jobs & CronJobs lesson (sandbox when no cluster answers)
 	$(BIN) run $(LESSON)
