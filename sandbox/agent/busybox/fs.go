@@ -1,0 +1,356 @@
+package busybox
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Mount maps a folder of the host (always one the agent created under its data dir) to a path inside the pod.
+type Mount struct {
+	Path     string // absolute path inside the pod, e.g. /var/log
+	Dir      string // host folder backing it
+	ReadOnly bool
+}
+
+type mountRoot struct {
+	path     string // cleaned pod path, "/" for the pod root
+	root     *os.Root
+	readOnly bool
+}
+
+// FS is a pod's file system: the pod root plus its volume mounts, each opened as an os.Root so that no
+// path, `..` or symlink can leave it. Every path given to FS is a pod path (absolute, or relative to "/").
+type FS struct {
+	mounts []mountRoot // longest path first
+}
+
+// NewFS opens rootDir as the pod's "/" and each mount on its own os.Root. The mount points are created
+// inside the pod root so that `ls` shows them.
+func NewFS(rootDir string, mounts []Mount) (*FS, error) {
+	r, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return nil, fmt.Errorf("open pod root: %w", err)
+	}
+	f := &FS{mounts: []mountRoot{{path: "/", root: r}}}
+	for _, m := range mounts {
+		p := Clean(m.Path)
+		if p == "/" {
+			_ = f.Close()
+			return nil, fmt.Errorf("mount %s: cannot mount over the pod root", m.Path)
+		}
+		if err := r.MkdirAll(strings.TrimPrefix(p, "/"), 0o755); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("create mount point %s: %w", p, err)
+		}
+		mr, err := os.OpenRoot(m.Dir)
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("open volume for %s: %w", p, err)
+		}
+		f.mounts = append(f.mounts, mountRoot{path: p, root: mr, readOnly: m.ReadOnly})
+	}
+	sort.SliceStable(f.mounts, func(i, j int) bool { return len(f.mounts[i].path) > len(f.mounts[j].path) })
+	return f, nil
+}
+
+// Close closes every root.
+func (f *FS) Close() error {
+	var errs []error
+	for _, m := range f.mounts {
+		errs = append(errs, m.root.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Clean turns any path into a clean absolute pod path; `..` never goes above "/".
+func Clean(p string) string {
+	return path.Clean("/" + p)
+}
+
+// Abs resolves p against the pod working directory dir.
+func Abs(dir, p string) string {
+	if strings.HasPrefix(p, "/") {
+		return Clean(p)
+	}
+	return Clean(path.Join(dir, p))
+}
+
+func (f *FS) resolve(p string) (*mountRoot, string) {
+	p = Clean(p)
+	for i := range f.mounts {
+		m := &f.mounts[i]
+		if m.path == "/" {
+			return m, relOrDot(strings.TrimPrefix(p, "/"))
+		}
+		if p == m.path {
+			return m, "."
+		}
+		if strings.HasPrefix(p, m.path+"/") {
+			return m, relOrDot(strings.TrimPrefix(p, m.path+"/"))
+		}
+	}
+	panic("unreachable: no root mount")
+}
+
+func relOrDot(s string) string {
+	if s == "" {
+		return "."
+	}
+	return s
+}
+
+// IsMountPoint says whether p is the root of a volume mount (or "/").
+func (f *FS) IsMountPoint(p string) bool {
+	_, rel := f.resolve(p)
+	return rel == "."
+}
+
+func perr(op, p string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: op, Path: p, Err: pe.Err}
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return &fs.PathError{Op: op, Path: p, Err: le.Err}
+	}
+	return &fs.PathError{Op: op, Path: p, Err: err}
+}
+
+func (m *mountRoot) writable(op, p string) error {
+	if m.readOnly {
+		return &fs.PathError{Op: op, Path: p, Err: syscall.EROFS}
+	}
+	return nil
+}
+
+const writeFlags = os.O_WRONLY | os.O_RDWR | os.O_CREATE | os.O_TRUNC | os.O_APPEND
+
+// OpenFile opens a pod path.
+func (f *FS) OpenFile(p string, flag int, perm fs.FileMode) (*os.File, error) {
+	m, rel := f.resolve(p)
+	if flag&writeFlags != 0 {
+		if err := m.writable("open", p); err != nil {
+			return nil, err
+		}
+	}
+	fh, err := m.root.OpenFile(rel, flag, perm)
+	if err != nil {
+		return nil, perr("open", p, err)
+	}
+	return fh, nil
+}
+
+// Open opens a pod path for reading.
+func (f *FS) Open(p string) (*os.File, error) { return f.OpenFile(p, os.O_RDONLY, 0) }
+
+// ReadFile reads a whole file.
+func (f *FS) ReadFile(p string) ([]byte, error) {
+	m, rel := f.resolve(p)
+	b, err := m.root.ReadFile(rel)
+	if err != nil {
+		return nil, perr("open", p, err)
+	}
+	return b, nil
+}
+
+// WriteFile writes a whole file.
+func (f *FS) WriteFile(p string, data []byte, perm fs.FileMode) error {
+	m, rel := f.resolve(p)
+	if err := m.writable("open", p); err != nil {
+		return err
+	}
+	if err := m.root.WriteFile(rel, data, perm); err != nil {
+		return perr("open", p, err)
+	}
+	return nil
+}
+
+// Stat follows symlinks (inside the same root only).
+func (f *FS) Stat(p string) (fs.FileInfo, error) {
+	m, rel := f.resolve(p)
+	fi, err := m.root.Stat(rel)
+	if err != nil {
+		return nil, perr("stat", p, err)
+	}
+	return fi, nil
+}
+
+// Lstat does not follow a final symlink.
+func (f *FS) Lstat(p string) (fs.FileInfo, error) {
+	m, rel := f.resolve(p)
+	fi, err := m.root.Lstat(rel)
+	if err != nil {
+		return nil, perr("lstat", p, err)
+	}
+	return fi, nil
+}
+
+// ReadDir lists a directory, sorted by name.
+func (f *FS) ReadDir(p string) ([]fs.DirEntry, error) {
+	m, rel := f.resolve(p)
+	d, err := m.root.Open(rel)
+	if err != nil {
+		return nil, perr("open", p, err)
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, perr("readdir", p, err)
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	return ents, nil
+}
+
+// Mkdir creates one directory.
+func (f *FS) Mkdir(p string, perm fs.FileMode) error {
+	m, rel := f.resolve(p)
+	if err := m.writable("mkdir", p); err != nil {
+		return err
+	}
+	if rel == "." {
+		return &fs.PathError{Op: "mkdir", Path: p, Err: fs.ErrExist}
+	}
+	if err := m.root.Mkdir(rel, perm); err != nil {
+		return perr("mkdir", p, err)
+	}
+	return nil
+}
+
+// MkdirAll creates a directory and its parents.
+func (f *FS) MkdirAll(p string, perm fs.FileMode) error {
+	p = Clean(p)
+	if fi, err := f.Stat(p); err == nil {
+		if fi.IsDir() {
+			return nil
+		}
+		return &fs.PathError{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
+	}
+	if parent := path.Dir(p); parent != p {
+		if err := f.MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	err := f.Mkdir(p, perm)
+	if err != nil && errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
+}
+
+// Remove removes a file or an empty directory. A mount point cannot be removed.
+func (f *FS) Remove(p string) error {
+	m, rel := f.resolve(p)
+	if rel == "." {
+		return &fs.PathError{Op: "remove", Path: p, Err: syscall.EBUSY}
+	}
+	if err := m.writable("remove", p); err != nil {
+		return err
+	}
+	if err := m.root.Remove(rel); err != nil {
+		return perr("remove", p, err)
+	}
+	return nil
+}
+
+// Rename moves a file inside one root; across mounts it answers EXDEV like the kernel.
+func (f *FS) Rename(oldp, newp string) error {
+	m1, r1 := f.resolve(oldp)
+	m2, r2 := f.resolve(newp)
+	if m1 != m2 {
+		return &fs.PathError{Op: "rename", Path: oldp, Err: syscall.EXDEV}
+	}
+	if r1 == "." || r2 == "." {
+		return &fs.PathError{Op: "rename", Path: oldp, Err: syscall.EBUSY}
+	}
+	if err := m1.writable("rename", newp); err != nil {
+		return err
+	}
+	if err := m1.root.Rename(r1, r2); err != nil {
+		return perr("rename", oldp, err)
+	}
+	return nil
+}
+
+// Symlink creates newp pointing to target. The link is stored as given; following it later only ever
+// resolves inside the root holding it (an absolute or escaping target fails to resolve).
+func (f *FS) Symlink(target, newp string) error {
+	m, rel := f.resolve(newp)
+	if err := m.writable("symlink", newp); err != nil {
+		return err
+	}
+	if err := m.root.Symlink(target, rel); err != nil {
+		return perr("symlink", newp, err)
+	}
+	return nil
+}
+
+// Readlink reads a symlink.
+func (f *FS) Readlink(p string) (string, error) {
+	m, rel := f.resolve(p)
+	s, err := m.root.Readlink(rel)
+	if err != nil {
+		return "", perr("readlink", p, err)
+	}
+	return s, nil
+}
+
+// Chtimes sets access and modification times.
+func (f *FS) Chtimes(p string, atime, mtime time.Time) error {
+	m, rel := f.resolve(p)
+	if err := m.writable("chtimes", p); err != nil {
+		return err
+	}
+	if err := m.root.Chtimes(rel, atime, mtime); err != nil {
+		return perr("chtimes", p, err)
+	}
+	return nil
+}
+
+// Chmod changes permission bits.
+func (f *FS) Chmod(p string, mode fs.FileMode) error {
+	m, rel := f.resolve(p)
+	if err := m.writable("chmod", p); err != nil {
+		return err
+	}
+	if err := m.root.Chmod(rel, mode); err != nil {
+		return perr("chmod", p, err)
+	}
+	return nil
+}
+
+// RemoveAll removes p and everything below it, walking mounts too; mount points themselves stay (EBUSY,
+// reported after everything removable was removed).
+func (f *FS) RemoveAll(p string) error {
+	p = Clean(p)
+	fi, err := f.Lstat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	var errs []error
+	if fi.IsDir() {
+		ents, err := f.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if err := f.RemoveAll(path.Join(p, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return f.Remove(p)
+}

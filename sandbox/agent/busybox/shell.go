@@ -1,0 +1,318 @@
+// Package busybox runs container commands for the klab sandbox: a POSIX shell (mvdan.cc/sh/v3) whose
+// commands are a busybox-like set implemented in Go. Nothing is ever exec'd on the host and every file
+// access goes through the pod's FS (os.Root per mount), so a pod cannot read or change a host file.
+package busybox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Shell is the environment a container's command runs in.
+type Shell struct {
+	FS       *FS
+	Env      []string // KEY=VALUE, the container's environment
+	Dir      string   // working directory inside the pod ("" = "/")
+	Hostname string
+	Stdin    io.Reader // nil = empty
+	Stdout   io.Writer
+	Stderr   io.Writer
+}
+
+// Run runs argv (the container's command followed by its args) and returns its exit code. A cancelled
+// ctx stops it: the code is then 137, like a killed process. The error is non-nil only when the shell
+// itself failed.
+func (s *Shell) Run(ctx context.Context, argv []string) (int, error) {
+	if len(argv) == 0 {
+		return 0, nil
+	}
+	var b strings.Builder
+	b.WriteString("exec")
+	for _, a := range argv {
+		q, err := syntax.Quote(a, syntax.LangBash)
+		if err != nil {
+			return 126, fmt.Errorf("quote argument %q: %w", a, err)
+		}
+		b.WriteString(" ")
+		b.WriteString(q)
+	}
+	prog, err := syntax.NewParser().Parse(strings.NewReader(b.String()), "")
+	if err != nil {
+		return 126, fmt.Errorf("parse command: %w", err)
+	}
+	env := expand.ListEnviron(s.Env...)
+	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil)
+	if err != nil {
+		return 126, err
+	}
+	return exitCode(ctx, r.Run(ctx, prog))
+}
+
+func (s *Shell) dir() string {
+	if s.Dir == "" {
+		return "/"
+	}
+	return Clean(s.Dir)
+}
+
+// exitCode maps the interpreter's result to a process exit code.
+func exitCode(ctx context.Context, err error) (int, error) {
+	if ctx.Err() != nil {
+		return 137, nil
+	}
+	if err == nil {
+		return 0, nil
+	}
+	if code, ok := interp.IsExitStatus(err); ok {
+		return int(code), nil
+	}
+	return 2, err
+}
+
+func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, errw io.Writer, params []string) (*interp.Runner, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	if errw == nil {
+		errw = io.Discard
+	}
+	opts := []interp.RunnerOption{
+		interp.Env(env),
+		interp.StdIO(in, out, errw),
+		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return s.exec }),
+		interp.OpenHandler(s.open),
+		interp.ReadDirHandler2(s.readDir),
+		interp.StatHandler(s.stat),
+		interp.AccessHandler(s.access),
+	}
+	if params != nil {
+		opts = append(opts, interp.Params(params...))
+	}
+	r, err := interp.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("new shell: %w", err)
+	}
+	// Dir is a pod path: set it after New, whose Dir option would stat the host.
+	r.Dir = dir
+	r.Reset()
+	r.Dir = dir
+	return r, nil
+}
+
+func (s *Shell) open(ctx context.Context, p string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	hc := interp.HandlerCtx(ctx)
+	switch p {
+	case "/dev/null":
+		return nullFile{}, nil
+	case "/dev/stdout":
+		return writeOnly{hc.Stdout}, nil
+	case "/dev/stderr":
+		return writeOnly{hc.Stderr}, nil
+	}
+	f, err := s.FS.OpenFile(Abs(hc.Dir, p), flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *Shell) readDir(ctx context.Context, p string) ([]fs.DirEntry, error) {
+	return s.FS.ReadDir(Abs(interp.HandlerCtx(ctx).Dir, p))
+}
+
+func (s *Shell) stat(ctx context.Context, p string, follow bool) (fs.FileInfo, error) {
+	p = Abs(interp.HandlerCtx(ctx).Dir, p)
+	if follow {
+		return s.FS.Stat(p)
+	}
+	return s.FS.Lstat(p)
+}
+
+func (s *Shell) access(ctx context.Context, p string, mode interp.AccessMode) error {
+	fi, err := s.FS.Stat(Abs(interp.HandlerCtx(ctx).Dir, p))
+	if err != nil {
+		return err
+	}
+	if mode&interp.AccessExec != 0 && !fi.IsDir() && fi.Mode()&0o111 == 0 {
+		return &fs.PathError{Op: "access", Path: p, Err: fs.ErrPermission}
+	}
+	return nil
+}
+
+type nullFile struct{}
+
+func (nullFile) Read([]byte) (int, error)    { return 0, io.EOF }
+func (nullFile) Write(b []byte) (int, error) { return len(b), nil }
+func (nullFile) Close() error                { return nil }
+
+type writeOnly struct{ w io.Writer }
+
+func (w writeOnly) Read([]byte) (int, error)    { return 0, io.EOF }
+func (w writeOnly) Write(b []byte) (int, error) { return w.w.Write(b) }
+func (w writeOnly) Close() error                { return nil }
+
+// proc is one running command: its arguments and the shell state it was called with.
+type proc struct {
+	ctx  context.Context
+	sh   *Shell
+	hc   interp.HandlerContext
+	name string
+	args []string // without the command name
+
+	findBase   [2]string // find: the operand as a pod path and as typed
+	findFailed bool
+}
+
+func (p *proc) stdin() io.Reader {
+	if p.hc.Stdin == nil {
+		return strings.NewReader("")
+	}
+	return p.hc.Stdin
+}
+func (p *proc) out() io.Writer { return p.hc.Stdout }
+func (p *proc) abs(s string) string {
+	return Abs(p.hc.Dir, s)
+}
+
+// errf prints "NAME: message" on stderr and returns 1.
+func (p *proc) errf(format string, args ...any) int {
+	fmt.Fprintf(p.hc.Stderr, p.name+": "+format+"\n", args...)
+	return 1
+}
+
+// fail prints an error the way busybox does ("cat: can't open 'x': No such file or directory").
+func (p *proc) fail(err error) int {
+	return p.errf("%s", errMsg(err))
+}
+
+func errMsg(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s: %s", pe.Path, describe(pe.Err))
+	}
+	return describe(err)
+}
+
+func describe(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "No such file or directory"
+	case errors.Is(err, fs.ErrExist):
+		return "File exists"
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "escapes from parent") || strings.Contains(msg, "path escapes") {
+		return "Permission denied (outside the container)"
+	}
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg
+}
+
+type applet func(p *proc) int
+
+// exec runs a simple command that is neither a shell function nor an interpreter builtin.
+func (s *Shell) exec(ctx context.Context, args []string) error {
+	hc := interp.HandlerCtx(ctx)
+	name := args[0]
+	if strings.Contains(name, "/") {
+		base := path.Base(name)
+		if _, ok := appletFor(base); !ok || isScript(s, Abs(hc.Dir, name)) {
+			return s.runScriptFile(ctx, hc, name, args[1:])
+		}
+		name = base
+	}
+	a, ok := appletFor(name)
+	if !ok {
+		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", name)
+		return interp.NewExitStatus(127)
+	}
+	if ctx.Err() != nil {
+		return interp.NewExitStatus(137)
+	}
+	code := a(&proc{ctx: ctx, sh: s, hc: hc, name: name, args: args[1:]})
+	if code != 0 {
+		return interp.NewExitStatus(uint8(code))
+	}
+	return nil
+}
+
+// appletMarker starts the files the image skeleton puts in /bin for each applet.
+const appletMarker = "#!/bin/busybox\n"
+
+func isScript(s *Shell, p string) bool {
+	b, err := s.FS.ReadFile(p)
+	return err == nil && !strings.HasPrefix(string(b), appletMarker)
+}
+
+func (s *Shell) runScriptFile(ctx context.Context, hc interp.HandlerContext, name string, args []string) error {
+	p := Abs(hc.Dir, name)
+	fi, err := s.FS.Stat(p)
+	if err != nil {
+		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", name)
+		return interp.NewExitStatus(127)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		fmt.Fprintf(hc.Stderr, "sh: %s: Permission denied\n", name)
+		return interp.NewExitStatus(126)
+	}
+	src, err := s.FS.ReadFile(p)
+	if err != nil {
+		fmt.Fprintf(hc.Stderr, "sh: %s: %s\n", name, errMsg(err))
+		return interp.NewExitStatus(126)
+	}
+	return s.runSource(ctx, hc, string(src), name, args, nil)
+}
+
+// runSource interprets src in a child shell (like `sh -c`), inheriting exported variables and the
+// working directory.
+func (s *Shell) runSource(ctx context.Context, hc interp.HandlerContext, src, name string, args, setOpts []string) error {
+	return s.runSourceIn(ctx, hc, exported(hc.Env), src, name, args, setOpts)
+}
+
+func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env expand.Environ, src, name string, args, setOpts []string) error {
+	prog, err := syntax.NewParser().Parse(strings.NewReader(src), name)
+	if err != nil {
+		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
+		return interp.NewExitStatus(2)
+	}
+	params := append(append([]string{}, setOpts...), "--")
+	params = append(params, args...)
+	r, err := s.newRunner(env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr, params)
+	if err != nil {
+		return err
+	}
+	code, err := exitCode(ctx, r.Run(ctx, prog))
+	if err != nil {
+		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
+		return interp.NewExitStatus(2)
+	}
+	if code != 0 {
+		return interp.NewExitStatus(uint8(code))
+	}
+	return nil
+}
+
+// exported keeps the exported variables of env, as a child process would see them.
+func exported(env expand.Environ) expand.Environ {
+	var list []string
+	for name, v := range env.Each {
+		if v.Exported && v.IsSet() {
+			list = append(list, name+"="+v.String())
+		}
+	}
+	return expand.ListEnviron(list...)
+}

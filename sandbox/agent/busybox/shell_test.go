@@ -1,0 +1,286 @@
+package busybox
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type pod struct {
+	root string
+	fs   *FS
+}
+
+func newPod(t *testing.T, mounts ...Mount) *pod {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSkeleton(root, "mypod"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFS(root, mounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &pod{root: root, fs: f}
+}
+
+func (p *pod) run(t *testing.T, argv ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin:/usr/bin", "HOME=/root", "FOO=bar"}, Hostname: "mypod", Stdout: &out, Stderr: &errb}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, err := sh.Run(ctx, argv)
+	if err != nil {
+		t.Fatalf("run %q: %v", argv, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (p *pod) sh(t *testing.T, script string) (string, string, int) {
+	t.Helper()
+	return p.run(t, "sh", "-c", script)
+}
+
+func TestCommands(t *testing.T) {
+	tests := []struct {
+		name, script, want string
+		code               int
+	}{
+		{"echo", "echo hello world", "hello world\n", 0},
+		{"echo via env", "env echo -n hi", "hi", 0},
+		{"printf", `printf '%s-%03d\n' a 7`, "a-007\n", 0},
+		{"bin path", "/bin/echo ok", "ok\n", 0},
+		{"nested sh", `sh -c 'echo "in $1"' zero one`, "in one\n", 0},
+		{"bash -c exit", `bash -c 'exit 3'; echo $?`, "3\n", 0},
+		{"exit code", "exit 4", "", 4},
+		{"unknown", "nosuchcmd", "", 127},
+		{"true false", "true && false || echo no", "no\n", 0},
+		{"env var", "echo $FOO", "bar\n", 0},
+		{"printenv", "printenv FOO", "bar\n", 0},
+		{"env list", "env | grep ^FOO=", "FOO=bar\n", 0},
+		{"env assign", "env X=1 sh -c 'echo $X'", "1\n", 0},
+		{"hostname", "hostname", "mypod\n", 0},
+		{"uname", "uname -s -n", "Linux mypod\n", 0},
+		{"id", "id -u; whoami", "0\nroot\n", 0},
+		{"pwd", "cd /tmp && pwd", "/tmp\n", 0},
+		{"files", "mkdir -p /a/b && echo x > /a/b/f && cat /a/b/f && ls /a/b", "x\nf\n", 0},
+		{"touch ls", "cd /tmp && touch a b && ls", "a\nb\n", 0},
+		{"rm", "touch /tmp/x && rm /tmp/x && ls /tmp | wc -l", "0\n", 0},
+		{"rm dir needs -r", "mkdir /d; rm /d", "", 1},
+		{"cp mv", "echo c > /tmp/a; cp /tmp/a /tmp/b; mv /tmp/b /tmp/c; cat /tmp/c; ls /tmp", "c\na\nc\n", 0},
+		{"cp -r", "mkdir -p /s/t; echo 1 > /s/t/f; cp -r /s /d; cat /d/t/f", "1\n", 0},
+		{"find name", "mkdir -p /w/x; touch /w/a.log /w/x/b.log /w/c.txt; find /w -name '*.log' | sort", "/w/a.log\n/w/x/b.log\n", 0},
+		{"find type", "mkdir -p /w/x; touch /w/f; find /w -type d", "/w\n/w/x\n", 0},
+		{"find delete", "mkdir -p /w; touch /w/a.log /w/b.txt; find /w -name '*.log' -delete; ls /w", "b.txt\n", 0},
+		{"find mtime", "mkdir /w; touch -d '3 days ago' /w/old; touch /w/new; find /w -type f -mtime +1", "/w/old\n", 0},
+		{"find relative", "mkdir -p /w/x; cd /w; touch x/y; find . -name y", "./x/y\n", 0},
+		{"grep", "printf 'a\\nb\\nab\\n' | grep -c a", "2\n", 0},
+		{"grep -v -n", "printf 'a\\nb\\n' | grep -vn a", "2:b\n", 0},
+		{"grep no match", "echo a | grep z", "", 1},
+		{"grep -E -i", "echo Hello | grep -Ei 'h(e|a)llo'", "Hello\n", 0},
+		{"grep file", "echo needle > /f; grep -l needle /f", "/f\n", 0},
+		{"head tail", "seq 10 | head -n 3; seq 10 | tail -2; seq 5 | tail -n +4", "1\n2\n3\n9\n10\n4\n5\n", 0},
+		{"head -c", "echo abcdef | head -c 3", "abc", 0},
+		{"wc", "printf 'a b\\nc\\n' | wc -l; printf 'a b\\nc\\n' | wc -w", "2\n3\n", 0},
+		{"seq", "seq 2 2 6; seq -s, 3", "2\n4\n6\n1,2,3\n", 0},
+		{"expr", "expr 2 + 3 \\* 4; expr length hello; expr 5 % 3", "14\n5\n2\n", 0},
+		{"expr zero", "expr 1 - 1", "0\n", 1},
+		{"expr match", "expr abc123 : '[a-z]*'", "3\n", 0},
+		{"test", "test -d /tmp && [ -f /etc/passwd ] && [ 3 -gt 2 ] && echo ok", "ok\n", 0},
+		{"test missing", "test -e /nope", "", 1},
+		{"basename dirname", "basename /a/b/c.txt .txt; dirname /a/b/c.txt", "c\n/a/b\n", 0},
+		{"tee", "echo t | tee /tmp/t >/dev/null; cat /tmp/t", "t\n", 0},
+		{"tee -a", "echo 1 > /tmp/t; echo 2 | tee -a /tmp/t >/dev/null; cat /tmp/t", "1\n2\n", 0},
+		{"date format", "date -d 2024-03-05 +%Y/%m/%d", "2024/03/05\n", 0},
+		{"date epoch", "date -u -d @0 '+%F %T'", "1970-01-01 00:00:00\n", 0},
+		{"gzip", "echo zip > /tmp/z; gzip /tmp/z; ls /tmp; gzip -d /tmp/z.gz; cat /tmp/z", "z.gz\nzip\n", 0},
+		{"zcat", "echo zz > /z; gzip -k /z; zcat /z.gz", "zz\n", 0},
+		{"sort uniq", "printf 'b\\na\\nb\\n' | sort | uniq -c", "      1 a\n      2 b\n", 0},
+		{"sort -n", "printf '10\\n9\\n' | sort -n", "9\n10\n", 0},
+		{"cut tr", "echo a:b:c | cut -d: -f2; echo abc | tr a-c A-C", "b\nABC\n", 0},
+		{"xargs", "printf '1\\n2\\n' | xargs echo n", "n 1 2\n", 0},
+		{"sleep", "sleep 0.01 && echo slept", "slept\n", 0},
+		{"ls -l", "touch /tmp/f; ls -l /tmp | grep -c f", "1\n", 0},
+		{"ls missing", "ls /nope", "", 1},
+		{"cat missing", "cat /nope", "", 1},
+		{"glob", "touch /tmp/a.x /tmp/b.x; echo /tmp/*.x", "/tmp/a.x /tmp/b.x\n", 0},
+		{"redirect read", "echo in > /tmp/i; while read l; do echo got $l; done < /tmp/i", "got in\n", 0},
+		{"script file", "printf '#!/bin/sh\\necho script $1\\n' > /s.sh; chmod +x /s.sh; /s.sh arg; sh /s.sh two", "script arg\nscript two\n", 0},
+		{"busybox", "busybox echo bb", "bb\n", 0},
+		{"ln -s inside", "echo in > /tmp/t; ln -s t /tmp/l; cat /tmp/l", "in\n", 0},
+		{"cmd subst", "x=$(echo sub); echo $x", "sub\n", 0},
+		{"arith", "i=0; while [ $i -lt 3 ]; do i=$((i+1)); done; echo $i", "3\n", 0},
+		{"set -e", "sh -e -c 'false; echo not'", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPod(t)
+			out, errOut, code := p.sh(t, tt.script)
+			if out != tt.want || code != tt.code {
+				t.Errorf("%s\n got %q (exit %d), stderr %q\nwant %q (exit %d)", tt.script, out, code, errOut, tt.want, tt.code)
+			}
+		})
+	}
+}
+
+func TestNotFoundMessage(t *testing.T) {
+	p := newPod(t)
+	_, errOut, code := p.sh(t, "wget http://example.com")
+	if code != 127 || errOut != "sh: wget: not found\n" {
+		t.Fatalf("got exit %d stderr %q", code, errOut)
+	}
+	_, errOut, code = p.run(t, "curl")
+	if code != 127 || errOut != "sh: curl: not found\n" {
+		t.Fatalf("got exit %d stderr %q", code, errOut)
+	}
+}
+
+func TestSleepCancelled(t *testing.T) {
+	p := newPod(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	sh := &Shell{FS: p.fs}
+	start := time.Now()
+	code, err := sh.Run(ctx, []string{"sh", "-c", "sleep 30; echo never"})
+	if err != nil || code != 137 || time.Since(start) > 2*time.Second {
+		t.Fatalf("code %d err %v after %v", code, err, time.Since(start))
+	}
+}
+
+func TestNoCommandBusyboxSh(t *testing.T) {
+	p := newPod(t)
+	_, _, code := p.run(t, "sh")
+	if code != 0 {
+		t.Fatalf("sh with no stdin: exit %d", code)
+	}
+}
+
+// canaries creates files outside the pod root and returns a check that they are intact.
+func canaries(t *testing.T) (dir string, check func()) {
+	t.Helper()
+	dir = t.TempDir()
+	files := map[string]string{"passwd": "host passwd", "shadow": "host secret", "var/log/app.log": "host log"}
+	for n, c := range files {
+		fp := filepath.Join(dir, n)
+		if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(fp, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, func() {
+		t.Helper()
+		for n, c := range files {
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil || string(b) != c {
+				t.Errorf("canary %s changed: %q %v", n, b, err)
+			}
+		}
+	}
+}
+
+func TestIsolation(t *testing.T) {
+	host, check := canaries(t)
+	hostPathVol := filepath.Join(t.TempDir(), "hostpath-var-log")
+	if err := os.MkdirAll(hostPathVol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := newPod(t, Mount{Path: "/var/log", Dir: hostPathVol})
+	rel, err := filepath.Rel(p.root, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := []string{
+		"cat " + host + "/shadow",
+		"cat /etc/shadow",
+		"cat ../../../../../../../../" + host + "/shadow",
+		"cat " + rel + "/shadow",
+		"cd /tmp; cat " + rel + "/shadow",
+		"echo x > /etc/passwd",
+		"echo x > " + host + "/passwd",
+		"echo x > ../../../../../../.." + host + "/passwd",
+		"ln -s / x; ls x; cat x" + host + "/shadow; echo y > x" + host + "/passwd",
+		"ln -s " + host + " /h; cat /h/shadow; echo y > /h/passwd; rm -rf /h/",
+		"ln -s ../../../../../../../../.. /up; ls /up; cat /up" + host + "/shadow",
+		"cd /var/log && ln -s ../../../../../../../.. up; ls up; find up -name '*.log' -delete",
+		"find /var/log -name '*.log' -delete",
+		"find / -name '*.log' -delete",
+		"find " + host + " -delete",
+		"rm -rf " + host,
+		"rm -rf /",
+		"rm -rf /*",
+		"cp " + host + "/shadow /tmp/s; cat /tmp/s",
+		"mv " + host + "/passwd /tmp/p",
+		"gzip " + host + "/passwd",
+		"touch " + host + "/passwd",
+		"sh " + host + "/passwd",
+	}
+	for _, s := range scripts {
+		out, errOut, _ := p.sh(t, s)
+		if strings.Contains(out, "host secret") || strings.Contains(out, "host passwd") || strings.Contains(out, "host log") {
+			t.Errorf("%s: leaked a host file: %q", s, out)
+		}
+		_ = errOut
+		check()
+	}
+	// The pod's own files are really changed by rm -rf / (inside its root), and the volume is emptied.
+	if _, err := os.Stat(filepath.Join(p.root, "etc", "passwd")); err == nil {
+		t.Errorf("rm -rf / left the pod's /etc/passwd")
+	}
+}
+
+func TestHostPathFindDelete(t *testing.T) {
+	host, check := canaries(t)
+	vol := filepath.Join(t.TempDir(), "hostpath", "var", "log")
+	if err := os.MkdirAll(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "old.log"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPod(t, Mount{Path: "/var/log", Dir: vol})
+	out, errOut, code := p.sh(t, "ls /var/log; find /var/log -name '*.log' -delete; ls /var/log | wc -l")
+	if out != "old.log\n0\n" || code != 0 {
+		t.Fatalf("got %q %q %d", out, errOut, code)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "old.log")); err == nil {
+		t.Fatal("the volume's file was not deleted")
+	}
+	_ = host
+	check()
+}
+
+func TestReadOnlyMount(t *testing.T) {
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "key"), []byte("v"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPod(t, Mount{Path: "/etc/config", Dir: vol, ReadOnly: true})
+	out, _, code := p.sh(t, "cat /etc/config/key; echo x > /etc/config/key")
+	if out != "v" || code == 0 {
+		t.Fatalf("got %q exit %d", out, code)
+	}
+}
+
+func FuzzShell(f *testing.F) {
+	for _, s := range []string{"echo a | grep a", "find / -name x", "expr 1 + ( 2", "seq 1 0", "head -n", "cut -f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, script string) {
+		p := newPod(t)
+		sh := &Shell{FS: p.fs}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, _ = sh.Run(ctx, []string{"sh", "-c", script})
+	})
+}
