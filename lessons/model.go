@@ -23,6 +23,9 @@ type Lesson struct {
 	Dir string `json:"dir"`
 	// FS holds the lesson's files, rooted at the lesson folder.
 	FS fs.FS `json:"-"`
+
+	displayDir string // folder name used in messages (see FilePath)
+	onDisk     bool
 }
 
 // Page is a rendered unit of text: the intro, a step or the finish page.
@@ -32,9 +35,11 @@ type Page struct {
 	// Markdown is the page's markdown with klab/Killercoda annotations removed
 	// and <details> hints taken out; it is valid CommonMark, safe for glamour.
 	Markdown string `json:"-"`
-	// Segments splits Markdown around fenced exec/copy blocks so a UI can
-	// draw (and highlight) blocks itself; concatenating the Markdown of all
-	// segments with the blocks' fences gives Markdown back.
+	// Segments splits Markdown around the page's fenced exec/copy blocks so
+	// a UI can draw (and highlight) blocks itself. A block segment has Block
+	// set and, as Markdown, the block's fenced text (annotation removed);
+	// concatenating the Markdown of all segments gives Markdown back. Inline
+	// blocks stay inside text segments (see InlineExecMarker).
 	Segments   []Segment `json:"-"`
 	Blocks     []*Block  `json:"blocks"`
 	Hints      []Hint    `json:"-"`
@@ -53,6 +58,10 @@ type Step struct {
 	Page
 	Index      int           `json:"index"` // 1-based
 	Objectives []*Objective  `json:"objectives"`
+	// ObjectivesFile is the klab objectives file (lesson-relative), if any.
+	ObjectivesFile string `json:"objectivesFile,omitempty"`
+	// Line is the line of the step's entry in index.json.
+	Line int `json:"-"`
 	Verify     *Script       `json:"verify,omitempty"`   // Killercoda verify script (also an objective)
 	Solution   *Script       `json:"solution,omitempty"` // klab: script solving the step
 	Timeout    time.Duration `json:"timeout,omitempty"`  // klab: bound for validate
@@ -78,6 +87,11 @@ type Block struct {
 	Code      string    `json:"code"`
 	File      string    `json:"file"` // lesson-relative markdown path
 	Line      int       `json:"line"` // 1-based line of the block's first code line
+	// Hint is 0 for a block shown in the page, n for a block inside the
+	// page's n-th <details> hint (Page.Hints[n-1]).
+	Hint int `json:"hint,omitempty"`
+
+	open, close int // 0-based fence lines of a fenced block in its file
 }
 
 // Hint is a <details> section of a page.

@@ -1,0 +1,505 @@
+package lessons
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+)
+
+// Markers left in Page.Markdown (and Hint.Markdown) after an inline block's
+// code span: `kubectl get pods`{{exec}} becomes "`kubectl get pods` ▶3" where
+// 3 is the block's Index, so a UI can say "press 3 to run it". Inline copy
+// blocks get " ⧉N". `x`{{}} keeps only the code span.
+const (
+	InlineExecMarker = "▶"
+	InlineCopyMarker = "⧉"
+)
+
+// annotation is what an author wrote on a closing fence or after a code span.
+type annotation struct {
+	kind      BlockKind // "" for {{}} (display only)
+	interrupt bool
+}
+
+var (
+	inlineAnnot = regexp.MustCompile(`^\{\{([^{}\n]*)\}\}`)
+	fenceAnnot  = regexp.MustCompile(`^(\{\{[^{}]*\}\}|<<exec>>)$`)
+	termTarget  = regexp.MustCompile(`^(T|HOST)[0-9]+$`)
+	fenceOpen   = regexp.MustCompile("^([ \t>]*)(`{3,}|~{3,})(.*)$")
+	detailsTag  = regexp.MustCompile(`(?i)<details(\s[^>]*)?>`)
+	detailsEnd  = regexp.MustCompile(`(?i)</details\s*>`)
+	summaryElem = regexp.MustCompile(`(?is)<summary(\s[^>]*)?>(.*?)</summary\s*>`)
+	htmlTag     = regexp.MustCompile(`<[^>]+>`)
+)
+
+// parseAnnotation reads the inside of {{…}}: exec, exec interrupt, copy, the
+// Katacoda forms execute, execute interrupt, execute T2, or nothing.
+func parseAnnotation(inner string) (annotation, error) {
+	f := strings.Fields(inner)
+	if len(f) == 0 {
+		return annotation{}, nil
+	}
+	switch f[0] {
+	case "exec", "execute":
+		a := annotation{kind: BlockExec}
+		for _, w := range f[1:] {
+			switch {
+			case w == "interrupt":
+				a.interrupt = true
+			case f[0] == "execute" && termTarget.MatchString(w):
+				// Katacoda's terminal target: klab has one terminal.
+			default:
+				return a, fmt.Errorf("unknown option %q in annotation {{%s}} (want {{exec}}, {{exec interrupt}} or {{copy}})", w, inner)
+			}
+		}
+		return a, nil
+	case "copy":
+		if len(f) > 1 {
+			return annotation{}, fmt.Errorf("unknown option %q in annotation {{%s}} ({{copy}} takes none)", f[1], inner)
+		}
+		return annotation{kind: BlockCopy}, nil
+	}
+	return annotation{}, fmt.Errorf("unknown annotation {{%s}} (want {{exec}}, {{exec interrupt}}, {{copy}} or {{}})", inner)
+}
+
+// fence is a fenced code block found by the pre-pass (0-based line indexes).
+type fence struct {
+	open, close int // close is -1 when the fence is never closed
+	ann         *annotation
+}
+
+func chomp(line string) (string, string) {
+	switch {
+	case strings.HasSuffix(line, "\r\n"):
+		return line[:len(line)-2], "\r\n"
+	case strings.HasSuffix(line, "\n"):
+		return line[:len(line)-1], "\n"
+	}
+	return line, ""
+}
+
+// mdCtx parses one markdown file of a lesson.
+type mdCtx struct {
+	ld     *loader
+	file   string
+	lines  []string // pre-passed lines (closing-fence annotations removed)
+	fences map[int]*fence
+	inFen  []bool
+}
+
+func (m *mdCtx) errorf(line, col int, format string, args ...any) {
+	m.ld.add(SevError, m.file, line, col, fmt.Sprintf(format, args...))
+}
+
+func (m *mdCtx) warnf(line, col int, format string, args ...any) {
+	m.ld.add(SevWarning, m.file, line, col, fmt.Sprintf(format, args...))
+}
+
+// prepass finds fenced code blocks line by line, records the annotation of
+// each closing fence and strips it, so the markdown becomes valid CommonMark
+// with every line where it was.
+func (m *mdCtx) prepass(src []byte) {
+	m.lines = splitLines(src)
+	m.fences = map[int]*fence{}
+	m.inFen = make([]bool, len(m.lines))
+	var cur *fence
+	var fch byte
+	var flen int
+	for i, raw := range m.lines {
+		line, eol := chomp(raw)
+		if cur == nil {
+			g := fenceOpen.FindStringSubmatch(line)
+			if g == nil || (g[2][0] == '`' && strings.Contains(g[3], "`")) {
+				continue
+			}
+			cur = &fence{open: i, close: -1}
+			fch, flen = g[2][0], len(g[2])
+			m.fences[i] = cur
+			m.inFen[i] = true
+			if a := strings.TrimSpace(g[3]); strings.HasPrefix(a, "{{") || a == "<<exec>>" {
+				m.warnf(i+1, len(g[1])+len(g[2])+1, "annotation %s on an opening fence: Killercoda reads annotations on the closing fence", a)
+			}
+			continue
+		}
+		m.inFen[i] = true
+		prefix := len(line) - len(strings.TrimLeft(line, " \t>"))
+		rest := line[prefix:]
+		n := 0
+		for n < len(rest) && rest[n] == fch {
+			n++
+		}
+		if n < flen {
+			continue
+		}
+		after := strings.TrimSpace(rest[n:])
+		if after != "" && !fenceAnnot.MatchString(after) {
+			continue // content (or an opening-looking line) inside the block
+		}
+		cur.close = i
+		if after != "" {
+			col := prefix + n + strings.Index(rest[n:], after[:1]) + 1
+			if after == "<<exec>>" {
+				cur.ann = &annotation{kind: BlockExec}
+			} else if a, err := parseAnnotation(after[2 : len(after)-2]); err != nil {
+				m.errorf(i+1, col, "%v", err)
+			} else {
+				cur.ann = &a
+			}
+			m.lines[i] = line[:prefix+n] + eol
+		}
+		cur = nil
+	}
+	if cur != nil {
+		m.warnf(cur.open+1, 1, "code fence is never closed: the rest of the page is code")
+	}
+}
+
+// region is a <details> section (0-based inclusive line range).
+type region struct {
+	start, end int
+	summary    string
+	body       []string // the region's lines with the details/summary tags removed
+}
+
+// detailsRegions finds <details> sections outside code fences.
+func (m *mdCtx) detailsRegions() []*region {
+	var out []*region
+	var cur *region
+	depth := 0
+	for i, line := range m.lines {
+		if m.inFen[i] && cur == nil {
+			continue
+		}
+		if cur == nil {
+			t := strings.TrimLeft(line, " \t")
+			if loc := detailsTag.FindStringIndex(t); loc == nil || loc[0] != 0 {
+				continue
+			}
+			cur = &region{start: i, end: -1}
+			depth = 0
+		}
+		if !m.inFen[i] {
+			depth += len(detailsTag.FindAllStringIndex(line, -1)) - len(detailsEnd.FindAllStringIndex(line, -1))
+		}
+		if depth <= 0 {
+			cur.end = i
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if cur != nil {
+		m.errorf(cur.start+1, 1, "<details> is never closed with </details>")
+		cur.end = len(m.lines) - 1
+		out = append(out, cur)
+	}
+	for _, r := range out {
+		m.splitRegion(r)
+	}
+	return out
+}
+
+// splitRegion extracts a region's summary and body, keeping one body line
+// per source line so that block lines stay exact.
+func (m *mdCtx) splitRegion(r *region) {
+	whole := strings.Join(m.lines[r.start:r.end+1], "")
+	if loc := detailsTag.FindStringIndex(whole); loc != nil {
+		whole = whole[:loc[0]] + whole[loc[1]:]
+	}
+	if g := summaryElem.FindStringSubmatchIndex(whole); g != nil {
+		s := whole[g[4]:g[5]]
+		r.summary = strings.Join(strings.Fields(htmlTag.ReplaceAllString(s, "")), " ")
+		// Keep the summary's newlines so lines do not shift.
+		whole = whole[:g[0]] + strings.Repeat("\n", strings.Count(whole[g[0]:g[1]], "\n")) + whole[g[1]:]
+	}
+	if locs := detailsEnd.FindAllStringIndex(whole, -1); len(locs) > 0 {
+		last := locs[len(locs)-1]
+		whole = whole[:last[0]] + whole[last[1]:]
+	}
+	r.body = splitLines([]byte(whole))
+	for len(r.body) < r.end-r.start+1 {
+		r.body = append(r.body, "")
+	}
+}
+
+// edit replaces bytes [from, to) of one line of a parsed document.
+type edit struct {
+	line     int // 0-based line within the document's lines
+	from, to int
+	block    *Block // marker for this block; nil = remove only
+}
+
+// mdDoc is one goldmark document: the page (details blanked) or a hint body.
+type mdDoc struct {
+	lines []string
+	first int // global 0-based line of lines[0]
+	hint  int // 0 for the page, n for the n-th hint
+	edits []edit
+}
+
+// blocks parses the document with goldmark and collects annotated blocks.
+func (m *mdCtx) blocks(d *mdDoc) []*Block {
+	src := []byte(strings.Join(d.lines, ""))
+	idx := newLineIndex(src)
+	doc := goldmark.New().Parser().Parse(text.NewReader(src))
+	var out []*Block
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.FencedCodeBlock:
+			if b := m.fencedBlock(d, idx, src, n); b != nil {
+				out = append(out, b)
+			}
+			return ast.WalkSkipChildren, nil
+		case *ast.CodeSpan:
+			if b := m.inlineBlock(d, idx, src, n); b != nil {
+				out = append(out, b)
+			}
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
+}
+
+func (m *mdCtx) fencedBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedCodeBlock) *Block {
+	pos := n.Pos()
+	if pos < 0 {
+		return nil
+	}
+	open := d.first + idx.line(pos) - 1
+	f := m.fences[open]
+	if f == nil || f.ann == nil || f.ann.kind == "" {
+		return nil
+	}
+	var code strings.Builder
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		code.WriteString(strings.Repeat(" ", seg.Padding))
+		code.Write(seg.Value(src))
+	}
+	c := strings.TrimRight(code.String(), "\r\n")
+	if strings.TrimSpace(c) == "" {
+		m.warnf(open+1, 1, "%s block is empty", f.ann.kind)
+	}
+	return &Block{
+		Kind:      f.ann.kind,
+		Interrupt: f.ann.interrupt,
+		Lang:      string(n.Language(src)),
+		Code:      c,
+		File:      m.file,
+		Line:      open + 2,
+		Hint:      d.hint,
+		open:      open,
+		close:     f.close,
+	}
+}
+
+func (m *mdCtx) inlineBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.CodeSpan) *Block {
+	next, ok := n.NextSibling().(*ast.Text)
+	if !ok {
+		return nil
+	}
+	start := next.Segment.Start
+	g := inlineAnnot.FindSubmatchIndex(src[start:])
+	if g == nil {
+		return nil
+	}
+	line, col := idx.pos(start)
+	line0 := line - 1
+	from := start - idx.starts[line0]
+	e := edit{line: line0, from: from, to: from + g[1]}
+	a, err := parseAnnotation(string(src[start+g[2] : start+g[3]]))
+	if err != nil {
+		m.errorf(d.first+line, col, "%v", err)
+		d.edits = append(d.edits, e) // still hide it from learners
+		return nil
+	}
+	if a.kind == "" {
+		d.edits = append(d.edits, e)
+		return nil
+	}
+	var code strings.Builder
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		if t, ok := c.(*ast.Text); ok {
+			code.Write(t.Segment.Value(src))
+			if t.SoftLineBreak() {
+				code.WriteByte(' ')
+			}
+		}
+	}
+	b := &Block{
+		Kind:      a.kind,
+		Interrupt: a.interrupt,
+		Inline:    true,
+		Code:      code.String(),
+		File:      m.file,
+		Line:      d.first + line,
+		Hint:      d.hint,
+		open:      -1,
+		close:     -1,
+	}
+	if strings.TrimSpace(b.Code) == "" {
+		m.warnf(b.Line, col, "%s block is empty", a.kind)
+	}
+	e.block = b
+	d.edits = append(d.edits, e)
+	return b
+}
+
+// applyEdits rewrites d.lines with annotations removed and inline markers added.
+func applyEdits(d *mdDoc) {
+	sort.SliceStable(d.edits, func(i, j int) bool {
+		if d.edits[i].line != d.edits[j].line {
+			return d.edits[i].line < d.edits[j].line
+		}
+		return d.edits[i].from > d.edits[j].from // right to left within a line
+	})
+	for _, e := range d.edits {
+		l := d.lines[e.line]
+		if e.from < 0 || e.to > len(l) || e.from > e.to {
+			continue
+		}
+		repl := ""
+		if e.block != nil {
+			mark := InlineExecMarker
+			if e.block.Kind == BlockCopy {
+				mark = InlineCopyMarker
+			}
+			repl = fmt.Sprintf(" %s%d", mark, e.block.Index)
+		}
+		d.lines[e.line] = l[:e.from] + repl + l[e.to:]
+	}
+}
+
+// parseMarkdown fills p's Markdown, Segments, Blocks and Hints from src.
+func (ld *loader) parseMarkdown(p *Page, file string, src []byte) {
+	src = stripBOM(src)
+	m := &mdCtx{ld: ld, file: file}
+	m.prepass(src)
+	regions := m.detailsRegions()
+
+	page := &mdDoc{lines: append([]string(nil), m.lines...)}
+	inRegion := make([]int, len(m.lines)) // 1-based region number
+	for ri, r := range regions {
+		for i := r.start; i <= r.end; i++ {
+			inRegion[i] = ri + 1
+			_, eol := chomp(page.lines[i])
+			if eol == "" {
+				eol = "\n"
+			}
+			page.lines[i] = eol
+		}
+	}
+	docs := []*mdDoc{page}
+	for ri, r := range regions {
+		docs = append(docs, &mdDoc{lines: r.body, first: r.start, hint: ri + 1})
+	}
+	var blocks []*Block
+	for _, d := range docs {
+		blocks = append(blocks, m.blocks(d)...)
+	}
+	sort.SliceStable(blocks, func(i, j int) bool { return blocks[i].Line < blocks[j].Line })
+	for i, b := range blocks {
+		b.Index = i + 1
+	}
+	p.Blocks = blocks
+	for _, d := range docs {
+		applyEdits(d)
+	}
+
+	for ri, r := range regions {
+		h := Hint{Summary: r.summary, Line: r.start + 1, Markdown: trimBlankLines(strings.Join(docs[ri+1].lines, ""))}
+		h.Solution = isSolutionSummary(h.Summary)
+		p.Hints = append(p.Hints, h)
+	}
+
+	// Segments: text around the page's fenced exec/copy blocks.
+	fenced := map[int]*Block{}
+	for _, b := range blocks {
+		if b.Hint == 0 && !b.Inline && b.close >= 0 {
+			fenced[b.open] = b
+		}
+	}
+	var segs []Segment
+	var txt strings.Builder
+	flush := func() {
+		if txt.Len() > 0 {
+			segs = append(segs, Segment{Markdown: txt.String()})
+			txt.Reset()
+		}
+	}
+	for i := 0; i < len(page.lines); i++ {
+		if r := inRegion[i]; r > 0 {
+			// A hint leaves one blank line, so paragraphs around it stay apart.
+			if !strings.HasSuffix(txt.String(), "\n\n") && txt.Len() > 0 {
+				txt.WriteString("\n")
+			}
+			i = regions[r-1].end
+			for i+1 < len(page.lines) && inRegion[i+1] == 0 && strings.TrimSpace(page.lines[i+1]) == "" &&
+				(txt.Len() == 0 || strings.HasSuffix(txt.String(), "\n\n")) {
+				i++ // skip the blank lines that separated the hint
+			}
+			continue
+		}
+		if b := fenced[i]; b != nil {
+			flush()
+			segs = append(segs, Segment{Markdown: strings.Join(page.lines[b.open:b.close+1], ""), Block: b})
+			i = b.close
+			continue
+		}
+		txt.WriteString(page.lines[i])
+	}
+	flush()
+	p.Segments = segs
+	var md strings.Builder
+	for _, s := range segs {
+		md.WriteString(s.Markdown)
+	}
+	p.Markdown = md.String()
+}
+
+// trimBlankLines drops leading and trailing blank lines, keeping indentation.
+func trimBlankLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// solutionWords are summary words that mark a <details> as the step's solution.
+var solutionWords = []string{"solution", "lösung", "losung", "solución", "solucion", "soluzione", "solução", "solucao", "answer", "réponse", "corrigé"}
+
+func isSolutionSummary(s string) bool {
+	s = strings.ToLower(s)
+	for _, w := range solutionWords {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// solutionHint returns the first hint whose summary names a solution.
+func solutionHint(hints []Hint) *Hint {
+	for i := range hints {
+		if hints[i].Solution {
+			return &hints[i]
+		}
+	}
+	return nil
+}
