@@ -1,8 +1,48 @@
-// Package verify evaluates lesson objectives against a cluster with client-go.
 package verify
 
-import "github.com/klabdev/klab/lessons"
+import (
+	"fmt"
 
-// Lint reports objective problems that need verify's knowledge (CEL that
-// does not compile), located at the objective's file and line.
-func Lint(_ *lessons.Lesson) []lessons.Diagnostic { return nil }
+	"github.com/klabdev/klab/lessons"
+)
+
+// Lint reports objective problems that need verify's knowledge: CEL that
+// does not compile, references to unknown bindings (the CEL checker reports
+// them as undeclared references) and non-boolean expressions, each located
+// at the expect's file and line.
+func Lint(l *lessons.Lesson) []lessons.Diagnostic {
+	if l == nil {
+		return nil
+	}
+	env, err := newEnv()
+	if err != nil {
+		return []lessons.Diagnostic{{File: l.Dir, Severity: lessons.SevError, Message: err.Error()}}
+	}
+	var out []lessons.Diagnostic
+	for _, s := range l.Steps {
+		if s == nil {
+			continue
+		}
+		for _, o := range s.Objectives {
+			if o == nil {
+				continue
+			}
+			for _, e := range o.Expect {
+				line := e.Line
+				if line == 0 {
+					line = o.Line
+				}
+				if e.CEL == "" {
+					out = append(out, lessons.Diagnostic{File: o.File, Line: line, Severity: lessons.SevError,
+						Message: fmt.Sprintf("objective %q: empty cel expression", o.ID)})
+					continue
+				}
+				if _, err := compileExpr(env, e.CEL); err != nil {
+					out = append(out, lessons.Diagnostic{File: o.File, Line: line, Severity: lessons.SevError,
+						Message: fmt.Sprintf("objective %q: CEL does not compile (bindings: object, pods, jobs, logs): %v", o.ID, err)})
+				}
+			}
+		}
+	}
+	return out
+}

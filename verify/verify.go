@@ -1,0 +1,257 @@
+// Package verify evaluates lesson objectives against a cluster with client-go:
+// once (Evaluate) or live (Watch), and says precisely why an objective does
+// not hold. It only reads the cluster (get, list, watch, pods/log).
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/klabdev/klab/assets"
+	"github.com/klabdev/klab/lessons"
+)
+
+// Status of one objective.
+type Status string
+
+// Objective statuses.
+const (
+	StatusPass    Status = "pass"
+	StatusFail    Status = "fail"
+	StatusError   Status = "error"   // the objective could not be evaluated (cluster, RBAC, kind, lesson bug)
+	StatusPending Status = "pending" // not evaluated yet
+)
+
+// Field is one asserted field that does not hold.
+type Field struct {
+	Path string `json:"path"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+}
+
+// Result is the outcome of one objective.
+type Result struct {
+	ID      string  `json:"id"`
+	Title   string  `json:"title"`
+	Status  Status  `json:"status"`
+	Message string  `json:"message,omitempty"`
+	Hint    string  `json:"hint,omitempty"`
+	Diff    string  `json:"diff,omitempty"`
+	Fields  []Field `json:"fields,omitempty"`
+}
+
+// Passed reports whether every result passed (false for an empty list's
+// callers to decide: an empty list passes).
+func Passed(rs []Result) bool {
+	for _, r := range rs {
+		if r.Status != StatusPass {
+			return false
+		}
+	}
+	return true
+}
+
+// Config says where and how to evaluate.
+type Config struct {
+	RestConfig *rest.Config
+	Namespace  string // default namespace of targets (the lab namespace)
+	Lang       string // message language: "fr" or "en"
+	// Lab runs script objectives (set once runner lands: *runner.Lab).
+
+	// Optional overrides (tests): built from RestConfig when nil.
+	Dynamic dynamic.Interface
+	Kube    kubernetes.Interface
+	Mapper  meta.ResettableRESTMapper
+	// RunScript overrides Lab for script objectives.
+	RunScript func(ctx context.Context, s *lessons.Script) (output string, exitCode int, err error)
+	// ScriptTimeout bounds one script run (default 60 s).
+	ScriptTimeout time.Duration
+}
+
+// Verifier evaluates objectives; it is safe for concurrent use.
+type Verifier struct {
+	cfg    Config
+	dyn    dynamic.Interface
+	kube   kubernetes.Interface
+	mapper kindMapper
+	msgs   *assets.Messages
+	cel    *celCache
+	run    func(ctx context.Context, s *lessons.Script) (string, int, error)
+
+	mu      sync.Mutex
+	mapping map[string]*meta.RESTMapping // by apiVersion+"/"+kind
+}
+
+// New builds a Verifier from cfg.
+func New(cfg Config) (*Verifier, error) {
+	v := &Verifier{
+		cfg:     cfg,
+		dyn:     cfg.Dynamic,
+		kube:    cfg.Kube,
+		msgs:    assets.Catalog(cfg.Lang),
+		mapping: map[string]*meta.RESTMapping{},
+		run:     cfg.RunScript,
+	}
+	if v.cfg.ScriptTimeout <= 0 {
+		v.cfg.ScriptTimeout = 60 * time.Second
+	}
+	var err error
+	if v.cel, err = newCELCache(); err != nil {
+		return nil, err
+	}
+	if cfg.Mapper != nil {
+		v.mapper = cfg.Mapper
+	}
+	if v.dyn == nil || v.kube == nil || v.mapper == nil {
+		if cfg.RestConfig == nil {
+			return nil, fmt.Errorf("verify: no rest config")
+		}
+		rc := rest.CopyConfig(cfg.RestConfig)
+		if rc.QPS == 0 {
+			rc.QPS, rc.Burst = 100, 200
+		}
+		if rc.Timeout == 0 {
+			rc.Timeout = 15 * time.Second
+		}
+		if v.dyn == nil {
+			if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
+				return nil, fmt.Errorf("verify: dynamic client: %w", err)
+			}
+		}
+		if v.kube == nil {
+			if v.kube, err = kubernetes.NewForConfig(rc); err != nil {
+				return nil, fmt.Errorf("verify: clientset: %w", err)
+			}
+		}
+		if v.mapper == nil {
+			dc, err := discovery.NewDiscoveryClientForConfig(rc)
+			if err != nil {
+				return nil, fmt.Errorf("verify: discovery client: %w", err)
+			}
+			v.mapper = &discoveryMapper{dc: dc}
+		}
+	}
+	return v, nil
+}
+
+// Evaluate checks every objective once, in order.
+func (v *Verifier) Evaluate(ctx context.Context, objs []*lessons.Objective) []Result {
+	out := make([]Result, len(objs))
+	var wg sync.WaitGroup
+	for i, o := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = v.evaluate(ctx, o, evalAll)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// evalMode selects what a (re-)evaluation may do.
+type evalMode int
+
+const (
+	evalAll evalMode = iota
+	evalNoScripts
+)
+
+func (v *Verifier) evaluate(ctx context.Context, o *lessons.Objective, _ evalMode) Result {
+	r := Result{ID: o.ID, Title: o.Title, Hint: o.Hint}
+	switch {
+	case o.Script != nil:
+		v.evalScript(ctx, o, &r)
+	case o.Target != nil:
+		v.evalTarget(ctx, o, &r)
+	default:
+		r.Status, r.Message = StatusError, v.msgs.T("verify.err.noTarget")
+	}
+	return r
+}
+
+func (v *Verifier) evalScript(ctx context.Context, o *lessons.Objective, r *Result) {
+	if v.run == nil {
+		r.Status, r.Message = StatusError, v.msgs.T("verify.script.noLab", o.Script.Path)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.ScriptTimeout)
+	defer cancel()
+	output, code, err := v.run(ctx, o.Script)
+	if err != nil {
+		r.Status, r.Message = StatusError, v.msgs.T("verify.script.error", o.Script.Path, err.Error())
+		return
+	}
+	r.Message = lastLine(output)
+	if code == 0 {
+		r.Status = StatusPass
+		if r.Message == "" {
+			r.Message = v.msgs.T("verify.script.passed", o.Script.Path)
+		}
+		return
+	}
+	r.Status = StatusFail
+	if r.Message == "" {
+		r.Message = v.msgs.T("verify.script.failed", o.Script.Path, code)
+	}
+}
+
+// lastLine is the last non-blank line of a terminal transcript, without
+// carriage returns or ANSI escape sequences.
+func lastLine(s string) string {
+	s = stripANSI(strings.ReplaceAll(s, "\r\n", "\n"))
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if j := strings.LastIndexByte(l, '\r'); j >= 0 {
+			l = l[j+1:]
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func stripANSI(s string) string {
+	if !strings.Contains(s, "\x1b") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			i = j
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == ']' { // OSC … BEL or ST
+			j := i + 2
+			for j < len(s) && s[j] != 0x07 && !(s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\') {
+				j++
+			}
+			if j < len(s) && s[j] == 0x1b {
+				j++
+			}
+			i = j
+			continue
+		}
+		i++
+	}
+	return b.String()
+}
