@@ -1,0 +1,66 @@
+// Package tui draws a klab lesson in the terminal and routes keys: the lesson
+// picker, the intro, each step (text, numbered blocks, live objectives, command
+// output) and the finish page. It is a client of a Backend (runner + verify in
+// production, a fake in tests) and never talks to a cluster itself.
+package tui
+
+import (
+	"context"
+	"os/exec"
+	"time"
+
+	"github.com/klabdev/klab/lessons"
+)
+
+// Backend is what the UI needs from the runner and verify packages. Every
+// method may be slow; the UI only calls them from tea.Cmds.
+type Backend interface {
+	// Connect selects the cluster and prepares the lab (namespace, workspace).
+	Connect(ctx context.Context) (ClusterInfo, error)
+	// EnterStep runs the step's background/foreground scripts, if any.
+	EnterStep(ctx context.Context, step *lessons.Step) error
+	// Run runs a block, streaming its output through out.
+	Run(ctx context.Context, b *lessons.Block, out func([]byte)) (RunResult, error)
+	// Watch re-evaluates the step's objectives on every change until ctx ends.
+	Watch(ctx context.Context, step *lessons.Step) <-chan []ObjectiveResult
+	// Check evaluates the step's objectives once.
+	Check(ctx context.Context, step *lessons.Step) []ObjectiveResult
+	// ResetStep puts the lab back in the state the step starts from.
+	ResetStep(ctx context.Context, step *lessons.Step) error
+	// Shell returns an interactive shell wired to the lab (nil before Connect).
+	Shell() *exec.Cmd
+}
+
+// ClusterInfo names the cluster in use.
+type ClusterInfo struct {
+	Name string // "sandbox", "microk8s", or the kubeconfig context
+	Kind string // sandbox | microk8s | kubeconfig
+}
+
+// RunResult mirrors runner.Result.
+type RunResult struct {
+	Output      string
+	ExitCode    int
+	Duration    time.Duration
+	Interrupted bool
+}
+
+// Status mirrors verify.Status.
+type Status string
+
+// Objective statuses.
+const (
+	StatusPass    Status = "pass"
+	StatusFail    Status = "fail"
+	StatusError   Status = "error"
+	StatusPending Status = "pending"
+)
+
+// ObjectiveResult mirrors verify.Result.
+type ObjectiveResult struct {
+	ID, Title string
+	Status    Status
+	Message   string
+	Hint      string
+	Diff      string
+}

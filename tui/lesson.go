@@ -1,0 +1,654 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	osc52 "github.com/aymanbagabas/go-osc52/v2"
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/klabdev/klab/assets"
+	"github.com/klabdev/klab/lessons"
+)
+
+// promptKind is a pending yes/no question.
+type promptKind int
+
+const (
+	promptNone promptKind = iota
+	promptSolution
+	promptReset
+)
+
+// runState is the running or last command.
+type runState struct {
+	id          int
+	block       *lessons.Block
+	out         strings.Builder
+	done        bool
+	res         RunResult
+	err         error
+	cancel      context.CancelFunc
+	interrupted bool // Ctrl+C was pressed once
+}
+
+const maxOutput = 256 << 10
+
+// lessonModel is one open lesson: intro, steps, finish.
+type lessonModel struct {
+	c    *common
+	l    *lessons.Lesson
+	msg  *assets.Messages
+	keys keyMap
+	help help.Model
+	be   Backend
+	ctx  context.Context
+
+	nav  nav
+	prog *Progress
+	lp   *LessonProgress
+	warn string
+
+	elapsedBase  time.Duration
+	sessionStart time.Time
+
+	// cluster
+	connGen    int
+	connected  bool
+	connecting bool
+	connErr    error
+	cluster    ClusterInfo
+
+	// current page
+	vp         viewport.Model
+	sel        int // selected block (index into page.Blocks), -1 none
+	blockLines []int
+	content    string
+	showHelp   bool
+	showDiff   bool
+
+	// objectives of the current step
+	results     []ObjectiveResult
+	watchGen    int
+	watchCancel context.CancelFunc
+	entered     map[int]bool
+
+	// output
+	runSeq  int
+	run     *runState
+	outOpen bool
+	outVP   viewport.Model
+
+	prompt   promptKind
+	toast    string
+	toastOK  bool
+	toastID  int
+	quitting bool
+}
+
+func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Progress, warn string) *lessonModel {
+	m := &lessonModel{c: c, l: l, ctx: ctx, prog: prog, warn: warn, sel: -1, entered: map[int]bool{}}
+	m.msg = c.catalog(l.Lang)
+	m.keys = newKeyMap(m.msg.T)
+	m.help = help.New()
+	r := c.lipr
+	m.help.Styles.ShortKey = r.NewStyle().Bold(true)
+	m.help.Styles.FullKey = r.NewStyle().Bold(true)
+	m.help.Styles.ShortDesc = c.st.Subtle
+	m.help.Styles.FullDesc = c.st.Subtle
+	m.help.Styles.ShortSeparator = c.st.Subtle
+	m.help.Styles.FullSeparator = c.st.Subtle
+	m.help.Styles.Ellipsis = c.st.Subtle
+	if c.cfg.NewBackend != nil {
+		m.be = c.cfg.NewBackend(l)
+	}
+	if c.cfg.Restart {
+		delete(prog.Lessons, l.ID)
+	}
+	m.lp = prog.lesson(l.ID)
+	m.elapsedBase = time.Duration(m.lp.Elapsed)
+	m.sessionStart = c.now()
+	m.nav = newNav(len(l.Steps))
+	for _, s := range m.lp.Unlocked {
+		if s >= 1 && s <= len(l.Steps) {
+			m.nav.Unlocked[s-1] = true
+		}
+	}
+	// Resume where the learner stopped, but never past a locked step.
+	cur := m.lp.Current
+	for i := 1; i < cur && i <= len(l.Steps); i++ {
+		if !m.nav.Unlocked[i-1] {
+			cur = i
+			break
+		}
+	}
+	switch {
+	case cur <= 0:
+		m.nav.State = stateIntro
+	case cur > len(l.Steps):
+		m.nav.State = stateFinish
+	default:
+		m.nav.State, m.nav.Step = stateStep, cur-1
+	}
+	m.vp = viewport.New(0, 0)
+	m.outVP = viewport.New(0, 0)
+	m.resize()
+	return m
+}
+
+func (m *lessonModel) t(key string, args ...any) string { return m.msg.T(key, args...) }
+
+func (m *lessonModel) init() tea.Cmd {
+	m.connecting = true
+	return tea.Batch(m.connectCmd(), m.onEnterPage())
+}
+
+// step is the current step, nil outside steps.
+func (m *lessonModel) step() *lessons.Step {
+	if m.nav.State != stateStep || m.nav.Step >= len(m.l.Steps) {
+		return nil
+	}
+	return m.l.Steps[m.nav.Step]
+}
+
+// page is the page on screen.
+func (m *lessonModel) page() *lessons.Page {
+	switch m.nav.State {
+	case stateIntro:
+		return m.l.Intro
+	case stateFinish:
+		return m.l.Finish
+	}
+	if s := m.step(); s != nil {
+		return &s.Page
+	}
+	return nil
+}
+
+// ---- commands ----
+
+func (m *lessonModel) connectCmd() tea.Cmd {
+	m.connGen++
+	gen, be, ctx := m.connGen, m.be, m.ctx
+	if be == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		info, err := be.Connect(ctx)
+		return connectedMsg{gen: gen, info: info, err: err}
+	}
+}
+
+func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
+	if s == nil || m.entered[s.Index] || !m.connected || m.nav.Unlocked[s.Index-1] {
+		return nil
+	}
+	if s.Background == nil && s.Foreground == nil {
+		return nil
+	}
+	m.entered[s.Index] = true
+	be, ctx, idx := m.be, m.ctx, s.Index
+	return func() tea.Msg { return enteredMsg{step: idx, err: be.EnterStep(ctx, s)} }
+}
+
+func (m *lessonModel) watchCmd() tea.Cmd {
+	if m.watchCancel != nil {
+		m.watchCancel()
+		m.watchCancel = nil
+	}
+	m.watchGen++
+	s := m.step()
+	if s == nil || !m.connected || len(s.Objectives) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.watchCancel = cancel
+	gen, be := m.watchGen, m.be
+	return func() tea.Msg {
+		ch := be.Watch(ctx, s)
+		res, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return resultsMsg{gen: gen, step: s.Index, res: res, ch: ch}
+	}
+}
+
+func (m *lessonModel) checkCmd() tea.Cmd {
+	s := m.step()
+	if s == nil || !m.connected || len(s.Objectives) == 0 {
+		return nil
+	}
+	be, ctx := m.be, m.ctx
+	return func() tea.Msg { return checkedMsg{step: s.Index, res: be.Check(ctx, s)} }
+}
+
+func (m *lessonModel) saveCmd() tea.Cmd {
+	m.lp.Elapsed = Duration(m.elapsed())
+	m.lp.Updated = m.c.now().UTC()
+	switch m.nav.State {
+	case stateIntro:
+		m.lp.Current = 0
+	case stateStep:
+		m.lp.Current = m.nav.Step + 1
+	case stateFinish:
+		m.lp.Current = len(m.l.Steps) + 1
+		m.lp.Finished = true
+	}
+	seq, snap := m.c.store.snapshot(m.prog)
+	sv := m.c.store
+	return func() tea.Msg { return savedMsg{err: sv.save(seq, snap)} }
+}
+
+func (m *lessonModel) elapsed() time.Duration {
+	return m.elapsedBase + m.c.now().Sub(m.sessionStart)
+}
+
+func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
+	if b.Kind == lessons.BlockCopy {
+		return m.copyCmd(b)
+	}
+	if !m.connected {
+		m.setToast(m.t("tui.run.not_ready"), false)
+		return nil
+	}
+	if m.run != nil && !m.run.done {
+		if !b.Interrupt {
+			m.setToast(m.t("tui.run.busy"), false)
+			return nil
+		}
+		m.run.cancel()
+	}
+	m.runSeq++
+	ctx, cancel := context.WithCancel(m.ctx)
+	rs := &runState{id: m.runSeq, block: b, cancel: cancel}
+	m.run = rs
+	m.outOpen = true
+	m.refreshOutput()
+	ch := make(chan tea.Msg, 64)
+	be, id := m.be, rs.id
+	go func() {
+		defer close(ch)
+		res, err := be.Run(ctx, b, func(p []byte) {
+			data := append([]byte(nil), p...)
+			select {
+			case ch <- outputMsg{id: id, data: data, ch: ch}:
+			case <-m.ctx.Done():
+			}
+		})
+		cancel()
+		select {
+		case ch <- runDoneMsg{id: id, res: res, err: err}:
+		case <-m.ctx.Done():
+		}
+	}()
+	return waitOutput(ch)
+}
+
+func (m *lessonModel) copyCmd(b *lessons.Block) tea.Cmd {
+	w := m.c.cfg.Clipboard
+	if w == nil {
+		m.setToast(m.t("tui.copy.unavailable"), false)
+		return nil
+	}
+	code := strings.TrimRight(b.Code, "\n")
+	return func() tea.Msg {
+		_, err := osc52.New(code).WriteTo(w)
+		return copiedMsg{err: err}
+	}
+}
+
+func (m *lessonModel) resetCmd() tea.Cmd {
+	s := m.step()
+	if s == nil || !m.connected {
+		m.setToast(m.t("tui.run.not_ready"), false)
+		return nil
+	}
+	if m.run != nil && !m.run.done {
+		m.run.cancel()
+	}
+	be, ctx := m.be, m.ctx
+	m.setToast(m.t("tui.reset.running"), true)
+	return func() tea.Msg { return resetMsg{step: s.Index, err: be.ResetStep(ctx, s)} }
+}
+
+func (m *lessonModel) setToast(s string, ok bool) tea.Cmd {
+	m.toast, m.toastOK = s, ok
+	m.toastID++
+	return tick(4*time.Second, toastExpire{id: m.toastID})
+}
+
+// ---- update ----
+
+func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize()
+		return nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	case connectedMsg:
+		if msg.gen != m.connGen {
+			return nil
+		}
+		m.connecting = false
+		if msg.err != nil {
+			m.connected, m.connErr = false, msg.err
+			m.c.logf("connect: %v", msg.err)
+			return tick(m.c.cfg.RetryDelay, retryMsg{gen: msg.gen})
+		}
+		m.connected, m.connErr, m.cluster = true, nil, msg.info
+		return tea.Batch(m.enterCmd(m.step()), m.watchCmd())
+	case retryMsg:
+		if msg.gen != m.connGen || m.connected {
+			return nil
+		}
+		m.connecting = true
+		return m.connectCmd()
+	case enteredMsg:
+		if msg.err != nil {
+			m.c.logf("step %d scripts: %v", msg.step, msg.err)
+			return m.setToast(m.t("tui.step.setup_failed", msg.err), false)
+		}
+		return nil
+	case outputMsg:
+		if m.run != nil && m.run.id == msg.id && m.run.out.Len() < maxOutput {
+			m.run.out.Write(msg.data)
+			m.refreshOutput()
+		}
+		return waitOutput(msg.ch)
+	case runDoneMsg:
+		if m.run == nil || m.run.id != msg.id {
+			return nil
+		}
+		m.run.done, m.run.res, m.run.err = true, msg.res, msg.err
+		if msg.err != nil {
+			m.c.logf("run block %d: %v", m.run.block.Index, msg.err)
+		}
+		m.refreshOutput()
+		return m.checkCmd()
+	case resultsMsg:
+		if msg.gen != m.watchGen {
+			return nil
+		}
+		cmd := m.applyResults(msg.step, msg.res)
+		return tea.Batch(cmd, waitResults(msg.gen, msg.step, msg.ch))
+	case checkedMsg:
+		return m.applyResults(msg.step, msg.res)
+	case resetMsg:
+		if msg.err != nil {
+			m.c.logf("reset step %d: %v", msg.step, msg.err)
+			return m.setToast(m.t("tui.reset.failed", msg.err), false)
+		}
+		if s := m.step(); s != nil && s.Index == msg.step {
+			m.results, m.run = nil, nil
+			if len(s.Objectives) > 0 {
+				m.nav.Unlocked[s.Index-1] = false
+				m.lp.SetUnlocked(s.Index, false)
+			}
+			delete(m.entered, s.Index)
+			return tea.Batch(m.setToast(m.t("tui.reset.done"), true), m.saveCmd(), m.enterCmd(s), m.watchCmd())
+		}
+		return nil
+	case savedMsg:
+		if msg.err != nil {
+			m.c.logf("save progress: %v", msg.err)
+			return m.setToast(m.t("tui.progress.save_failed"), false)
+		}
+		return nil
+	case shellMsg:
+		if msg.err != nil {
+			m.c.logf("shell: %v", msg.err)
+		}
+		return m.checkCmd()
+	case copiedMsg:
+		if msg.err != nil {
+			return m.setToast(m.t("tui.copy.failed", msg.err), false)
+		}
+		return m.setToast(m.t("tui.copy.done"), true)
+	case toastExpire:
+		if msg.id == m.toastID {
+			m.toast = ""
+		}
+		return nil
+	}
+	return nil
+}
+
+// applyResults records objective results and unlocks the step when all pass.
+func (m *lessonModel) applyResults(step int, res []ObjectiveResult) tea.Cmd {
+	s := m.step()
+	if s == nil || s.Index != step {
+		return nil
+	}
+	m.results = res
+	if m.nav.Unlocked[step-1] || !unlocks(len(s.Objectives), res) {
+		return nil
+	}
+	m.nav.Unlocked[step-1] = true
+	m.lp.SetUnlocked(step, true)
+	return tea.Batch(m.setToast(m.t("tui.step.unlocked"), true), m.saveCmd())
+}
+
+func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
+	a, n := actionFor(m.keys, k, m.prompt != promptNone)
+	if m.prompt != promptNone {
+		p := m.prompt
+		m.prompt = promptNone
+		m.toast = ""
+		switch {
+		case a == actInterrupt:
+			return m.quit()
+		case a != actYes:
+			return nil
+		case p == promptSolution:
+			return m.revealHint()
+		case p == promptReset:
+			return m.resetCmd()
+		}
+		return nil
+	}
+	if a != actNone {
+		m.toast = ""
+	}
+	switch a {
+	case actInterrupt:
+		if m.run != nil && !m.run.done && !m.run.interrupted {
+			m.run.interrupted = true
+			m.run.cancel()
+			return m.setToast(m.t("tui.run.interrupted"), false)
+		}
+		return m.quit()
+	case actQuit:
+		if m.nav.List {
+			break
+		}
+		return m.quit()
+	case actHelp:
+		m.showHelp = !m.showHelp
+		return nil
+	}
+	if m.nav.List {
+		before := m.nav
+		m.nav = m.nav.apply(a)
+		return m.afterNav(before)
+	}
+	switch a {
+	case actUp:
+		m.vp.ScrollUp(1)
+	case actDown:
+		m.vp.ScrollDown(1)
+	case actPageUp:
+		m.vp.PageUp()
+	case actPageDown:
+		m.vp.PageDown()
+	case actOutUp:
+		m.outVP.ScrollUp(3)
+	case actOutDown:
+		m.outVP.ScrollDown(3)
+	case actNextBlock, actPrevBlock:
+		if p := m.page(); p != nil {
+			d := 1
+			if a == actPrevBlock {
+				d = -1
+			}
+			m.sel = moveSel(m.sel, len(p.Blocks), d)
+			m.recompose()
+			m.scrollToSel()
+		}
+	case actRun:
+		if m.nav.State == stateIntro {
+			before := m.nav
+			m.nav = m.nav.apply(a)
+			return m.afterNav(before)
+		}
+		if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) {
+			return m.runCmd(p.Blocks[m.sel])
+		}
+	case actRunN:
+		if p := m.page(); p != nil {
+			for i, b := range p.Blocks {
+				if b.Index == n {
+					m.sel = i
+					m.recompose()
+					m.scrollToSel()
+					return m.runCmd(b)
+				}
+			}
+			return m.setToast(m.t("tui.run.no_block", n), false)
+		}
+	case actCopy:
+		if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) {
+			return m.copyCmd(p.Blocks[m.sel])
+		}
+	case actCheck:
+		if s := m.step(); s != nil {
+			if len(s.Objectives) == 0 {
+				return m.setToast(m.t("tui.check.none"), true)
+			}
+			if !m.connected {
+				return m.setToast(m.t("tui.run.not_ready"), false)
+			}
+			return tea.Batch(m.setToast(m.t("tui.check.running"), true), m.checkCmd())
+		}
+	case actDiff:
+		m.showDiff = !m.showDiff
+	case actOutput:
+		m.outOpen = !m.outOpen
+	case actHint:
+		return m.hintKey()
+	case actReset:
+		if m.step() != nil {
+			m.prompt = promptReset
+		}
+	case actShell:
+		if m.be != nil {
+			if c := m.be.Shell(); c != nil {
+				return tea.ExecProcess(c, func(err error) tea.Msg { return shellMsg{err: err} })
+			}
+		}
+		return m.setToast(m.t("tui.run.not_ready"), false)
+	case actNext:
+		if m.nav.State == stateStep && !m.nav.canNext() {
+			return m.setToast(m.t("tui.step.locked"), false)
+		}
+		fallthrough
+	case actPrev, actList:
+		before := m.nav
+		m.nav = m.nav.apply(a)
+		return m.afterNav(before)
+	}
+	return nil
+}
+
+func (m *lessonModel) quit() tea.Cmd {
+	m.quitting = true
+	if m.run != nil && !m.run.done {
+		m.run.cancel()
+	}
+	save := m.saveCmd()
+	return tea.Sequence(save, tea.Quit)
+}
+
+// afterNav reacts to a navigation change: new page, watch, scripts, save.
+func (m *lessonModel) afterNav(before nav) tea.Cmd {
+	if before.State == m.nav.State && before.Step == m.nav.Step {
+		return nil
+	}
+	return m.onEnterPage()
+}
+
+// onEnterPage prepares the page on screen and starts what it needs.
+func (m *lessonModel) onEnterPage() tea.Cmd {
+	m.results = nil
+	m.showDiff = false
+	m.sel = -1
+	if p := m.page(); p != nil && len(p.Blocks) > 0 {
+		m.sel = 0
+	}
+	var cmds []tea.Cmd
+	if s := m.step(); s != nil && len(s.Objectives) == 0 && !m.nav.Unlocked[s.Index-1] {
+		m.nav.Unlocked[s.Index-1] = true
+		m.lp.SetUnlocked(s.Index, true)
+	}
+	m.recompose()
+	m.vp.GotoTop()
+	cmds = append(cmds, m.saveCmd(), m.enterCmd(m.step()), m.watchCmd())
+	return tea.Batch(cmds...)
+}
+
+// ---- hints ----
+
+// hints lists the current step's hints: plain ones first, the solution last.
+func (m *lessonModel) hints() []lessons.Hint {
+	s := m.step()
+	if s == nil {
+		return nil
+	}
+	var plain, sol []lessons.Hint
+	for _, h := range s.Hints {
+		if h.Solution {
+			sol = append(sol, h)
+		} else {
+			plain = append(plain, h)
+		}
+	}
+	if s.SolutionHint != nil && len(sol) == 0 {
+		sol = append(sol, *s.SolutionHint)
+	}
+	return append(plain, sol...)
+}
+
+func (m *lessonModel) hintKey() tea.Cmd {
+	s := m.step()
+	if s == nil {
+		return nil
+	}
+	hs := m.hints()
+	n := m.lp.Hints[s.Index]
+	if n >= len(hs) {
+		if len(hs) == 0 {
+			return m.setToast(m.t("tui.hint.none"), false)
+		}
+		return m.setToast(m.t("tui.hint.all"), false)
+	}
+	if hs[n].Solution {
+		m.prompt = promptSolution
+		return nil
+	}
+	return m.revealHint()
+}
+
+func (m *lessonModel) revealHint() tea.Cmd {
+	s := m.step()
+	if s == nil {
+		return nil
+	}
+	m.lp.Hints[s.Index]++
+	m.recompose()
+	m.vp.GotoBottom()
+	return m.saveCmd()
+}

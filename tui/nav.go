@@ -1,0 +1,277 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// state is the screen the root model shows.
+type state int
+
+const (
+	statePicker state = iota
+	stateIntro
+	stateStep
+	stateFinish
+)
+
+func (s state) String() string {
+	return [...]string{"picker", "intro", "step", "finish"}[s]
+}
+
+// action is what a key asks for, independent of the screen.
+type action int
+
+const (
+	actNone action = iota
+	actQuit
+	actInterrupt
+	actUp
+	actDown
+	actPageUp
+	actPageDown
+	actNextBlock
+	actPrevBlock
+	actRun    // run the selected block
+	actRunN   // run block N (arg)
+	actCheck  // check now
+	actNext   // next step
+	actPrev   // previous step
+	actList   // step list
+	actHint   // next hint
+	actShell  // open a shell
+	actReset  // reset this step
+	actCopy   // copy the selected block (OSC 52)
+	actHelp   // toggle long help
+	actDiff   // toggle the diff of the selected failing objective
+	actOutput // collapse/expand the output pane
+	actOutUp  // scroll the output pane
+	actOutDown
+	actYes // confirm a prompt
+	actNo  // cancel a prompt / close an overlay
+)
+
+// keyMap holds the bindings; its help texts come from the catalog.
+type keyMap struct {
+	Up, Down, PageUp, PageDown, NextBlock, PrevBlock, Run, RunN, Interrupt,
+	Check, Next, Prev, List, Hint, Shell, Reset, Copy, Diff, Output, OutUp, OutDown, Help, Quit key.Binding
+}
+
+func newKeyMap(t func(string, ...any) string) keyMap {
+	b := func(help string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keyLabel(keys), t("tui.key."+help)))
+	}
+	km := keyMap{
+		Up:        b("up", "up", "k"),
+		Down:      b("down", "down", "j"),
+		PageUp:    b("pgup", "pgup", "b"),
+		PageDown:  b("pgdown", "pgdown", " ", "f"),
+		NextBlock: b("nextblock", "tab"),
+		PrevBlock: b("prevblock", "shift+tab"),
+		Run:       b("run", "enter"),
+		RunN:      b("runn", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+		Interrupt: b("interrupt", "ctrl+c"),
+		Check:     b("check", "c"),
+		Next:      b("next", "n"),
+		Prev:      b("prev", "p"),
+		List:      b("list", "l"),
+		Hint:      b("hint", "h"),
+		Shell:     b("shell", "s"),
+		Reset:     b("reset", "r"),
+		Copy:      b("copy", "y"),
+		Diff:      b("diff", "d"),
+		Output:    b("output", "o"),
+		OutUp:     b("outup", "["),
+		OutDown:   b("outdown", "]"),
+		Help:      b("help", "?"),
+		Quit:      b("quit", "q"),
+	}
+	km.RunN.SetHelp("1-9", t("tui.key.runn"))
+	km.PageDown.SetHelp("pgdn", t("tui.key.pgdown"))
+	return km
+}
+
+func keyLabel(keys []string) string {
+	switch keys[0] {
+	case "up":
+		return "↑"
+	case "down":
+		return "↓"
+	case "shift+tab":
+		return "⇧tab"
+	case "enter":
+		return "⏎"
+	}
+	return keys[0]
+}
+
+// ShortHelp is the footer line.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Run, k.NextBlock, k.Check, k.Next, k.Hint, k.Help, k.Quit}
+}
+
+// FullHelp is the `?` screen.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.NextBlock, k.PrevBlock},
+		{k.Run, k.RunN, k.Interrupt, k.Copy, k.Shell, k.Output},
+		{k.Check, k.Diff, k.Hint, k.Reset, k.OutUp, k.OutDown},
+		{k.Next, k.Prev, k.List, k.Help, k.Quit},
+	}
+}
+
+// actionFor maps a key press to an action and its argument (block number
+// for actRunN). While a prompt is open only yes/no keys count.
+func actionFor(km keyMap, msg tea.KeyMsg, prompt bool) (action, int) {
+	s := msg.String()
+	if prompt {
+		switch s {
+		case "y", "Y", "o", "O", "enter":
+			return actYes, 0
+		case "ctrl+c":
+			return actInterrupt, 0
+		default:
+			return actNo, 0
+		}
+	}
+	if s == "esc" {
+		return actNo, 0
+	}
+	pairs := []struct {
+		b key.Binding
+		a action
+	}{
+		{km.Interrupt, actInterrupt}, {km.Quit, actQuit}, {km.Up, actUp}, {km.Down, actDown},
+		{km.PageUp, actPageUp}, {km.PageDown, actPageDown}, {km.NextBlock, actNextBlock},
+		{km.PrevBlock, actPrevBlock}, {km.Run, actRun}, {km.Check, actCheck}, {km.Next, actNext},
+		{km.Prev, actPrev}, {km.List, actList}, {km.Hint, actHint}, {km.Shell, actShell},
+		{km.Reset, actReset}, {km.Copy, actCopy}, {km.Help, actHelp}, {km.Diff, actDiff},
+		{km.Output, actOutput}, {km.OutUp, actOutUp}, {km.OutDown, actOutDown},
+	}
+	for _, p := range pairs {
+		if key.Matches(msg, p.b) {
+			return p.a, 0
+		}
+	}
+	if key.Matches(msg, km.RunN) {
+		return actRunN, int(s[0] - '0')
+	}
+	return actNone, 0
+}
+
+// nav is the pure navigation state of one lesson: where the learner is,
+// which steps are unlocked, and the step-list overlay.
+type nav struct {
+	State    state
+	Step     int // 0-based, meaningful on stateStep
+	Unlocked []bool
+	List     bool // the step list is open
+	Cursor   int  // step list cursor
+}
+
+func newNav(steps int) nav { return nav{State: stateIntro, Unlocked: make([]bool, steps)} }
+
+// canNext reports whether `n` leaves the current screen.
+func (n nav) canNext() bool {
+	switch n.State {
+	case stateIntro:
+		return len(n.Unlocked) > 0
+	case stateStep:
+		return n.Unlocked[n.Step]
+	}
+	return false
+}
+
+// reachable reports whether step i may be opened from the step list: the
+// first step, or any step whose previous one is unlocked.
+func (n nav) reachable(i int) bool {
+	return i == 0 || (i > 0 && i < len(n.Unlocked) && n.Unlocked[i-1])
+}
+
+// apply returns the navigation state after a; other actions leave it as is.
+func (n nav) apply(a action) nav {
+	if n.List {
+		switch a {
+		case actUp, actPrevBlock:
+			if n.Cursor > 0 {
+				n.Cursor--
+			}
+		case actDown, actNextBlock:
+			if n.Cursor < len(n.Unlocked)-1 {
+				n.Cursor++
+			}
+		case actRun, actYes:
+			if n.reachable(n.Cursor) {
+				n.State, n.Step, n.List = stateStep, n.Cursor, false
+			}
+		case actList, actNo, actQuit:
+			n.List = false
+		}
+		return n
+	}
+	switch a {
+	case actNext:
+		if !n.canNext() {
+			return n
+		}
+		switch {
+		case n.State == stateIntro:
+			n.State, n.Step = stateStep, 0
+		case n.Step+1 < len(n.Unlocked):
+			n.Step++
+		default:
+			n.State = stateFinish
+		}
+	case actRun:
+		if n.State == stateIntro && len(n.Unlocked) > 0 {
+			n.State, n.Step = stateStep, 0
+		}
+	case actPrev:
+		switch {
+		case n.State == stateFinish && len(n.Unlocked) > 0:
+			n.State, n.Step = stateStep, len(n.Unlocked)-1
+		case n.State == stateStep && n.Step > 0:
+			n.Step--
+		case n.State == stateStep:
+			n.State = stateIntro
+		}
+	case actList:
+		if len(n.Unlocked) > 0 {
+			n.List, n.Cursor = true, n.Step
+		}
+	}
+	return n
+}
+
+// unlocks reports whether results complete a step with want objectives: a
+// step without objectives is complete at once, otherwise every objective must
+// pass (a partial result list does not count).
+func unlocks(want int, results []ObjectiveResult) bool {
+	if want == 0 {
+		return true
+	}
+	if len(results) < want {
+		return false
+	}
+	for _, r := range results {
+		if r.Status != StatusPass {
+			return false
+		}
+	}
+	return true
+}
+
+// moveSel moves a block selection by delta, wrapping around n blocks; -1
+// means nothing selected.
+func moveSel(cur, n, delta int) int {
+	if n == 0 {
+		return -1
+	}
+	if cur < 0 {
+		if delta > 0 {
+			return 0
+		}
+		return n - 1
+	}
+	return ((cur+delta)%n + n) % n
+}

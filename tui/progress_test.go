@@ -1,0 +1,84 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProgressRoundTrip(t *testing.T) {
+	s := Store{Path: filepath.Join(t.TempDir(), "klab", "progress.json")}
+	p, warn, err := s.Load()
+	if err != nil || warn != "" || len(p.Lessons) != 0 {
+		t.Fatalf("missing file: %v %q %v", p, warn, err)
+	}
+	lp := p.lesson("jobs")
+	lp.SetUnlocked(2, true)
+	lp.SetUnlocked(1, true)
+	lp.SetUnlocked(2, true)
+	lp.Current = 3
+	lp.Hints[1] = 2
+	lp.Elapsed = Duration(90 * time.Second)
+	if err := s.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	got, warn, err := s.Load()
+	if err != nil || warn != "" {
+		t.Fatalf("load: %v %q", err, warn)
+	}
+	g := got.Lessons["jobs"]
+	if g == nil || len(g.Unlocked) != 2 || g.Unlocked[0] != 1 || g.Current != 3 || g.HintsUsed() != 2 || time.Duration(g.Elapsed) != 90*time.Second {
+		t.Fatalf("round trip: %+v", g)
+	}
+	g.SetUnlocked(1, false)
+	if g.IsUnlocked(1) || !g.IsUnlocked(2) {
+		t.Fatalf("SetUnlocked false: %v", g.Unlocked)
+	}
+	// No temp file is left behind.
+	entries, _ := os.ReadDir(filepath.Dir(s.Path))
+	if len(entries) != 1 {
+		t.Fatalf("files after save: %v", entries)
+	}
+}
+
+func TestProgressCorruptMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	s := Store{Path: filepath.Join(dir, "progress.json")}
+	if err := os.WriteFile(s.Path, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, aside, err := s.Load()
+	if err != nil {
+		t.Fatalf("corrupt file is an error: %v", err)
+	}
+	if aside == "" || !strings.HasPrefix(aside, s.Path+".corrupt-") || len(p.Lessons) != 0 {
+		t.Fatalf("aside=%q lessons=%v", aside, p.Lessons)
+	}
+	if _, err := os.Stat(s.Path); !os.IsNotExist(err) {
+		t.Fatalf("corrupt file still in place: %v", err)
+	}
+	if b, _ := os.ReadFile(aside); string(b) != "{not json" {
+		t.Fatalf("aside content %q", b)
+	}
+}
+
+func TestSaverKeepsNewest(t *testing.T) {
+	s := &saver{store: Store{Path: filepath.Join(t.TempDir(), "progress.json")}}
+	p := &Progress{Version: 1, Lessons: map[string]*LessonProgress{}}
+	p.lesson("a").Current = 1
+	seq1, snap1 := s.snapshot(p)
+	p.lesson("a").Current = 2
+	seq2, snap2 := s.snapshot(p)
+	if err := s.save(seq2, snap2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.save(seq1, snap1); err != nil { // late, older: ignored
+		t.Fatal(err)
+	}
+	got, _, _ := s.store.Load()
+	if got.Lessons["a"].Current != 2 {
+		t.Fatalf("older snapshot overwrote newer: current=%d", got.Lessons["a"].Current)
+	}
+}

@@ -1,0 +1,97 @@
+package tui
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/charmbracelet/glamour"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+
+	"github.com/klabdev/klab/assets"
+)
+
+// renderCache renders markdown with glamour. The renderer is built once per
+// width and rendered text is cached by (width, markdown), so only a resize
+// costs a re-render.
+type renderCache struct {
+	mu      sync.Mutex
+	dark    bool
+	profile termenv.Profile
+	width   int
+	tr      *glamour.TermRenderer
+	cache   map[string]string
+}
+
+func newRenderCache(dark bool, profile termenv.Profile) *renderCache {
+	return &renderCache{dark: dark, profile: profile}
+}
+
+// style returns klab's glamour style JSON (assets/styles/dark.json or light.json).
+func (r *renderCache) style() []byte {
+	name := "styles/light.json"
+	if r.dark {
+		name = "styles/dark.json"
+	}
+	b, err := fs.ReadFile(assets.FS(), name)
+	if err != nil {
+		// Embedded at build time and covered by tests.
+		panic(fmt.Sprintf("klab glamour style %s: %v", name, err))
+	}
+	return b
+}
+
+// Render renders md to fit width columns.
+func (r *renderCache) Render(md string, width int) string {
+	if width < 20 {
+		width = 20
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tr == nil || r.width != width {
+		tr, err := glamour.NewTermRenderer(
+			glamour.WithStylesFromJSONBytes(r.style()),
+			glamour.WithColorProfile(r.profile),
+			glamour.WithWordWrap(width-2),
+		)
+		if err != nil {
+			return md
+		}
+		r.tr, r.width, r.cache = tr, width, map[string]string{}
+	}
+	if out, ok := r.cache[md]; ok {
+		return out
+	}
+	out, err := r.tr.Render(md)
+	if err != nil {
+		out = md
+	}
+	out = strings.Trim(out, "\n")
+	r.cache[md] = out
+	return out
+}
+
+// sanitize turns terminal output (pty, CRLF, colours, cursor moves) into
+// plain lines a viewport can show.
+func sanitize(s string) string {
+	s = ansi.Strip(s)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if j := strings.LastIndexByte(strings.TrimRight(l, "\r"), '\r'); j >= 0 {
+			l = l[j+1:]
+		}
+		lines[i] = strings.TrimRight(strings.Map(func(r rune) rune {
+			if r == '\t' {
+				return r
+			}
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, l), " ")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,427 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/klabdev/klab/lessons"
+)
+
+// resize adapts the viewports to the terminal and re-renders the page (the
+// glamour renderer is cached per width, so this is the only costly path).
+func (m *lessonModel) resize() {
+	m.vp.Width = m.c.width
+	m.outVP.Width = m.c.width
+	m.help.Width = m.c.width
+	m.recompose()
+	m.refreshOutput()
+}
+
+// recompose builds the main pane: glamour-rendered text segments, blocks
+// drawn and numbered by us, revealed hints, and the finish summary.
+func (m *lessonModel) recompose() {
+	if m.c.width == 0 {
+		return
+	}
+	w := m.c.width
+	p := m.page()
+	var b strings.Builder
+	m.blockLines = m.blockLines[:0]
+	lines := 0
+	add := func(s string) {
+		if s == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+			lines += 2
+		}
+		b.WriteString(s)
+		lines += strings.Count(s, "\n") + 1
+	}
+	switch {
+	case p == nil && m.nav.State == stateIntro:
+		add(m.c.render.Render("# "+m.l.Title+"\n\n"+m.l.Description+"\n\n"+m.t("tui.intro.default"), w))
+	case p == nil && m.nav.State == stateFinish:
+		add(m.c.render.Render("# "+m.t("tui.finish.title")+"\n\n"+m.t("tui.finish.default"), w))
+	case p != nil:
+		if m.nav.State == stateIntro && !strings.HasPrefix(strings.TrimSpace(p.Markdown), "#") {
+			add(m.c.render.Render("# "+m.l.Title, w))
+		}
+		if len(p.Segments) == 0 {
+			add(m.c.render.Render(p.Markdown, w))
+		}
+		blockIdx := map[*lessons.Block]int{}
+		for i, bl := range p.Blocks {
+			blockIdx[bl] = i
+		}
+		for _, seg := range p.Segments {
+			if seg.Block == nil {
+				if strings.TrimSpace(seg.Markdown) != "" {
+					add(m.c.render.Render(seg.Markdown, w))
+				}
+				continue
+			}
+			i, ok := blockIdx[seg.Block]
+			if !ok {
+				i = -1
+			}
+			m.blockLines = append(m.blockLines, lines+2)
+			add(m.drawBlock(seg.Block, i == m.sel && i >= 0, w))
+		}
+	}
+	if s := m.step(); s != nil {
+		hs := m.hints()
+		for i := 0; i < m.lp.Hints[s.Index] && i < len(hs); i++ {
+			h := hs[i]
+			label := m.t("tui.hint.title", i+1, len(hs))
+			if h.Solution {
+				label = m.t("tui.hint.solution")
+			}
+			md := "## " + label
+			if h.Summary != "" {
+				md += " · " + h.Summary
+			}
+			add(m.c.render.Render(md+"\n\n"+h.Markdown, w))
+		}
+	}
+	if m.nav.State == stateFinish {
+		add(m.c.render.Render("---\n\n"+m.t("tui.finish.summary", fmtDuration(m.elapsed()), m.lp.HintsUsed(), len(m.l.Steps)), w))
+	}
+	m.content = b.String()
+	m.vp.SetContent(m.content)
+}
+
+// drawBlock draws an exec/copy block: `[N] ▶ exécuter` and the code in a box,
+// highlighted when selected.
+func (m *lessonModel) drawBlock(bl *lessons.Block, selected bool, w int) string {
+	st, sym := m.c.st, m.c.sym
+	kind := m.t("tui.block.exec")
+	if bl.Kind == lessons.BlockCopy {
+		kind = m.t("tui.block.copy")
+	}
+	if bl.Interrupt {
+		kind += " " + sym.Sep + " " + m.t("tui.block.interrupt")
+	}
+	num := fmt.Sprintf("[%d]", bl.Index)
+	label := st.BlockLabel.Render(num) + " " + st.Subtle.Render(kind)
+	box := st.Block
+	if selected {
+		label = st.BlockLabelSel.Render(sym.Sel+" "+num) + " " + st.Accent.Render(kind)
+		box = st.BlockSel
+	}
+	code := st.Code.Render(strings.TrimRight(bl.Code, "\n"))
+	inner := max(w-6, 10)
+	return lipgloss.JoinVertical(lipgloss.Left,
+		" "+label,
+		lipgloss.NewStyle().MarginLeft(1).Render(box.Width(inner).Render(code)),
+	)
+}
+
+// scrollToSel keeps the selected block visible.
+func (m *lessonModel) scrollToSel() {
+	p := m.page()
+	if p == nil || m.sel < 0 {
+		return
+	}
+	// blockLines is in segment order; find the drawn position of the selection.
+	n := 0
+	for _, seg := range p.Segments {
+		if seg.Block == nil {
+			continue
+		}
+		if seg.Block == p.Blocks[m.sel] && n < len(m.blockLines) {
+			line := m.blockLines[n]
+			if line < m.vp.YOffset || line+3 > m.vp.YOffset+m.vp.Height {
+				m.vp.SetYOffset(max(line-2, 0))
+			}
+			return
+		}
+		n++
+	}
+}
+
+// refreshOutput puts the command output in its viewport, following the tail.
+func (m *lessonModel) refreshOutput() {
+	if m.run == nil {
+		m.outVP.SetContent("")
+		return
+	}
+	follow := m.outVP.AtBottom() || m.outVP.TotalLineCount() <= m.outVP.Height
+	text := sanitize(m.run.out.String())
+	text = strings.TrimRight(text, "\n")
+	if m.run.done && m.run.err != nil {
+		text += "\n" + m.c.st.Fail.Render(m.t("tui.run.error", m.run.err))
+	}
+	if m.outVP.Width > 0 {
+		text = lipgloss.NewStyle().Width(m.outVP.Width).Render(text)
+	}
+	m.outVP.SetContent(text)
+	if follow {
+		m.outVP.GotoBottom()
+	}
+}
+
+// view draws the lesson screen: header, banner, main pane, objectives,
+// output, status and help.
+func (m *lessonModel) view() string {
+	w, h := m.c.width, m.c.height
+	top := []string{m.header()}
+	if b := m.banner(); b != "" {
+		top = append(top, b)
+	}
+	var bottom []string
+	if o := m.objectivesView(); o != "" {
+		bottom = append(bottom, o)
+	}
+	// Output pane: at most a third of the screen when open.
+	if m.run != nil {
+		bottom = append(bottom, m.outputTitle())
+		if m.outOpen {
+			m.outVP.Height = max(min(h/3, m.outVP.TotalLineCount()), 1)
+			bottom = append(bottom, m.outVP.View())
+		}
+	}
+	bottom = append(bottom, m.statusLine())
+	if m.showHelp {
+		bottom = append(bottom, m.help.FullHelpView(m.keys.FullHelp()))
+	} else {
+		bottom = append(bottom, m.help.ShortHelpView(m.keys.ShortHelp()))
+	}
+	topS := strings.Join(top, "\n")
+	botS := strings.Join(bottom, "\n")
+	m.vp.Height = max(h-lipgloss.Height(topS)-lipgloss.Height(botS), 1)
+	main := m.vp.View()
+	if m.nav.List {
+		main = m.listView(m.vp.Height)
+	}
+	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(topS + "\n" + main + "\n" + botS)
+}
+
+// header: lesson title and cluster on one line, step and progress on the next.
+func (m *lessonModel) header() string {
+	st, sym, w := m.c.st, m.c.sym, m.c.width
+	left := st.Title.Render("klab") + st.Subtle.Render(" "+sym.Sep+" ") + lipgloss.NewStyle().Bold(true).Render(m.l.Title)
+	var right string
+	switch {
+	case m.connected:
+		right = st.Pass.Render(sym.Dot) + " " + m.cluster.Name
+	case m.connErr != nil:
+		right = st.Fail.Render(sym.Dot) + " " + m.t("tui.cluster.unreachable")
+	default:
+		right = st.Pending.Render(sym.Dot) + " " + m.t("tui.cluster.connecting")
+	}
+	line1 := spread(left, right, w)
+
+	n := len(m.l.Steps)
+	var where string
+	switch m.nav.State {
+	case stateIntro:
+		where = m.t("tui.header.intro")
+	case stateFinish:
+		where = m.t("tui.header.finish")
+	default:
+		s := m.step()
+		where = m.t("tui.header.step", s.Index, n) + " " + sym.Sep + " " + s.Title
+	}
+	done := 0
+	for _, u := range m.nav.Unlocked {
+		if u {
+			done++
+		}
+	}
+	bar := m.bar(done, n, 20) + st.Subtle.Render(fmt.Sprintf(" %d/%d", done, n))
+	line2 := spread(st.Accent.Render(truncate(where, w-lipgloss.Width(bar)-2)), bar, w)
+	return line1 + "\n" + line2
+}
+
+func (m *lessonModel) bar(done, total, width int) string {
+	if total == 0 {
+		return ""
+	}
+	full := done * width / total
+	return m.c.st.BarFull.Render(strings.Repeat(m.c.sym.Bar, full)) +
+		m.c.st.BarEmpty.Render(strings.Repeat(m.c.sym.BarEmpty, width-full))
+}
+
+// spread puts left and right at both ends of a line of width w.
+func spread(left, right string, w int) string {
+	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
+	if gap < 1 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// banner explains an unreachable cluster; the text stays readable below.
+func (m *lessonModel) banner() string {
+	if m.connErr == nil {
+		return ""
+	}
+	w := m.c.width
+	reason := strings.ReplaceAll(m.connErr.Error(), "\n", " ")
+	l1 := m.c.st.Banner.Width(w).Render(truncate(m.t("tui.cluster.banner", reason), w-2))
+	l2 := m.c.st.Warn.Render(truncate(m.t("tui.cluster.hint", fmtDuration(m.c.cfg.RetryDelay)), w))
+	return l1 + "\n" + l2
+}
+
+// objectivesView lists the step's objectives; the first failing one shows
+// its message and hint, and its diff on `d`.
+func (m *lessonModel) objectivesView() string {
+	s := m.step()
+	if s == nil || len(s.Objectives) == 0 {
+		return ""
+	}
+	st, sym, w := m.c.st, m.c.sym, m.c.width
+	byID := map[string]ObjectiveResult{}
+	for _, r := range m.results {
+		byID[r.ID] = r
+	}
+	passed := 0
+	for _, o := range s.Objectives {
+		if r, ok := byID[o.ID]; ok && r.Status == StatusPass {
+			passed++
+		}
+	}
+	title := st.Subtle.Render(strings.Repeat(m.c.sym.BarEmpty, 2)+" ") + st.Title.Render(m.t("tui.objectives.title")) +
+		st.Subtle.Render(fmt.Sprintf(" %d/%d", passed, len(s.Objectives)))
+	lines := []string{title}
+	detailShown := false
+	for _, o := range s.Objectives {
+		r, ok := byID[o.ID]
+		name := o.Title
+		if name == "" {
+			name = o.ID
+		}
+		var mark string
+		switch {
+		case !ok || r.Status == StatusPending:
+			mark = st.Pending.Render(sym.Pending)
+		case r.Status == StatusPass:
+			mark = st.Pass.Render(sym.Pass)
+		case r.Status == StatusError:
+			mark = st.Warn.Render(sym.Fail)
+		default:
+			mark = st.Fail.Render(sym.Fail)
+		}
+		lines = append(lines, " "+mark+" "+truncate(name, w-4))
+		if ok && !detailShown && (r.Status == StatusFail || r.Status == StatusError) {
+			detailShown = true
+			if r.Message != "" {
+				lines = append(lines, "   "+st.Subtle.Render(truncate(strings.ReplaceAll(r.Message, "\n", " "), w-4)))
+			}
+			if r.Hint != "" {
+				lines = append(lines, "   "+st.Accent.Render(truncate(m.t("tui.objectives.hint", r.Hint), w-4)))
+			}
+			if r.Diff != "" {
+				if m.showDiff {
+					dl := strings.Split(strings.TrimRight(r.Diff, "\n"), "\n")
+					if len(dl) > 8 {
+						dl = append(dl[:8], sym.Ellipsis)
+					}
+					for _, d := range dl {
+						lines = append(lines, "   "+truncate(d, w-4))
+					}
+				} else {
+					lines = append(lines, "   "+st.Subtle.Render(m.t("tui.objectives.diff_key")))
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// outputTitle is `$ cmd` with the state of the run.
+func (m *lessonModel) outputTitle() string {
+	st, sym, w := m.c.st, m.c.sym, m.c.width
+	r := m.run
+	var state string
+	switch {
+	case !r.done:
+		state = st.Pending.Render(m.t("tui.run.running"))
+	case r.res.Interrupted:
+		state = st.Warn.Render(m.t("tui.run.stopped", fmtDuration(r.res.Duration)))
+	case r.err == nil && r.res.ExitCode == 0:
+		state = st.Pass.Render(sym.Pass+" ") + st.Subtle.Render(m.t("tui.run.exit", r.res.ExitCode, fmtDuration(r.res.Duration)))
+	default:
+		state = st.Fail.Render(sym.Fail+" ") + st.Subtle.Render(m.t("tui.run.exit", r.res.ExitCode, fmtDuration(r.res.Duration)))
+	}
+	fold := "▾"
+	if !m.outOpen {
+		fold = "▸"
+	}
+	if m.c.cfg.ASCII {
+		fold = "v"
+		if !m.outOpen {
+			fold = ">"
+		}
+	}
+	cmd := st.OutTitle.Render(fmt.Sprintf("%s [%d] $ ", fold, r.block.Index)) + fmtCmd(r.block.Code, sym.Ellipsis)
+	return spread(truncate(cmd, w-lipgloss.Width(state)-2), state, w)
+}
+
+// statusLine shows a prompt, a toast, or what to do next.
+func (m *lessonModel) statusLine() string {
+	st := m.c.st
+	switch {
+	case m.prompt == promptSolution:
+		return st.Prompt.Render(m.t("tui.hint.confirm_solution"))
+	case m.prompt == promptReset:
+		return st.Prompt.Render(m.t("tui.reset.confirm"))
+	case m.warn != "" && m.toast == "":
+		m.toast = m.t("tui.progress.corrupt", m.warn)
+		m.warn = ""
+	}
+	if m.toast != "" {
+		if m.toastOK {
+			return st.Toast.Render(m.toast)
+		}
+		return st.Warn.Render(m.toast)
+	}
+	switch m.nav.State {
+	case stateIntro:
+		return st.Accent.Render(m.t("tui.intro.start"))
+	case stateFinish:
+		return st.Pass.Render(m.t("tui.finish.done"))
+	}
+	if m.nav.canNext() {
+		if m.nav.Step+1 == len(m.l.Steps) {
+			return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next_finish"))
+		}
+		return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next"))
+	}
+	if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) && p.Blocks[m.sel].Inline {
+		b := p.Blocks[m.sel]
+		return st.Accent.Render(fmt.Sprintf("%s [%d] ", m.c.sym.Sel, b.Index)) + fmtCmd(b.Code, m.c.sym.Ellipsis)
+	}
+	return ""
+}
+
+// listView is the step list (`l`): unlocked steps can be opened.
+func (m *lessonModel) listView(height int) string {
+	st, sym := m.c.st, m.c.sym
+	lines := []string{st.Title.Render(m.t("tui.list.title")), ""}
+	for i, s := range m.l.Steps {
+		mark := st.Subtle.Render(sym.Lock)
+		switch {
+		case m.nav.Unlocked[i]:
+			mark = st.Pass.Render(sym.Pass)
+		case m.nav.reachable(i):
+			mark = st.Pending.Render(sym.Dot)
+		}
+		line := fmt.Sprintf("%s %d. %s", mark, i+1, s.Title)
+		if i == m.nav.Cursor {
+			line = st.Selected.Render(sym.Sel+" ") + line
+		} else {
+			line = "  " + line
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, "", st.Subtle.Render(m.t("tui.list.help")))
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	return lipgloss.NewStyle().Height(height).Render(strings.Join(lines, "\n"))
+}
