@@ -464,9 +464,9 @@ func TestInterruptForegroundRuns(t *testing.T) {
 
 func TestDefaultNamespace(t *testing.T) {
 	for id, want := range map[string]string{
-		"jobs-cronjobs": "klab-jobs-cronjobs",
-		"My_Lesson.v2":  "klab-my-lesson-v2",
-		"--":            "klab-lab",
+		"jobs-cronjobs":         "klab-jobs-cronjobs",
+		"My_Lesson.v2":          "klab-my-lesson-v2",
+		"--":                    "klab-lab",
 		strings.Repeat("a", 80): "klab-" + strings.Repeat("a", 56),
 	} {
 		if got := DefaultNamespace(id); got != want {
