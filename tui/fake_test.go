@@ -183,20 +183,13 @@ func fixtureLesson() *lessons.Lesson {
 // testConfig is a deterministic configuration: ASCII colours, fixed clock.
 func testConfig(f *fakeBackend, dir string) Config {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := t0
 	return Config{
 		Lessons:    []*lessons.Lesson{fixtureLesson()},
 		NewBackend: func(*lessons.Lesson) Backend { return f },
 		Store:      Store{Path: dir + "/progress.json"},
 		Dark:       true,
 		Profile:    termenv.Ascii,
-		Now: func() time.Time {
-			mu.Lock()
-			defer mu.Unlock()
-			clock = clock.Add(time.Second)
-			return clock
-		},
+		Now:        func() time.Time { return t0 },
 		RetryDelay: 20 * time.Millisecond,
 	}
 }

@@ -585,6 +585,9 @@ func (m *lessonModel) afterNav(before nav) tea.Cmd {
 func (m *lessonModel) onEnterPage() tea.Cmd {
 	m.results = nil
 	m.showDiff = false
+	if m.run != nil && m.run.done {
+		m.run = nil // the last command belonged to the page we left
+	}
 	m.sel = -1
 	if p := m.page(); p != nil && len(p.Blocks) > 0 {
 		m.sel = 0

@@ -224,3 +224,11 @@ func waitResults(gen, step int, ch <-chan []ObjectiveResult) tea.Cmd {
 func tick(d time.Duration, msg tea.Msg) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 }
+
+// Screen renders the current screen even after quitting (tests, goldens).
+func (m *Model) Screen() string {
+	q := m.quit
+	m.quit = false
+	defer func() { m.quit = q }()
+	return m.View()
+}

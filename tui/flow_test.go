@@ -1,0 +1,215 @@
+package tui
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+const (
+	termW = 100
+	termH = 30
+)
+
+// flow drives a program and keeps everything it printed: Bubble Tea only
+// repaints lines that changed, so a line is printed once when it appears.
+type flow struct {
+	*teatest.TestModel
+	hist []byte
+	mark int // history length at the last key press
+}
+
+func startFlow(t *testing.T, cfg Config) *flow {
+	t.Helper()
+	return &flow{TestModel: teatest.NewTestModel(t, New(cfg), teatest.WithInitialTermSize(termW, termH))}
+}
+
+// waitFor waits until the output printed since the last key press contains
+// every one of subs.
+func waitFor(t *testing.T, f *flow, subs ...string) {
+	t.Helper()
+	f.wait(t, f.mark, subs)
+}
+
+// waitSeen waits until the whole output so far contains every one of subs.
+func waitSeen(t *testing.T, f *flow, subs ...string) {
+	t.Helper()
+	f.wait(t, 0, subs)
+}
+
+func (f *flow) wait(t *testing.T, from int, subs []string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	buf := make([]byte, 64<<10)
+	for {
+		for {
+			n, _ := f.Output().Read(buf)
+			if n == 0 {
+				break
+			}
+			f.hist = append(f.hist, buf[:n]...)
+		}
+		plain := ansi.Strip(string(f.hist[from:]))
+		missing := ""
+		for _, s := range subs {
+			if !strings.Contains(plain, s) {
+				missing = s
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not shown after 5s; screen so far:\n%s", missing, plain)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func press(f *flow, keys ...string) {
+	f.mark = len(f.hist)
+	for _, k := range keys {
+		f.Send(keyMsg(k))
+	}
+}
+
+// finish quits and compares the final screen with testdata/<test>.golden.
+func finish(t *testing.T, f *flow) *Model {
+	t.Helper()
+	press(f, "q")
+	m := f.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	golden.RequireEqual(t, []byte(ansi.Strip(m.Screen())))
+	return m
+}
+
+// Open the lesson, run block 1, see the objective pass, go to step 2.
+func TestFlowRunUnlockNext(t *testing.T) {
+	f := newFake()
+	dir := t.TempDir()
+	tm := startFlow(t, testConfig(f, dir))
+	waitFor(t, tm, "Bienvenue dans cette leçon", "commencer la leçon")
+	press(tm, "enter")
+	waitSeen(t, tm, "Étape 1/3", "● sandbox", "✗ Le Job pi existe", "status.succeeded : attendu 1, obtenu 0")
+	press(tm, "n") // locked: stays
+	waitFor(t, tm, "Terminez d'abord les objectifs")
+	press(tm, "1")
+	waitFor(t, tm, "$ kubectl apply -f job.yaml", "job.batch/pi created", "✓ Le Job pi existe", "n : étape suivante")
+	press(tm, "n")
+	waitFor(t, tm, "Étape 2/3 · Lire les logs")
+	m := finish(t, tm)
+	if m.Step() != 2 {
+		t.Fatalf("step %d, want 2", m.Step())
+	}
+	if got := strings.Join(f.runs, "|"); got != "kubectl apply -f job.yaml\n" {
+		t.Fatalf("runs %q", got)
+	}
+}
+
+// Reveal a hint, then the solution after confirming.
+func TestFlowHints(t *testing.T) {
+	f := newFake()
+	tm := startFlow(t, testConfig(f, t.TempDir()))
+	press(tm, "enter")
+	waitSeen(t, tm, "● sandbox")
+	press(tm, "h")
+	waitFor(t, tm, "Indice 1/2 · Piste", "Regardez")
+	press(tm, "h")
+	waitFor(t, tm, "Afficher la solution ? (o/N)")
+	press(tm, "n", "h", "o") // refused once, then asked again and confirmed
+	waitFor(t, tm, "Solution · Solution")
+	press(tm, "h")
+	waitFor(t, tm, "Tous les indices sont affichés")
+	m := finish(t, tm)
+	if got := m.lesson.lp.Hints[1]; got != 2 {
+		t.Fatalf("hints used %d, want 2", got)
+	}
+}
+
+// Reset a completed step: the objective fails again and the step locks.
+func TestFlowReset(t *testing.T) {
+	f := newFake()
+	tm := startFlow(t, testConfig(f, t.TempDir()))
+	press(tm, "enter")
+	waitSeen(t, tm, "● sandbox")
+	press(tm, "1")
+	waitFor(t, tm, "✓ Le Job pi existe")
+	press(tm, "r")
+	waitFor(t, tm, "Réinitialiser cette étape ?")
+	press(tm, "o")
+	waitFor(t, tm, "Étape réinitialisée.", "✗ Le Job pi existe")
+	m := finish(t, tm)
+	if f.resets != 1 || m.lesson.nav.Unlocked[0] {
+		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.nav.Unlocked)
+	}
+}
+
+// Quit on step 2, start again: the lesson resumes on step 2; --restart
+// starts over.
+func TestFlowResume(t *testing.T) {
+	f := newFake()
+	dir := t.TempDir()
+	tm := startFlow(t, testConfig(f, dir))
+	press(tm, "enter")
+	waitSeen(t, tm, "● sandbox")
+	press(tm, "1")
+	waitFor(t, tm, "✓ Le Job pi existe")
+	press(tm, "n")
+	waitFor(t, tm, "Étape 2/3")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+
+	data, err := os.ReadFile(filepath.Join(dir, "progress.json"))
+	if err != nil || !bytes.Contains(data, []byte(`"current": 2`)) {
+		t.Fatalf("progress.json: %s %v", data, err)
+	}
+
+	tm2 := startFlow(t, testConfig(f, dir))
+	waitFor(t, tm2, "Étape 2/3 · Lire les logs", "2/3")
+	finish(t, tm2)
+
+	cfg := testConfig(f, dir)
+	cfg.Restart = true
+	m := New(cfg)
+	if m.State() != "intro" {
+		t.Fatalf("--restart: state %s, want intro", m.State())
+	}
+}
+
+// An unreachable cluster shows a banner, keeps the text, and retries.
+func TestFlowUnreachableRetries(t *testing.T) {
+	f := newFake()
+	f.failConnects = 2
+	tm := startFlow(t, testConfig(f, t.TempDir()))
+	waitFor(t, tm, "Cluster injoignable : dial tcp 127.0.0.1:6443: connection refused", "klab sandbox up", "Bienvenue dans cette leçon")
+	waitSeen(t, tm, "● sandbox")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if f.connects != 3 {
+		t.Fatalf("connects %d, want 3", f.connects)
+	}
+}
+
+// Ctrl+C interrupts a running command; a second Ctrl+C quits.
+func TestFlowInterrupt(t *testing.T) {
+	f := newFake()
+	tm := startFlow(t, testConfig(f, t.TempDir()))
+	press(tm, "enter")
+	waitSeen(t, tm, "● sandbox")
+	press(tm, "3")
+	waitFor(t, tm, "$ sleep 100", "en cours")
+	press(tm, "ctrl+c")
+	waitFor(t, tm, "interrompu après", "Ctrl+C à nouveau pour quitter")
+	press(tm, "ctrl+c")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+var _ tea.Model = (*Model)(nil)
