@@ -85,8 +85,12 @@ func parseJSONTree(data []byte) (*jnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &jsonError{off: p.start(), msg: "unexpected data after the top-level JSON value"}
+	off := int(dec.InputOffset())
+	for off < len(data) && (data[off] == ' ' || data[off] == '\t' || data[off] == '\r' || data[off] == '\n') {
+		off++
+	}
+	if off < len(data) {
+		return nil, &jsonError{off: off, msg: "unexpected data after the top-level JSON value"}
 	}
 	return root, nil
 }

@@ -56,15 +56,15 @@ type Segment struct {
 // Step is one step of a lesson.
 type Step struct {
 	Page
-	Index      int           `json:"index"` // 1-based
-	Objectives []*Objective  `json:"objectives"`
+	Index      int          `json:"index"` // 1-based
+	Objectives []*Objective `json:"objectives"`
 	// ObjectivesFile is the klab objectives file (lesson-relative), if any.
 	ObjectivesFile string `json:"objectivesFile,omitempty"`
 	// Line is the line of the step's entry in index.json.
-	Line int `json:"-"`
-	Verify     *Script       `json:"verify,omitempty"`   // Killercoda verify script (also an objective)
-	Solution   *Script       `json:"solution,omitempty"` // klab: script solving the step
-	Timeout    time.Duration `json:"timeout,omitempty"`  // klab: bound for validate
+	Line     int           `json:"-"`
+	Verify   *Script       `json:"verify,omitempty"`   // Killercoda verify script (also an objective)
+	Solution *Script       `json:"solution,omitempty"` // klab: script solving the step
+	Timeout  time.Duration `json:"timeout,omitempty"`  // klab: bound for validate
 	// SolutionHint is the <details> whose summary names a solution, if any.
 	SolutionHint *Hint `json:"-"`
 }

@@ -94,10 +94,14 @@ func (ld *loader) parseObjectives(file string, data []byte) []*Objective {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(stripBOM(data), &doc); err != nil {
 		line := 0
-		if g := yamlLine.FindStringSubmatch(err.Error()); g != nil {
-			line, _ = strconv.Atoi(g[1])
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if g := yamlLine.FindStringSubmatchIndex(msg); g != nil {
+			line, _ = strconv.Atoi(msg[g[2]:g[3]])
+			if g[0] == 0 {
+				msg = strings.TrimPrefix(msg[g[1]:], ": ")
+			}
 		}
-		ld.add(SevError, file, line, 0, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		ld.add(SevError, file, line, 0, "invalid YAML: "+msg)
 		return nil
 	}
 	if len(doc.Content) == 0 {

@@ -1,0 +1,48 @@
+package lessons
+
+import (
+	"fmt"
+	"time"
+)
+
+// Lint reports lesson-level warnings that loading does not: steps klab
+// cannot check or solve, and bounds that contradict each other. Diagnostics
+// name files as FilePath does.
+func Lint(l *Lesson) []Diagnostic {
+	if l == nil {
+		return nil
+	}
+	var out []Diagnostic
+	warn := func(file string, line int, format string, args ...any) {
+		out = append(out, Diagnostic{File: l.FilePath(file), Line: line, Severity: SevWarning, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, s := range l.Steps {
+		if s == nil {
+			continue
+		}
+		execs := 0
+		for _, b := range s.Blocks {
+			if b.Kind == BlockExec {
+				execs++
+			}
+		}
+		if execs > 0 && len(s.Objectives) == 0 {
+			warn(IndexFile, s.Line, "step %d (%s) has exec blocks but no objectives: klab cannot check it (add objectives or a verify script)", s.Index, s.Title)
+		}
+		if len(s.Objectives) > 0 && s.SolutionScript() == nil {
+			warn(IndexFile, s.Line, "step %d (%s) has objectives but no solution script and no exec block: klab validate cannot solve it", s.Index, s.Title)
+		}
+		for _, o := range s.Objectives {
+			if s.Timeout > 0 && o.Timeout > s.Timeout {
+				warn(o.File, o.Line, "objective %q waits up to %s, longer than its step's timeout %s", o.ID, o.Timeout, s.Timeout)
+			}
+			if o.Timeout > 10*time.Minute {
+				warn(o.File, o.Line, "objective %q waits up to %s: learners will think klab hangs", o.ID, o.Timeout)
+			}
+		}
+		if s.TextFile != "" && len(s.Blocks) == 0 && len(s.Hints) == 0 && s.Markdown == "" {
+			warn(s.TextFile, 0, "step %d text is empty", s.Index)
+		}
+	}
+	return out
+}
