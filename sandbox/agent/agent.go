@@ -1,0 +1,171 @@
+// Package agent is the klab sandbox's node agent, our kubelet: it registers one Node, keeps its Lease and
+// Ready condition fresh, runs every pod bound to it with the in-process busybox shell (no container
+// engine, no host process), reports pod status like a kubelet, sends kubelet events, and serves
+// container logs to the apiserver over mutual TLS.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+)
+
+// Config configures the agent.
+type Config struct {
+	Client       kubernetes.Interface // admin client (QPS 200, burst 400)
+	NodeName     string               // "klab-sandbox"
+	DataDir      string               // <sandbox data dir>/agent: pod roots, volumes, logs
+	Addr         string               // "127.0.0.1:0": listen address of the HTTPS log server
+	TLSCertFile  string               // serving cert of the log server
+	TLSKeyFile   string
+	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
+	Logf         func(format string, args ...any)
+}
+
+// Timings of the sandbox's kubelet. Back-off is shortened from the kubelet's 10 s doubling to 5 min, so
+// that lessons see CrashLoopBackOff and restarts within seconds.
+const (
+	// BackoffInitial is the first CrashLoopBackOff delay; it doubles at each restart up to BackoffMax.
+	BackoffInitial = 500 * time.Millisecond
+	// BackoffMax caps the CrashLoopBackOff delay.
+	BackoffMax = 5 * time.Second
+	// BackoffReset: a container that ran this long without failing restarts with BackoffInitial again.
+	BackoffReset = 60 * time.Second
+	// HeartbeatPeriod is how often the Lease and the Ready condition are renewed.
+	HeartbeatPeriod = 10 * time.Second
+	// LeaseDuration is the Lease's leaseDurationSeconds.
+	LeaseDuration = 40
+	// retryPeriod is how often a pod waiting on a missing ConfigMap/Secret is retried.
+	retryPeriod = 2 * time.Second
+)
+
+type agent struct {
+	cfg      Config
+	client   kubernetes.Interface
+	recorder record.EventRecorder
+	logf     func(string, ...any)
+	port     int
+	pods     *podManager
+	podIndex cache.Indexer
+}
+
+// Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node
+// is registered and the pod informer has synced. It returns after ctx ends and every pod stopped.
+func Run(ctx context.Context, cfg Config, ready func()) error {
+	if cfg.Client == nil || cfg.NodeName == "" || cfg.DataDir == "" {
+		return errors.New("agent config: Client, NodeName and DataDir are required")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	for _, d := range []string{"pods", "hostpath", "volumes"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+			return fmt.Errorf("agent data dir: %w", err)
+		}
+	}
+	a := &agent{cfg: cfg, client: cfg.Client, logf: logf}
+
+	tlsCfg, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("log server listen on %s: %w", cfg.Addr, err)
+	}
+	a.port = ln.Addr().(*net.TCPAddr).Port
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
+
+	if err := a.registerNode(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+
+	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+		}))
+	podInformer := factory.Core().V1().Pods().Informer()
+	a.podIndex = podInformer.GetIndexer()
+	a.pods = newPodManager(ctx, a)
+	if _, err := podInformer.AddEventHandler(a.pods.handler()); err != nil {
+		ln.Close()
+		return fmt.Errorf("pod informer: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	srv := a.logServer(tlsCfg)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logf("agent: log server: %v", err)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.heartbeat(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.runProvisioner(ctx)
+	}()
+
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
+		a.pods.stopAll()
+		_ = srv.Close()
+		wg.Wait()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.New("pod informer did not sync")
+	}
+	a.pods.cleanOrphans(func(uid types.UID) bool {
+		for _, obj := range a.podIndex.List() {
+			if p, ok := obj.(*corev1.Pod); ok && p.UID == uid {
+				return true
+			}
+		}
+		return false
+	})
+	logf("agent: node %s registered, log server on %s", cfg.NodeName, ln.Addr())
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	factory.Shutdown()
+	a.pods.stopAll()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,314 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// containerEnv builds a container's environment as the kubelet does: defaults, service links for the
+// kubernetes Service, envFrom, then env (with $(VAR) references expanded).
+func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]string, error) {
+	pod := w.latest()
+	vars := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vars[k]; !ok {
+			order = append(order, k)
+		}
+		vars[k] = v
+	}
+	set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	set("HOSTNAME", pod.Name)
+	set("HOME", "/root")
+	{ // the kubernetes Service is always linked
+		set("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+		set("KUBERNETES_SERVICE_PORT", "443")
+		set("KUBERNETES_SERVICE_PORT_HTTPS", "443")
+		set("KUBERNETES_PORT", "tcp://10.96.0.1:443")
+		set("KUBERNETES_PORT_443_TCP", "tcp://10.96.0.1:443")
+		set("KUBERNETES_PORT_443_TCP_PROTO", "tcp")
+		set("KUBERNETES_PORT_443_TCP_PORT", "443")
+		set("KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1")
+	}
+	client := w.m.a.client.CoreV1()
+	for _, ef := range c.EnvFrom {
+		switch {
+		case ef.ConfigMapRef != nil:
+			cm, err := client.ConfigMaps(pod.Namespace).Get(ctx, ef.ConfigMapRef.Name, metav1.GetOptions{})
+			if err != nil {
+				if optional(ef.ConfigMapRef.Optional) && notFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("configmap %q not found", ef.ConfigMapRef.Name)
+			}
+			for _, k := range sortedKeys(cm.Data) {
+				set(ef.Prefix+k, cm.Data[k])
+			}
+		case ef.SecretRef != nil:
+			s, err := client.Secrets(pod.Namespace).Get(ctx, ef.SecretRef.Name, metav1.GetOptions{})
+			if err != nil {
+				if optional(ef.SecretRef.Optional) && notFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("secret %q not found", ef.SecretRef.Name)
+			}
+			for _, k := range sortedKeys(s.Data) {
+				set(ef.Prefix+k, string(s.Data[k]))
+			}
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			set(e.Name, expandRefs(e.Value, vars))
+			continue
+		}
+		vf := e.ValueFrom
+		switch {
+		case vf.FieldRef != nil:
+			v, err := fieldValue(pod, vf.FieldRef.FieldPath, w.ip)
+			if err != nil {
+				return nil, err
+			}
+			set(e.Name, v)
+		case vf.ResourceFieldRef != nil:
+			set(e.Name, resourceValue(pod, c.Name, vf.ResourceFieldRef))
+		case vf.ConfigMapKeyRef != nil:
+			r := vf.ConfigMapKeyRef
+			cm, err := client.ConfigMaps(pod.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+			if err != nil {
+				if optional(r.Optional) && notFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("configmap %q not found", r.Name)
+			}
+			v, ok := cm.Data[r.Key]
+			if !ok {
+				if optional(r.Optional) {
+					continue
+				}
+				return nil, fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", r.Key, pod.Namespace, r.Name)
+			}
+			set(e.Name, v)
+		case vf.SecretKeyRef != nil:
+			r := vf.SecretKeyRef
+			s, err := client.Secrets(pod.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+			if err != nil {
+				if optional(r.Optional) && notFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("secret %q not found", r.Name)
+			}
+			v, ok := s.Data[r.Key]
+			if !ok {
+				if optional(r.Optional) {
+					continue
+				}
+				return nil, fmt.Errorf("couldn't find key %s in Secret %s/%s", r.Key, pod.Namespace, r.Name)
+			}
+			set(e.Name, string(v))
+		}
+	}
+	env := make([]string, 0, len(order))
+	for _, k := range order {
+		env = append(env, k+"="+vars[k])
+	}
+	return env, nil
+}
+
+func optional(b *bool) bool { return b != nil && *b }
+
+func sortedKeys[T any](m map[string]T) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fieldValue resolves a downward-API field path.
+func fieldValue(pod *corev1.Pod, fp, ip string) (string, error) {
+	if k, ok := subscript(fp, "metadata.annotations"); ok {
+		return pod.Annotations[k], nil
+	}
+	if k, ok := subscript(fp, "metadata.labels"); ok {
+		return pod.Labels[k], nil
+	}
+	switch fp {
+	case "metadata.name":
+		return pod.Name, nil
+	case "metadata.namespace":
+		return pod.Namespace, nil
+	case "metadata.uid":
+		return string(pod.UID), nil
+	case "metadata.labels":
+		return formatMap(pod.Labels), nil
+	case "metadata.annotations":
+		return formatMap(pod.Annotations), nil
+	case "spec.nodeName":
+		return pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return pod.Spec.ServiceAccountName, nil
+	case "status.hostIP", "status.hostIPs":
+		return "127.0.0.1", nil
+	case "status.podIP", "status.podIPs":
+		return ip, nil
+	}
+	return "", fmt.Errorf("unsupported fieldPath: %s", fp)
+}
+
+// subscript parses `prefix['key']` (or prefix["key"]).
+func subscript(fp, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(fp, prefix+"[")
+	if !ok || !strings.HasSuffix(rest, "]") || len(rest) < 3 {
+		return "", false
+	}
+	rest = rest[:len(rest)-1]
+	if q := rest[0]; (q == '\'' || q == '"') && rest[len(rest)-1] == q {
+		return rest[1 : len(rest)-1], true
+	}
+	return "", false
+}
+
+func formatMap(m map[string]string) string {
+	var lines []string
+	for _, k := range sortedKeys(m) {
+		lines = append(lines, fmt.Sprintf("%s=%q", k, m[k]))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// resourceValue resolves a resourceFieldRef; without a limit it is the node's allocatable, as on a kubelet.
+func resourceValue(pod *corev1.Pod, ctr string, r *corev1.ResourceFieldSelector) string {
+	name := ctr
+	if r.ContainerName != "" {
+		name = r.ContainerName
+	}
+	var q resource.Quantity
+	found := false
+	for _, c := range pod.Spec.Containers {
+		if c.Name != name {
+			continue
+		}
+		kind, res, _ := strings.Cut(r.Resource, ".")
+		list := c.Resources.Limits
+		if kind == "requests" {
+			list = c.Resources.Requests
+		}
+		q, found = list[corev1.ResourceName(res)]
+	}
+	if !found {
+		switch {
+		case strings.HasSuffix(r.Resource, "cpu"):
+			q = resource.MustParse("16")
+		case strings.HasSuffix(r.Resource, "memory"):
+			q = resource.MustParse("32Gi")
+		default:
+			q = resource.MustParse("100Gi")
+		}
+	}
+	div := r.Divisor
+	if div.IsZero() {
+		div = resource.MustParse("1")
+	}
+	if strings.HasSuffix(r.Resource, "cpu") {
+		v := (q.MilliValue() + div.MilliValue() - 1) / div.MilliValue()
+		return strconv.FormatInt(v, 10)
+	}
+	v := (q.Value() + div.Value() - 1) / div.Value()
+	return strconv.FormatInt(v, 10)
+}
+
+// expandRefs expands $(VAR) from vars, keeps unknown references as they are and turns $$ into $.
+func expandRefs(s string, vars map[string]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vars[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+// shellImages are images whose default command is a shell that exits at once without a terminal.
+var shellImages = map[string]string{
+	"busybox": "sh", "alpine": "/bin/sh", "ubuntu": "/bin/bash", "debian": "bash", "bash": "bash",
+	"centos": "/bin/bash", "fedora": "/bin/bash", "rockylinux": "/bin/bash", "almalinux": "/bin/bash",
+	"amazonlinux": "/bin/bash", "opensuse": "/bin/bash", "archlinux": "/usr/bin/bash",
+}
+
+// imageBase is an image reference's last path element without tag or digest: busybox for
+// docker.io/library/busybox:1.36.
+func imageBase(image string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	base := path.Base(image)
+	if i := strings.IndexByte(base, ':'); i >= 0 {
+		base = base[:i]
+	}
+	return base
+}
+
+// containerArgv applies Kubernetes' command/args rules to the image's defaults. server is true for an
+// image whose default process is a long-running server: the container then runs until it is stopped.
+func containerArgv(c *corev1.Container, env []string) (argv []string, server bool) {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	expand := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = expandRefs(s, vars)
+		}
+		return out
+	}
+	if len(c.Command) > 0 {
+		return append(expand(c.Command), expand(c.Args)...), false
+	}
+	sh, isShell := shellImages[imageBase(c.Image)]
+	if !isShell {
+		return nil, true
+	}
+	if len(c.Args) > 0 { // these images have no entrypoint: args replace the default command
+		return expand(c.Args), false
+	}
+	return []string{sh}, false
+}
+
+func notFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -1,0 +1,282 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/klabdev/klab/sandbox/agent/busybox"
+)
+
+// volume is a pod volume as a folder under the agent's data dir.
+type volume struct {
+	dir      string
+	readOnly bool
+}
+
+// HostPathDir is where a hostPath volume's path lives: never the real host path.
+func HostPathDir(dataDir, hostPath string) string {
+	return filepath.Join(dataDir, "hostpath", filepath.FromSlash(path.Clean("/"+hostPath)))
+}
+
+// ClaimDir is where a PersistentVolumeClaim's data lives.
+func ClaimDir(dataDir, namespace, claim string) string {
+	return filepath.Join(dataDir, "volumes", safeName(namespace), safeName(claim))
+}
+
+func safeName(s string) string {
+	s = strings.ReplaceAll(s, "/", "_")
+	if s == "" || s == "." || s == ".." {
+		return "_"
+	}
+	return s
+}
+
+// prepareVolumes creates every volume of the pod; it waits (FailedMount events) while a ConfigMap or
+// Secret it needs is missing, and fails only when the pod is killed meanwhile.
+func (w *podWorker) prepareVolumes() (map[string]volume, error) {
+	reported := map[string]bool{}
+	for {
+		vols, name, err := w.tryVolumes()
+		if err == nil {
+			return vols, nil
+		}
+		if !reported[name] {
+			w.event(nil, corev1.EventTypeWarning, "FailedMount", fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", name, err))
+			reported[name] = true
+		}
+		if !sleepCtx(w.runCtx, retryPeriod) {
+			return nil, w.runCtx.Err()
+		}
+	}
+}
+
+func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
+	pod := w.latest()
+	ctx := w.runCtx
+	dataDir := w.m.a.cfg.DataDir
+	vols := map[string]volume{}
+	for _, v := range pod.Spec.Volumes {
+		own := filepath.Join(w.dir, "volumes", safeName(v.Name))
+		var vol volume
+		var err error
+		switch {
+		case v.HostPath != nil:
+			vol = volume{dir: HostPathDir(dataDir, v.HostPath.Path)}
+		case v.PersistentVolumeClaim != nil:
+			vol = volume{dir: ClaimDir(dataDir, pod.Namespace, v.PersistentVolumeClaim.ClaimName), readOnly: v.PersistentVolumeClaim.ReadOnly}
+		case v.ConfigMap != nil:
+			vol = volume{dir: own, readOnly: true}
+			err = w.writeConfigMap(ctx, own, pod.Namespace, &v.ConfigMap.LocalObjectReference, v.ConfigMap.Items, v.ConfigMap.Optional, true)
+		case v.Secret != nil:
+			vol = volume{dir: own, readOnly: true}
+			err = w.writeSecret(ctx, own, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, true)
+		case v.DownwardAPI != nil:
+			vol = volume{dir: own, readOnly: true}
+			err = w.writeDownward(own, v.DownwardAPI.Items, true)
+		case v.Projected != nil:
+			vol = volume{dir: own, readOnly: true}
+			err = w.writeProjected(ctx, own, pod, v.Projected)
+		default: // emptyDir, and anything else the sandbox cannot provide, is an empty folder of the pod
+			vol = volume{dir: own}
+		}
+		if err != nil {
+			return nil, v.Name, err
+		}
+		if err := os.MkdirAll(vol.dir, 0o755); err != nil {
+			return nil, v.Name, fmt.Errorf("create volume folder: %w", err)
+		}
+		vols[v.Name] = vol
+	}
+	return vols, "", nil
+}
+
+// writeFiles writes name→content under dir (fresh on first write), refusing paths that leave dir.
+func writeFiles(dir string, files map[string][]byte, fresh bool) error {
+	if fresh {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("reset volume: %w", err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create volume: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("open volume: %w", err)
+	}
+	defer root.Close()
+	for name, data := range files {
+		rel := strings.TrimPrefix(path.Clean("/"+name), "/")
+		if rel == "" {
+			continue
+		}
+		if d := path.Dir(rel); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("volume file %s: %w", name, err)
+			}
+		}
+		if err := root.WriteFile(rel, data, 0o644); err != nil {
+			return fmt.Errorf("volume file %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func pick[T any](data map[string]T, items []corev1.KeyToPath, conv func(T) []byte) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	if len(items) == 0 {
+		for k, v := range data {
+			files[k] = conv(v)
+		}
+		return files, nil
+	}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			return nil, fmt.Errorf("configmap references non-existent config key: %s", it.Key)
+		}
+		files[it.Path] = conv(v)
+	}
+	return files, nil
+}
+
+func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool) (map[string][]byte, error) {
+	cm, err := w.m.a.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && optional != nil && *optional {
+		return map[string][]byte{}, nil
+	}
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("configmap %q not found", name)
+		}
+		return nil, fmt.Errorf("get configmap %q: %w", name, err)
+	}
+	files, err := pick(cm.Data, items, func(s string) []byte { return []byte(s) })
+	if err != nil {
+		return nil, err
+	}
+	bin, err := pick(cm.BinaryData, nil, func(b []byte) []byte { return b })
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		for k, v := range bin {
+			files[k] = v
+		}
+	}
+	return files, nil
+}
+
+func (w *podWorker) writeConfigMap(ctx context.Context, dir, ns string, ref *corev1.LocalObjectReference, items []corev1.KeyToPath, optional *bool, fresh bool) error {
+	files, err := w.configMapFiles(ctx, ns, ref.Name, items, optional)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dir, files, fresh)
+}
+
+func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool) (map[string][]byte, error) {
+	s, err := w.m.a.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && optional != nil && *optional {
+		return map[string][]byte{}, nil
+	}
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("secret %q not found", name)
+		}
+		return nil, fmt.Errorf("get secret %q: %w", name, err)
+	}
+	return pick(s.Data, items, func(b []byte) []byte { return b })
+}
+
+func (w *podWorker) writeSecret(ctx context.Context, dir, ns, name string, items []corev1.KeyToPath, optional *bool, fresh bool) error {
+	files, err := w.secretFiles(ctx, ns, name, items, optional)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dir, files, fresh)
+}
+
+func (w *podWorker) downwardFiles(items []corev1.DownwardAPIVolumeFile) (map[string][]byte, error) {
+	pod := w.latest()
+	files := map[string][]byte{}
+	for _, it := range items {
+		switch {
+		case it.FieldRef != nil:
+			v, err := fieldValue(pod, it.FieldRef.FieldPath, w.ip)
+			if err != nil {
+				return nil, err
+			}
+			files[it.Path] = []byte(v)
+		case it.ResourceFieldRef != nil:
+			files[it.Path] = []byte(resourceValue(pod, "", it.ResourceFieldRef))
+		}
+	}
+	return files, nil
+}
+
+func (w *podWorker) writeDownward(dir string, items []corev1.DownwardAPIVolumeFile, fresh bool) error {
+	files, err := w.downwardFiles(items)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dir, files, fresh)
+}
+
+// writeProjected writes a projected volume (the kube-api-access one every pod gets, among others). Token
+// sources get a token from the TokenRequest API when it answers, else are left out.
+func (w *podWorker) writeProjected(ctx context.Context, dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource) error {
+	files := map[string][]byte{}
+	for _, src := range p.Sources {
+		var part map[string][]byte
+		var err error
+		switch {
+		case src.ConfigMap != nil:
+			part, err = w.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.Optional)
+		case src.Secret != nil:
+			part, err = w.secretFiles(ctx, pod.Namespace, src.Secret.Name, src.Secret.Items, src.Secret.Optional)
+		case src.DownwardAPI != nil:
+			part, err = w.downwardFiles(src.DownwardAPI.Items)
+		case src.ServiceAccountToken != nil:
+			part = map[string][]byte{src.ServiceAccountToken.Path: []byte("")}
+		}
+		if err != nil {
+			return err
+		}
+		for k, v := range part {
+			files[k] = v
+		}
+	}
+	return writeFiles(dir, files, true)
+}
+
+// containerMounts maps the container's volumeMounts to busybox mounts.
+func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mount, error) {
+	var mounts []busybox.Mount
+	for _, vm := range c.VolumeMounts {
+		v, ok := vols[vm.Name]
+		if !ok {
+			return nil, fmt.Errorf("container %s: volume %q not found", c.Name, vm.Name)
+		}
+		dir := v.dir
+		if vm.SubPath != "" {
+			dir = filepath.Join(dir, filepath.FromSlash(path.Clean("/"+vm.SubPath)))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("container %s subPath %s: %w", c.Name, vm.SubPath, err)
+			}
+		}
+		if busybox.Clean(vm.MountPath) == "/" {
+			continue
+		}
+		mounts = append(mounts, busybox.Mount{Path: vm.MountPath, Dir: dir, ReadOnly: v.readOnly || vm.ReadOnly})
+	}
+	return mounts, nil
+}

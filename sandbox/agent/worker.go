@@ -1,0 +1,684 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/reference"
+
+	"github.com/klabdev/klab/sandbox/agent/busybox"
+)
+
+// ctrState is what the agent knows about one container; it becomes a ContainerStatus.
+type ctrState struct {
+	name, image  string
+	init         bool
+	state        corev1.ContainerState
+	last         corev1.ContainerState
+	ready        bool
+	started      bool
+	restartCount int32
+	containerID  string
+}
+
+// podWorker runs one pod: volumes, init containers in order, then the containers, and reports status.
+type podWorker struct {
+	m    *podManager
+	uid  types.UID
+	dir  string
+	ip   string
+	done chan struct{}
+
+	runCtx context.Context // cancelled to kill the pod's commands
+	kill   context.CancelFunc
+
+	mu          sync.Mutex
+	pod         *corev1.Pod // latest seen
+	startTime   metav1.Time
+	ctrs        []*ctrState
+	conds       map[corev1.PodConditionType]corev1.PodCondition
+	phase       corev1.PodPhase
+	reason, msg string
+	deleting    bool
+	deadline    bool
+	finished    bool
+	publishMu   sync.Mutex
+}
+
+func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
+	ctx, cancel := context.WithCancel(m.ctx)
+	w := &podWorker{
+		m: m, uid: pod.UID, dir: m.podDir(pod.UID), ip: ip, done: make(chan struct{}),
+		runCtx: ctx, kill: cancel, pod: pod, phase: corev1.PodPending,
+		conds: map[corev1.PodConditionType]corev1.PodCondition{},
+	}
+	if pod.Status.PodIP != "" {
+		w.ip = pod.Status.PodIP
+	}
+	w.startTime = metav1.Now()
+	if pod.Status.StartTime != nil {
+		w.startTime = *pod.Status.StartTime
+	}
+	prev := map[string]int32{}
+	for _, s := range append(slices.Clone(pod.Status.InitContainerStatuses), pod.Status.ContainerStatuses...) {
+		prev[s.Name] = s.RestartCount
+	}
+	add := func(c corev1.Container, init bool) {
+		w.ctrs = append(w.ctrs, &ctrState{
+			name: c.Name, image: c.Image, init: init, restartCount: prev[c.Name],
+			state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}},
+		})
+	}
+	for _, c := range pod.Spec.InitContainers {
+		add(c, true)
+	}
+	for _, c := range pod.Spec.Containers {
+		add(c, false)
+	}
+	for _, c := range w.ctrs {
+		if !c.init || len(pod.Spec.InitContainers) == 0 {
+			c.state.Waiting.Reason = "ContainerCreating"
+		}
+	}
+	return w
+}
+
+func (w *podWorker) latest() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod
+}
+
+// update takes a newer copy of the pod; a deletion timestamp kills the pod's commands.
+func (w *podWorker) update(pod *corev1.Pod) {
+	w.mu.Lock()
+	w.pod = pod
+	startDelete := pod.DeletionTimestamp != nil && !w.deleting
+	if startDelete {
+		w.deleting = true
+	}
+	finished := w.finished
+	w.mu.Unlock()
+	if !startDelete {
+		return
+	}
+	if finished {
+		go w.m.deleteNow(pod)
+		return
+	}
+	w.killAll("Killing")
+}
+
+// killAll cancels the running commands, with a Killing event per running container.
+func (w *podWorker) killAll(reason string) {
+	w.mu.Lock()
+	var running []*ctrState
+	for _, c := range w.ctrs {
+		if c.state.Running != nil {
+			running = append(running, c)
+		}
+	}
+	w.mu.Unlock()
+	for _, c := range running {
+		w.event(c, corev1.EventTypeNormal, reason, fmt.Sprintf("Stopping container %s", c.name))
+	}
+	w.kill()
+}
+
+func (w *podWorker) stop() { w.kill() }
+
+func (w *podWorker) event(c *ctrState, typ, reason, msg string) {
+	pod := w.latest()
+	ref, err := reference.GetReference(scheme.Scheme, pod)
+	if err != nil {
+		return
+	}
+	if c != nil {
+		if c.init {
+			ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", c.name)
+		} else {
+			ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c.name)
+		}
+	}
+	w.m.a.recorder.Event(ref, typ, reason, msg)
+}
+
+func (w *podWorker) ctr(name string) *ctrState {
+	for _, c := range w.ctrs {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (w *podWorker) setCond(t corev1.PodConditionType, ok bool, reason, msg string) {
+	s := corev1.ConditionFalse
+	if ok {
+		s = corev1.ConditionTrue
+	}
+	old, had := w.conds[t]
+	c := corev1.PodCondition{Type: t, Status: s, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
+	if had && old.Status == s {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	w.conds[t] = c
+}
+
+// computeLocked derives the pod conditions (and the non-terminal phase) from the container states.
+func (w *podWorker) computeLocked() {
+	var initDone = true
+	var notReady []string
+	regular, running, terminated := 0, 0, 0
+	for _, c := range w.ctrs {
+		if c.init {
+			if c.state.Terminated == nil || c.state.Terminated.ExitCode != 0 {
+				if !(c.started && c.state.Running != nil && isSidecar(w.pod, c.name)) {
+					initDone = false
+				}
+			}
+			continue
+		}
+		regular++
+		if c.state.Running != nil {
+			running++
+		}
+		if c.state.Terminated != nil {
+			terminated++
+		}
+		if !c.ready {
+			notReady = append(notReady, c.name)
+		}
+	}
+	if w.phase != corev1.PodSucceeded && w.phase != corev1.PodFailed {
+		switch {
+		case !initDone:
+			w.phase = corev1.PodPending
+		case running > 0:
+			w.phase = corev1.PodRunning
+		case terminated > 0 || w.anyRestarted():
+			w.phase = corev1.PodRunning
+		default:
+			w.phase = corev1.PodPending
+		}
+	}
+	w.setCond(corev1.PodInitialized, initDone, map[bool]string{false: "ContainersNotInitialized"}[initDone], "")
+	if !initDone {
+		w.conds[corev1.PodInitialized] = withMsg(w.conds[corev1.PodInitialized], "containers with incomplete status: "+fmt.Sprint(w.pendingInit()))
+	}
+	ready := len(notReady) == 0 && initDone
+	reason, msg := "", ""
+	switch {
+	case w.phase == corev1.PodSucceeded || w.phase == corev1.PodFailed:
+		ready, reason, msg = false, "PodCompleted", ""
+	case !ready && initDone:
+		reason, msg = "ContainersNotReady", fmt.Sprintf("containers with unready status: %v", notReady)
+	case !ready:
+		reason, msg = "ContainersNotInitialized", "containers with incomplete status: "+fmt.Sprint(w.pendingInit())
+	}
+	w.setCond(corev1.ContainersReady, ready, reason, msg)
+	w.setCond(corev1.PodReady, ready, reason, msg)
+}
+
+func withMsg(c corev1.PodCondition, msg string) corev1.PodCondition {
+	c.Message = msg
+	return c
+}
+
+func (w *podWorker) pendingInit() []string {
+	var out []string
+	for _, c := range w.ctrs {
+		if c.init && (c.state.Terminated == nil || c.state.Terminated.ExitCode != 0) && !isSidecar(w.pod, c.name) {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+func (w *podWorker) anyRestarted() bool {
+	for _, c := range w.ctrs {
+		if !c.init && c.restartCount > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func isSidecar(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		}
+	}
+	return false
+}
+
+// statusLocked builds the pod status to publish.
+func (w *podWorker) statusLocked() corev1.PodStatus {
+	w.computeLocked()
+	st := corev1.PodStatus{
+		Phase:     w.phase,
+		Reason:    w.reason,
+		Message:   w.msg,
+		HostIP:    "127.0.0.1",
+		HostIPs:   []corev1.HostIP{{IP: "127.0.0.1"}},
+		PodIP:     w.ip,
+		PodIPs:    []corev1.PodIP{{IP: w.ip}},
+		StartTime: &w.startTime,
+		QOSClass:  w.pod.Status.QOSClass,
+	}
+	// Conditions the agent does not own (PodScheduled, DisruptionTarget…) are kept.
+	for _, c := range w.pod.Status.Conditions {
+		switch c.Type {
+		case corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, "PodReadyToStartContainers":
+		default:
+			st.Conditions = append(st.Conditions, c)
+		}
+	}
+	for _, t := range []corev1.PodConditionType{"PodReadyToStartContainers", corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		if c, ok := w.conds[t]; ok {
+			st.Conditions = append(st.Conditions, c)
+		}
+	}
+	for _, c := range w.ctrs {
+		cs := corev1.ContainerStatus{
+			Name: c.name, Image: c.image, ImageID: imageID(c.image), ContainerID: c.containerID,
+			State: c.state, LastTerminationState: c.last, Ready: c.ready, RestartCount: c.restartCount,
+			Started: ptrBool(c.started),
+		}
+		if c.init {
+			st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+		} else {
+			st.ContainerStatuses = append(st.ContainerStatuses, cs)
+		}
+	}
+	return st
+}
+
+func ptrBool(b bool) *bool { return &b }
+
+func imageID(image string) string {
+	ref := image
+	if !strings.Contains(strings.SplitN(ref, "/", 2)[0], ".") {
+		if !strings.Contains(ref, "/") {
+			ref = "library/" + ref
+		}
+		ref = "docker.io/" + ref
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref + "@sha256:" + fmt.Sprintf("%064x", len(image))
+}
+
+// publish sends the current status to the apiserver (a merge patch of the status subresource,
+// preconditioned on the UID, as the kubelet's status manager does).
+func (w *podWorker) publish() {
+	w.publishMu.Lock()
+	defer w.publishMu.Unlock()
+	w.mu.Lock()
+	st := w.statusLocked()
+	pod := w.pod
+	w.mu.Unlock()
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": pod.UID}, "status": st})
+	if err != nil {
+		w.m.a.logf("agent: pod %s/%s status: %v", pod.Namespace, pod.Name, err)
+		return
+	}
+	for attempt := 0; attempt < 5 && w.m.ctx.Err() == nil; attempt++ {
+		_, err = w.m.a.client.CoreV1().Pods(pod.Namespace).Patch(w.m.ctx, pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+		if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil && !apierrors.IsNotFound(err) && w.m.ctx.Err() == nil {
+		w.m.a.logf("agent: pod %s/%s status: %v", pod.Namespace, pod.Name, err)
+	}
+}
+
+func (w *podWorker) set(fn func()) {
+	w.mu.Lock()
+	fn()
+	w.mu.Unlock()
+	w.publish()
+}
+
+// run is the pod's whole life on the node.
+func (w *podWorker) run() {
+	defer close(w.done)
+	defer w.kill()
+	pod := w.latest()
+	if pod.DeletionTimestamp != nil {
+		w.finish()
+		return
+	}
+	stopDeadline := w.watchDeadline(pod)
+	defer stopDeadline()
+
+	w.set(func() { w.setCond("PodReadyToStartContainers", false, "", "") })
+	vols, err := w.prepareVolumes()
+	if err != nil { // only when killed while waiting for a ConfigMap/Secret
+		w.finish()
+		return
+	}
+	w.set(func() { w.setCond("PodReadyToStartContainers", true, "", "") })
+
+	policy := pod.Spec.RestartPolicy
+	sidecars := sync.WaitGroup{}
+	sideCtx, stopSidecars := context.WithCancel(w.runCtx)
+	defer stopSidecars()
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		if isSidecar(pod, c.Name) {
+			sidecars.Add(1)
+			started := make(chan struct{})
+			go func() {
+				defer sidecars.Done()
+				w.runContainer(sideCtx, c, vols, corev1.RestartPolicyAlways, started)
+			}()
+			select {
+			case <-started:
+			case <-w.runCtx.Done():
+			}
+			continue
+		}
+		initPolicy := policy
+		if initPolicy == corev1.RestartPolicyAlways {
+			initPolicy = corev1.RestartPolicyOnFailure
+		}
+		code, killed := w.runContainer(w.runCtx, c, vols, initPolicy, nil)
+		if killed {
+			break
+		}
+		if code != 0 { // restartPolicy Never: the pod fails
+			w.set(func() {
+				w.phase = corev1.PodFailed
+				for _, s := range w.ctrs {
+					if !s.init && s.state.Waiting != nil {
+						s.state.Waiting.Reason = "PodInitializing"
+					}
+				}
+			})
+			break
+		}
+	}
+	w.mu.Lock()
+	initOK := w.phase != corev1.PodFailed && w.runCtx.Err() == nil
+	w.mu.Unlock()
+	if initOK {
+		w.set(func() {
+			for _, s := range w.ctrs {
+				if !s.init && s.state.Waiting != nil {
+					s.state.Waiting.Reason = "ContainerCreating"
+				}
+			}
+		})
+		var wg sync.WaitGroup
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.runContainer(w.runCtx, c, vols, policy, nil)
+			}()
+		}
+		wg.Wait()
+	}
+	stopSidecars()
+	sidecars.Wait()
+	w.finish()
+}
+
+// finish sets the terminal phase, publishes it, and completes a pending deletion.
+func (w *podWorker) finish() {
+	if w.m.ctx.Err() != nil { // the agent stops: leave the status as it is for the next start
+		return
+	}
+	w.mu.Lock()
+	if w.phase != corev1.PodFailed {
+		failed, never := false, w.pod.Spec.RestartPolicy == corev1.RestartPolicyNever
+		for _, c := range w.ctrs {
+			if c.init && isSidecar(w.pod, c.name) {
+				continue
+			}
+			if c.state.Terminated == nil || c.state.Terminated.ExitCode != 0 {
+				failed = true
+			}
+		}
+		switch {
+		case w.deadline:
+			w.phase = corev1.PodFailed
+		case failed && (never || w.deleting):
+			w.phase = corev1.PodFailed
+		case failed:
+			w.phase = corev1.PodFailed
+		default:
+			w.phase = corev1.PodSucceeded
+		}
+	}
+	for _, c := range w.ctrs {
+		c.ready = false
+		if c.state.Waiting != nil && w.deleting {
+			c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown",
+				Message: "The container could not be located when the pod was terminated"}}
+			if !c.started {
+				c.state.Terminated.Reason, c.state.Terminated.Message, c.state.Terminated.ExitCode = "ContainerStatusUnknown", "The container could not be located when the pod was deleted.  The container used to be Running", 137
+			}
+		}
+	}
+	w.mu.Unlock()
+	w.publish()
+	w.mu.Lock()
+	w.finished = true
+	deleting := w.deleting
+	pod := w.pod
+	w.mu.Unlock()
+	if deleting {
+		w.m.deleteNow(pod)
+	}
+}
+
+// watchDeadline fails the pod when it has been active longer than activeDeadlineSeconds.
+func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
+	if pod.Spec.ActiveDeadlineSeconds == nil {
+		return func() {}
+	}
+	left := time.Until(w.startTime.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second))
+	t := time.AfterFunc(max(left, 0), func() {
+		w.mu.Lock()
+		if w.finished || w.deleting {
+			w.mu.Unlock()
+			return
+		}
+		w.deadline = true
+		w.phase = corev1.PodFailed
+		w.reason = "DeadlineExceeded"
+		w.msg = "Pod was active on the node longer than the specified deadline"
+		w.mu.Unlock()
+		w.event(nil, corev1.EventTypeNormal, "DeadlineExceeded", w.msg)
+		w.killAll("Killing")
+	})
+	return func() { t.Stop() }
+}
+
+// runContainer runs one container until it ends for good under policy; it returns the last exit code and
+// whether it was killed. started (if not nil) is closed once the first run began.
+func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols map[string]volume, policy corev1.RestartPolicy, started chan struct{}) (int, bool) {
+	w.mu.Lock()
+	st := w.ctr(c.Name)
+	w.mu.Unlock()
+	backoff := BackoffInitial
+	for {
+		env, err := w.waitEnv(ctx, st, c)
+		if err != nil {
+			return 137, true
+		}
+		argv, server := containerArgv(c, env)
+		w.event(st, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+		root, fsys, err := w.containerFS(st, c, vols)
+		if err != nil {
+			w.m.a.logf("agent: %v", err)
+			w.set(func() {
+				st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}}
+			})
+			w.event(st, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+			if !sleepCtx(ctx, retryPeriod) {
+				return 137, true
+			}
+			continue
+		}
+		w.event(st, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
+		w.mu.Lock()
+		idx := st.restartCount
+		w.mu.Unlock()
+		logPath := w.logPath(c.Name, idx)
+		lw, err := w.m.logs.create(w.uid, logPath)
+		if err != nil {
+			fsys.Close()
+			w.m.a.logf("agent: %v", err)
+			return 1, false
+		}
+		begin := metav1.Now()
+		w.set(func() {
+			st.containerID = fmt.Sprintf("klab://%s-%s-%d", string(w.uid)[:8], c.Name, idx)
+			st.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: begin}}
+			st.started, st.ready = true, !st.init || isSidecar(w.latest(), c.Name)
+		})
+		w.event(st, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
+		if started != nil {
+			close(started)
+			started = nil
+		}
+		var code int
+		if server {
+			<-ctx.Done()
+			code = 137
+		} else {
+			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: w.latest().Name,
+				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
+			var err error
+			code, err = sh.Run(ctx, argv)
+			if err != nil {
+				fmt.Fprintf(lw.stream("stderr"), "%v\n", err)
+			}
+		}
+		lw.close()
+		fsys.Close()
+		_ = root
+		killed := ctx.Err() != nil
+		if killed {
+			code = 137
+		}
+		end := metav1.Now()
+		reason := "Completed"
+		if code != 0 {
+			reason = "Error"
+		}
+		term := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, StartedAt: begin, FinishedAt: end, ContainerID: st.containerID}
+		restart := !killed && (policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && code != 0))
+		if !restart {
+			w.set(func() {
+				st.state = corev1.ContainerState{Terminated: term}
+				st.ready = false
+			})
+			return code, killed
+		}
+		if end.Sub(begin.Time) > BackoffReset {
+			backoff = BackoffInitial
+		}
+		w.set(func() {
+			st.last = corev1.ContainerState{Terminated: term}
+			st.restartCount++
+			st.ready = false
+			pod := w.latest()
+			st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", backoff, c.Name, pod.Name, pod.Namespace, pod.UID)}}
+		})
+		pod := w.latest()
+		w.event(st, corev1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID))
+		// The previous container's root goes away, as with a real restart.
+		_ = os.RemoveAll(filepath.Dir(root))
+		if !sleepCtx(ctx, backoff) {
+			w.set(func() { st.state = corev1.ContainerState{Terminated: term} })
+			return code, true
+		}
+		backoff = min(backoff*2, BackoffMax)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// waitEnv resolves the container's environment, waiting (CreateContainerConfigError) while a referenced
+// ConfigMap or Secret is missing.
+func (w *podWorker) waitEnv(ctx context.Context, st *ctrState, c *corev1.Container) ([]string, error) {
+	reported := false
+	for {
+		env, err := w.containerEnv(ctx, c)
+		if err == nil {
+			return env, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !reported {
+			w.set(func() {
+				st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}}
+			})
+			w.event(st, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+			reported = true
+		}
+		if !sleepCtx(ctx, retryPeriod) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (w *podWorker) logPath(container string, restart int32) string {
+	return filepath.Join(w.dir, "logs", container, fmt.Sprintf("%d.log", restart))
+}
+
+// containerFS lays out a fresh root for this run of the container and opens it with its mounts.
+func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume) (string, *busybox.FS, error) {
+	w.mu.Lock()
+	n := st.restartCount
+	w.mu.Unlock()
+	root := filepath.Join(w.dir, "containers", fmt.Sprintf("%s-%d", c.Name, n), "root")
+	_ = os.RemoveAll(filepath.Dir(root))
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", nil, fmt.Errorf("container %s root: %w", c.Name, err)
+	}
+	if err := busybox.WriteSkeleton(root, w.latest().Name); err != nil {
+		return "", nil, err
+	}
+	mounts, err := containerMounts(c, vols)
+	if err != nil {
+		return "", nil, err
+	}
+	fsys, err := busybox.NewFS(root, mounts)
+	if err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	return root, fsys, nil
+}
