@@ -289,10 +289,10 @@ func TestDiffShowsOnlyAssertedKeys(t *testing.T) {
 
 func TestLastLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                             "",
-		"a\nb\n\n":                     "b",
-		"a\r\nb\r\n":                   "b",
-		"\x1b[31merror\x1b[0m\n":       "error",
+		"":                              "",
+		"a\nb\n\n":                      "b",
+		"a\r\nb\r\n":                    "b",
+		"\x1b[31merror\x1b[0m\n":        "error",
 		"progress 10%\rprogress 100%\n": "progress 100%",
 	} {
 		if got := lastLine(in); got != want {
