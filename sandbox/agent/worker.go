@@ -555,7 +555,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		w.set(func() {
 			st.containerID = fmt.Sprintf("klab://%s-%s-%d", string(w.uid)[:8], c.Name, idx)
 			st.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: begin}}
-			st.started, st.ready = true, !st.init || isSidecar(w.latest(), c.Name)
+			st.started, st.ready = true, !st.init || isSidecar(w.pod, c.Name)
 		})
 		w.event(st, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
 		if started != nil {
@@ -603,7 +603,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			st.last = corev1.ContainerState{Terminated: term}
 			st.restartCount++
 			st.ready = false
-			pod := w.latest()
+			pod := w.pod
 			st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
 				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", backoff, c.Name, pod.Name, pod.Namespace, pod.UID)}}
 		})

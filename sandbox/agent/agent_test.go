@@ -1,0 +1,472 @@
+package agent
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+)
+
+// testPKI writes a CA, a serving certificate for 127.0.0.1 and a client certificate signed by the CA.
+type testPKI struct {
+	dir                   string
+	caFile                string
+	serverCert, serverKey string
+	client                tls.Certificate
+	caPool                *x509.CertPool
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test-ca"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(serial int64, cn string, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der, key
+	}
+	writePEM := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keyDER := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalECPrivateKey(k); return b }
+	p := &testPKI{dir: dir, caFile: writePEM("ca.crt", "CERTIFICATE", caDER), caPool: x509.NewCertPool()}
+	p.caPool.AddCert(ca)
+	sDER, sKey := issue(2, "klab-sandbox", x509.ExtKeyUsageServerAuth)
+	p.serverCert, p.serverKey = writePEM("server.crt", "CERTIFICATE", sDER), writePEM("server.key", "EC PRIVATE KEY", keyDER(sKey))
+	cDER, cKey := issue(3, "kube-apiserver-kubelet-client", x509.ExtKeyUsageClientAuth)
+	p.client = tls.Certificate{Certificate: [][]byte{cDER}, PrivateKey: cKey}
+	return p
+}
+
+type harness struct {
+	t      *testing.T
+	client *fake.Clientset
+	dir    string
+	pki    *testPKI
+	cancel context.CancelFunc
+	errc   chan error
+	port   int
+}
+
+func startAgent(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, client: fake.NewClientset(), dir: t.TempDir(), pki: newTestPKI(t), errc: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	ready := make(chan struct{})
+	go func() {
+		h.errc <- Run(ctx, Config{Client: h.client, NodeName: "klab-sandbox", DataDir: h.dir, Addr: "127.0.0.1:0",
+			TLSCertFile: h.pki.serverCert, TLSKeyFile: h.pki.serverKey, ClientCAFile: h.pki.caFile, Logf: t.Logf}, func() { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-h.errc:
+		t.Fatalf("agent: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent not ready")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-h.errc:
+			if err != nil {
+				t.Errorf("agent Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("agent did not stop")
+		}
+	})
+	node, err := h.client.CoreV1().Nodes().Get(context.Background(), "klab-sandbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.port = int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	return h
+}
+
+func (h *harness) createPod(pod *corev1.Pod) {
+	h.t.Helper()
+	if pod.Namespace == "" {
+		pod.Namespace = "default"
+	}
+	pod.Spec.NodeName = "klab-sandbox"
+	pod.UID = k8stypes.UID("uid-" + uidOf(pod.Name))
+	if _, err := h.client.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func uidOf(s string) string { return strings.ReplaceAll(s, "/", "-") + "-0000-0000" }
+
+func (h *harness) waitPod(name string, what string, ok func(*corev1.Pod) bool) *corev1.Pod {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var pod *corev1.Pod
+	for time.Now().Before(deadline) {
+		p, err := h.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil {
+			pod = p
+			if ok(p) {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("pod %s never %s; last status %+v", name, what, pod.Status)
+	return nil
+}
+
+func busyboxPod(name string, policy corev1.RestartPolicy, script string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{"batch.kubernetes.io/job-completion-index": "3"}},
+		Spec: corev1.PodSpec{RestartPolicy: policy, Containers: []corev1.Container{{
+			Name: "main", Image: "busybox:1.36", Command: []string{"sh", "-c", script},
+			Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+				FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}},
+		}}},
+	}
+}
+
+func TestNodeRegistered(t *testing.T) {
+	h := startAgent(t)
+	node, err := h.client.CoreV1().Nodes().Get(context.Background(), "klab-sandbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := false
+	for _, c := range node.Status.Conditions {
+		ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+	}
+	if !ready || node.Status.Addresses[0].Address != "127.0.0.1" || h.port == 0 {
+		t.Fatalf("node status %+v", node.Status)
+	}
+	if _, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(context.Background(), "klab-sandbox", metav1.GetOptions{}); err != nil {
+		t.Fatalf("lease: %v", err)
+	}
+}
+
+func TestPodSucceeds(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("ok", corev1.RestartPolicyNever, "echo index=$JOB_COMPLETION_INDEX host=$HOSTNAME"))
+	pod := h.waitPod("ok", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	cs := pod.Status.ContainerStatuses[0]
+	if cs.State.Terminated == nil || cs.State.Terminated.Reason != "Completed" || cs.State.Terminated.ExitCode != 0 {
+		t.Fatalf("container status %+v", cs)
+	}
+	if got := h.logs(t, "ok", "main", ""); got != "index=3 host=ok\n" {
+		t.Fatalf("logs %q", got)
+	}
+}
+
+func TestPodFails(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("ko", corev1.RestartPolicyNever, "echo bad >&2; exit 3"))
+	pod := h.waitPod("ko", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	term := pod.Status.ContainerStatuses[0].State.Terminated
+	if term == nil || term.ExitCode != 3 || term.Reason != "Error" {
+		t.Fatalf("terminated %+v", term)
+	}
+}
+
+func TestOnFailureRestartsInPlace(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("retry", corev1.RestartPolicyOnFailure,
+		`if [ -f /trace/seen ]; then echo second; else touch /trace/seen; echo first; exit 1; fi`)
+	pod.Spec.Volumes = []corev1.Volume{{Name: "trace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "trace", MountPath: "/trace"}}
+	h.createPod(pod)
+	got := h.waitPod("retry", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	cs := got.Status.ContainerStatuses[0]
+	if cs.RestartCount != 1 || cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 1 {
+		t.Fatalf("status %+v", cs)
+	}
+	if l := h.logs(t, "retry", "main", ""); l != "second\n" {
+		t.Fatalf("current logs %q", l)
+	}
+	if l := h.logs(t, "retry", "main", "previous=true"); l != "first\n" {
+		t.Fatalf("previous logs %q", l)
+	}
+}
+
+func TestCrashLoopBackOff(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("loop", corev1.RestartPolicyAlways, "exit 2"))
+	h.waitPod("loop", "in CrashLoopBackOff", func(p *corev1.Pod) bool {
+		if len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		return cs.RestartCount >= 2 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" && p.Status.Phase == corev1.PodRunning
+	})
+}
+
+func TestActiveDeadline(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("slow", corev1.RestartPolicyNever, "sleep 60")
+	pod.Spec.ActiveDeadlineSeconds = ptr.To[int64](1)
+	start := time.Now()
+	h.createPod(pod)
+	got := h.waitPod("slow", "DeadlineExceeded", func(p *corev1.Pod) bool {
+		return p.Status.Reason == "DeadlineExceeded" && p.Status.Phase == corev1.PodFailed
+	})
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("deadline took %v", time.Since(start))
+	}
+	_ = got
+}
+
+func TestGracefulDeletion(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("long", corev1.RestartPolicyNever, "sleep 600"))
+	h.waitPod("long", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	// The apiserver's graceful deletion only sets deletionTimestamp; the agent finishes the delete.
+	p, _ := h.client.CoreV1().Pods("default").Get(context.Background(), "long", metav1.GetOptions{})
+	now := metav1.Now()
+	p.DeletionTimestamp = &now
+	p.DeletionGracePeriodSeconds = ptr.To[int64](30)
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := h.client.CoreV1().Pods("default").Get(context.Background(), "long", metav1.GetOptions{}); err != nil {
+			return // deleted
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("pod was not deleted")
+}
+
+func TestInitContainersRunFirst(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("init", corev1.RestartPolicyNever, "cat /work/msg")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
+	pod.Spec.InitContainers = []corev1.Container{{Name: "prep", Image: "busybox", Command: []string{"sh", "-c", "echo prepared > /work/msg"},
+		VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}}}
+	h.createPod(pod)
+	h.waitPod("init", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "init", "main", ""); l != "prepared\n" {
+		t.Fatalf("logs %q", l)
+	}
+}
+
+func TestEnvAndConfigVolumes(t *testing.T) {
+	h := startAgent(t)
+	ctx := context.Background()
+	_, _ = h.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"},
+		Data: map[string]string{"color": "blue", "size": "L"}}, metav1.CreateOptions{})
+	_, _ = h.client.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec"},
+		Data: map[string][]byte{"pw": []byte("s3cret")}}, metav1.CreateOptions{})
+	pod := busyboxPod("env", corev1.RestartPolicyNever, "echo $COLOR $PW $X_size $GREETING; cat /cfg/color; echo; cat /sec/pw")
+	c := &pod.Spec.Containers[0]
+	c.Env = append(c.Env,
+		corev1.EnvVar{Name: "COLOR", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "color"}}},
+		corev1.EnvVar{Name: "PW", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "sec"}, Key: "pw"}}},
+		corev1.EnvVar{Name: "GREETING", Value: "hello-$(COLOR)"})
+	c.EnvFrom = []corev1.EnvFromSource{{Prefix: "X_", ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
+	pod.Spec.Volumes = []corev1.Volume{
+		{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+		{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "sec"}}},
+	}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}, {Name: "sec", MountPath: "/sec"}}
+	h.createPod(pod)
+	h.waitPod("env", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "env", "main", ""); l != "blue s3cret L hello-blue\nblue\ns3cret" {
+		t.Fatalf("logs %q", l)
+	}
+}
+
+func TestMissingConfigMapWaits(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("wait", corev1.RestartPolicyNever, "echo $V")
+	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "later"}, Key: "v"}}}}
+	h.createPod(pod)
+	h.waitPod("wait", "CreateContainerConfigError", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError"
+	})
+	_, _ = h.client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "later"},
+		Data: map[string]string{"v": "now"}}, metav1.CreateOptions{})
+	h.waitPod("wait", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+}
+
+func TestServerImageRunsUntilDeleted(t *testing.T) {
+	h := startAgent(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}}}
+	h.createPod(pod)
+	h.waitPod("web", "Running and Ready", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodRunning && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready
+	})
+	time.Sleep(300 * time.Millisecond)
+	p, _ := h.client.CoreV1().Pods("default").Get(context.Background(), "web", metav1.GetOptions{})
+	if p.Status.Phase != corev1.PodRunning {
+		t.Fatalf("phase %s", p.Status.Phase)
+	}
+}
+
+func TestHostPathStaysInDataDir(t *testing.T) {
+	h := startAgent(t)
+	canary := filepath.Join(t.TempDir(), "var", "log")
+	if err := os.MkdirAll(canary, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(canary, "host.log"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pod := busyboxPod("hp", corev1.RestartPolicyNever, "touch /var/log/pod.log; find /var/log -name '*.log' -delete; ls /var/log | wc -l")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "logs", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: canary}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "logs", MountPath: "/var/log"}}
+	h.createPod(pod)
+	h.waitPod("hp", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if b, err := os.ReadFile(filepath.Join(canary, "host.log")); err != nil || string(b) != "keep" {
+		t.Fatalf("host canary touched: %q %v", b, err)
+	}
+	if _, err := os.Stat(HostPathDir(h.dir, canary)); err != nil {
+		t.Fatalf("hostPath folder not under the data dir: %v", err)
+	}
+}
+
+// logs fetches /containerLogs over mutual TLS, as the apiserver does.
+func (h *harness) logs(t *testing.T, pod, ctr, query string) string {
+	t.Helper()
+	code, body := h.get(t, fmt.Sprintf("/containerLogs/default/%s/%s?%s", pod, ctr, query), true)
+	if code != http.StatusOK {
+		t.Fatalf("logs %s: %d %s", pod, code, body)
+	}
+	return body
+}
+
+func (h *harness) get(t *testing.T, path string, withCert bool) (int, string) {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: h.pki.caPool}
+	if withCert {
+		cfg.Certificates = []tls.Certificate{h.pki.client}
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d%s", h.port, path))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestLogServer(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("lines", corev1.RestartPolicyNever, "seq 5; printf tail"))
+	h.waitPod("lines", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "lines", "main", "tailLines=2"); l != "5\ntail" {
+		t.Errorf("tailLines: %q", l)
+	}
+	if l := h.logs(t, "lines", "main", "limitBytes=3"); l != "1\n2" {
+		t.Errorf("limitBytes: %q", l)
+	}
+	if l := h.logs(t, "lines", "main", "timestamps=true&tailLines=1"); !strings.HasSuffix(l, " tail") || !strings.HasPrefix(l, "20") {
+		t.Errorf("timestamps: %q", l)
+	}
+	if l := h.logs(t, "lines", "main", "sinceSeconds=3600"); !strings.HasPrefix(l, "1\n") {
+		t.Errorf("sinceSeconds: %q", l)
+	}
+	if code, body := h.get(t, "/containerLogs/default/lines/main?previous=true", true); code != http.StatusBadRequest || !strings.Contains(body, "previous terminated container") {
+		t.Errorf("previous without restart: %d %s", code, body)
+	}
+	if code, _ := h.get(t, "/containerLogs/default/lines/main", false); code == http.StatusOK {
+		t.Errorf("a client without certificate was served")
+	}
+	for _, p := range []string{"/exec/default/lines/main?command=sh", "/attach/default/lines/main", "/portForward/default/lines"} {
+		if code, body := h.get(t, p, true); code != http.StatusBadRequest || !strings.Contains(body, "not supported by the klab sandbox") {
+			t.Errorf("%s: %d %s", p, code, body)
+		}
+	}
+}
+
+func TestLogFollow(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("follow", corev1.RestartPolicyNever, "echo one; sleep 1; echo two"))
+	h.waitPod("follow", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	start := time.Now()
+	l := h.logs(t, "follow", "main", "follow=true")
+	if l != "one\ntwo\n" || time.Since(start) < 500*time.Millisecond {
+		t.Fatalf("follow got %q after %v", l, time.Since(start))
+	}
+}
+
+func TestContainerArgv(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      corev1.Container
+		want   []string
+		server bool
+	}{
+		{"busybox no command", corev1.Container{Image: "busybox:1.36"}, []string{"sh"}, false},
+		{"alpine digest", corev1.Container{Image: "docker.io/library/alpine@sha256:abc"}, []string{"/bin/sh"}, false},
+		{"args only", corev1.Container{Image: "busybox", Args: []string{"echo", "$(A)"}}, []string{"echo", "x"}, false},
+		{"command and args", corev1.Container{Image: "nginx", Command: []string{"sh", "-c"}, Args: []string{"echo $$A $(A) $(B)"}}, []string{"sh", "-c", "echo $A x $(B)"}, false},
+		{"server", corev1.Container{Image: "registry.k8s.io/pause:3.10"}, nil, true},
+		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, server := containerArgv(&tt.c, []string{"A=x"})
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || server != tt.server {
+				t.Fatalf("got %q %v, want %q %v", got, server, tt.want, tt.server)
+			}
+		})
+	}
+}
+
+func TestFieldValue(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", Labels: map[string]string{"a": "b"},
+		Annotations: map[string]string{"batch.kubernetes.io/job-completion-index": "7"}}}
+	for fp, want := range map[string]string{
+		"metadata.name": "p", "metadata.namespace": "ns", "metadata.labels['a']": "b",
+		`metadata.annotations["batch.kubernetes.io/job-completion-index"]`: "7", "status.podIP": "10.244.0.9",
+	} {
+		got, err := fieldValue(pod, fp, "10.244.0.9")
+		if err != nil || got != want {
+			t.Errorf("%s: got %q %v, want %q", fp, got, err, want)
+		}
+	}
+	if _, err := fieldValue(pod, "spec.nope", ""); err == nil {
+		t.Error("unknown field path accepted")
+	}
+}
