@@ -38,7 +38,8 @@ var (
 )
 
 // parseAnnotation reads the inside of {{…}}: exec, exec interrupt, copy, the
-// Katacoda forms execute, execute interrupt, execute T2, or nothing.
+// Katacoda forms execute, execute interrupt, execute T2 (a terminal target,
+// also accepted on exec), or nothing.
 func parseAnnotation(inner string) (annotation, error) {
 	f := strings.Fields(inner)
 	if len(f) == 0 {
@@ -51,8 +52,8 @@ func parseAnnotation(inner string) (annotation, error) {
 			switch {
 			case w == "interrupt":
 				a.interrupt = true
-			case f[0] == "execute" && termTarget.MatchString(w):
-				// Katacoda's terminal target: klab has one terminal.
+			case termTarget.MatchString(w):
+				// Killercoda/Katacoda terminal target (T1, HOST2): klab has one terminal.
 			default:
 				return a, fmt.Errorf("unknown option %q in annotation {{%s}} (want {{exec}}, {{exec interrupt}} or {{copy}})", w, inner)
 			}

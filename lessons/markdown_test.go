@@ -86,6 +86,8 @@ func TestAnnotationForms(t *testing.T) {
 		{"```\nls\n```{{execute}}\n", BlockExec, false, false},
 		{"```\nls\n```{{execute interrupt}}\n", BlockExec, true, false},
 		{"```\nls\n```{{execute T2}}\n", BlockExec, false, false},
+		{"```\nls\n```{{exec T1}}\n", BlockExec, false, false},
+		{"`ls`{{execute HOST1}}\n", BlockExec, false, true},
 		{"```\nls\n```<<exec>>\n", BlockExec, false, false},
 		{"```\nls\n``` {{exec}}  \n", BlockExec, false, false},
 		{"```\r\nls\r\n```{{exec}}\r\n", BlockExec, false, false},

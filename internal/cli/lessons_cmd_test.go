@@ -46,6 +46,7 @@ func TestLintCommand(t *testing.T) {
 		{"clean killercoda scenario", []string{testLessons + "/killercoda"}, ExitOK, nil, "1 lesson, 0 errors, 0 warnings", true},
 		{"embedded lesson id", []string{"jobs-cronjobs"}, ExitOK, nil, "1 lesson, 0 errors", false},
 		{"course", []string{testLessons + "/course"}, ExitOK, nil, "2 lessons, 0 errors", false},
+		{"lessons/*/ skips testdata", []string{"../../lessons/jobs-cronjobs/", testLessons + "/"}, ExitOK, nil, "1 lesson, 0 errors, 0 warnings", true},
 		{"broken lesson: all three problems", []string{testLessons + "/broken"}, ExitUsage, []string{
 			testLessons + "/broken/index.json:6:33: error: details.steps[0].text: file step1/missing.md not found",
 			testLessons + "/broken/index.json:7:42: error: ",
