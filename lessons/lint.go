@@ -40,9 +40,6 @@ func Lint(l *Lesson) []Diagnostic {
 				warn(o.File, o.Line, "objective %q waits up to %s: learners will think klab hangs", o.ID, o.Timeout)
 			}
 		}
-		if s.TextFile != "" && len(s.Blocks) == 0 && len(s.Hints) == 0 && s.Markdown == "" {
-			warn(s.TextFile, 0, "step %d text is empty", s.Index)
-		}
 	}
 	return out
 }

@@ -1,5 +1,3 @@
-// Package lessons parses and models klab lessons: Killercoda-layout folders
-// (index.json, markdown steps, scripts) plus klab's objective files.
 package lessons
 
 import (
