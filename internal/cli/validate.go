@@ -1,14 +1,263 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
-// newValidateCommand is a placeholder until its issue lands.
-func newValidateCommand(_ *Options) *cobra.Command {
-	return &cobra.Command{
+	"github.com/spf13/cobra"
+
+	"github.com/klabdev/klab/internal/validate"
+	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
+	"github.com/klabdev/klab/sandbox/sandboxctl"
+	"github.com/klabdev/klab/verify"
+)
+
+type validateOptions struct {
+	junit   string
+	json    bool
+	jobs    int
+	keep    bool
+	timeout time.Duration
+	step    int
+}
+
+func newValidateCommand(opts *Options) *cobra.Command {
+	vo := &validateOptions{}
+	cmd := &cobra.Command{
 		Use:   "validate PATH...",
-		Short: "(validate: not built yet)",
-		RunE: func(_ *cobra.Command, _ []string) error {
-			return Fail(ExitUsage, "%s is not built yet", "validate")
+		Short: "Prove each step's objectives fail before and pass after its solution",
+		Long: "validate runs every lesson in a fresh namespace: for each step it checks that the objectives fail\n" +
+			"before the solution, runs the solution (the step's solution script, else its exec blocks), and\n" +
+			"waits for the objectives to pass. With --sandbox it starts a private, temporary sandbox.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runValidate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, vo, args)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&vo.junit, "junit", "", "write a JUnit XML report to FILE")
+	f.BoolVar(&vo.json, "json", false, "print the report as JSON (schema 1)")
+	f.IntVarP(&vo.jobs, "jobs", "j", 1, "validate N lessons in parallel")
+	f.BoolVar(&vo.keep, "keep", false, "keep each lesson's namespace and workspace")
+	f.DurationVar(&vo.timeout, "timeout", 30*time.Minute, "bound for the whole run (exit 124)")
+	f.IntVar(&vo.step, "step", 0, "validate only step N, after replaying the solutions before it")
+	return cmd
+}
+
+// loadForValidate loads and lints every lesson; lint errors stop the run before any command.
+func loadForValidate(w io.Writer, args []string) ([]*lessons.Lesson, error) {
+	var all []*lessons.Lesson
+	bad := false
+	for _, arg := range args {
+		ls, err := expandLessons(arg)
+		if err != nil {
+			return nil, Fail(ExitUsage, "%s: %v", arg, err)
+		}
+		for _, p := range ls {
+			l, diags, err := lessons.Resolve(p)
+			if l != nil {
+				diags = append(diags, lessons.Lint(l)...)
+				diags = append(diags, verify.Lint(l)...)
+			}
+			for _, d := range diags {
+				if d.Severity == lessons.SevError {
+					bad = true
+					fmt.Fprintln(w, d.String())
+				}
+			}
+			if err != nil {
+				bad = true
+				fmt.Fprintf(w, "%s: error: %v\n", p, err)
+				continue
+			}
+			all = append(all, l)
+		}
+	}
+	if bad {
+		return nil, Fail(ExitUsage, "lesson errors: nothing was run")
+	}
+	return all, nil
+}
+
+// expandLessons turns a folder holding lessons (or a course) into lesson folders;
+// a lesson folder or an embedded id is returned as is.
+func expandLessons(arg string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(arg, "index.json")); err == nil {
+		return []string{arg}, nil
+	}
+	entries, err := os.ReadDir(arg)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return []string{arg}, nil // maybe an embedded lesson id
+		}
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(arg, e.Name(), "index.json")); err == nil {
+				out = append(out, filepath.Join(arg, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no lesson (index.json) in this folder")
+	}
+	return out, nil
+}
+
+func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, vo *validateOptions, args []string) error {
+	ls, err := loadForValidate(stderr, args)
+	if err != nil {
+		return err
+	}
+	if vo.step > 0 && len(ls) != 1 {
+		return Fail(ExitUsage, "--step needs exactly one lesson")
+	}
+	ctx, cancel := context.WithTimeout(ctx, vo.timeout)
+	defer cancel()
+
+	cluster, stop, err := validateCluster(ctx, stderr, opts)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	stateDir, err := os.MkdirTemp("", "klab-validate-")
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	if !vo.keep {
+		defer os.RemoveAll(stateDir)
+	}
+
+	progress := newProgress(stderr)
+	reports := make([]*validate.LessonReport, len(ls))
+	errs := make([]error, len(ls))
+	sem := make(chan struct{}, max(1, vo.jobs))
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i], errs[i] = validate.Lesson(ctx, l, validate.Options{
+				Cluster: cluster, StateDir: stateDir, Keep: vo.keep, Step: vo.step, Progress: progress,
+			})
+			if reports[i] == nil {
+				reports[i] = &validate.LessonReport{ID: l.ID, Title: l.Title, Path: l.Dir, Status: validate.StatusFail}
+				if errs[i] != nil {
+					reports[i].Error = errs[i].Error()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	if vo.json {
+		if err := validate.WriteJSON(stdout, reports); err != nil {
+			return err
+		}
+	} else {
+		validate.WriteText(stdout, reports)
+	}
+	if vo.junit != "" {
+		if err := writeFileAtomic(vo.junit, func(w io.Writer) error { return validate.WriteJUnit(w, reports) }); err != nil {
+			return fmt.Errorf("junit report: %w", err)
+		}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Fail(ExitTimeout, "validate: time is up after %s", vo.timeout)
+	}
+	if ctx.Err() != nil {
+		return &ExitError{Code: ExitInterrupted, Err: ctx.Err()}
+	}
+	for _, r := range reports {
+		if r.Status != validate.StatusPass {
+			return Silent(ExitFailed)
+		}
+	}
+	return nil
+}
+
+// validateCluster picks the cluster: a private temporary sandbox with --sandbox,
+// else the one every command selects.
+func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner.Cluster, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find klab executable: %w", err)
+	}
+	if !opts.Sandbox {
+		c, err := runner.Select(ctx, runner.SelectOptions{
+			Kubectl: opts.Kubectl, Kubeconfig: opts.Kubeconfig, Context: opts.Context,
+			SandboxDir: sandboxctl.DefaultDataDir(), KlabBin: exe, Log: log,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("select cluster: %w", err)
+		}
+		return c, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "klab-validate-sandbox-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox dir: %w", err)
+	}
+	// A private sandbox, child of this process: it dies with klab, whatever happens.
+	p, err := sandboxctl.Start(ctx, dir, exe, sandboxctl.StartOptions{})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("start private sandbox: %w", err)
+	}
+	fmt.Fprintf(log, "klab: private sandbox %s\n", p.ReadyLine)
+	kubeconfig := sandboxctl.KubeconfigPath(dir)
+	stop := func() {
+		if err := p.Stop(30 * time.Second); err != nil {
+			fmt.Fprintf(log, "klab: stop private sandbox: %v\n", err)
+		}
+		os.RemoveAll(dir)
+	}
+	kubectl := []string{exe, "kubectl"}
+	return &runner.Cluster{Name: "sandbox", Kind: "sandbox", Kubeconfig: kubeconfig, Kubectl: kubectl}, stop, nil
+}
+
+// newProgress prints one line per step: live on a terminal, plain otherwise.
+func newProgress(w io.Writer) func(validate.Event) {
+	var mu sync.Mutex
+	return func(e validate.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !e.Done {
+			fmt.Fprintf(w, "%s: step %d %s …\n", e.Lesson, e.Step, e.Title)
+			return
+		}
+		mark := "✓"
+		if e.Status != validate.StatusPass {
+			mark = "✗"
+		}
+		fmt.Fprintf(w, "%s: step %d %s %s (%s)\n", e.Lesson, e.Step, mark, e.Title, e.Took.Round(100*time.Millisecond))
+	}
+}
+
+// writeFileAtomic writes through a temp file and a rename: never half a file.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl create configmap settings --from-literal=mode=slow
