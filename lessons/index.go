@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -121,7 +122,8 @@ func (ld *loader) parseIndex(l *Lesson, data []byte) {
 	root, err := parseJSONTree(data)
 	if err != nil {
 		off := len(data)
-		if je, ok := err.(*jsonError); ok {
+		var je *jsonError
+		if errors.As(err, &je) {
 			off = je.off
 		}
 		c.errorAt(off, "invalid JSON: %v", err)
@@ -266,9 +268,6 @@ func (ld *loader) parseStep(c jsonCtx, n *jnode, index int) *Step {
 	}
 	st := &Step{Page: *page, Index: index}
 	st.Line = c.idx.line(n.off)
-	if st.Title == "" {
-		st.Title = fmt.Sprintf("%d", index)
-	}
 	st.SolutionHint = solutionHint(st.Hints)
 	if v, ok := c.str(n, "verify", where); ok {
 		if rel, ok := ld.relPath(c, n, "verify", where, v); ok {

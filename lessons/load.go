@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/yuin/goldmark/parser"
 )
 
 // The embedded catalog: one folder per lesson. Add a lesson folder here to
@@ -26,6 +28,7 @@ type loader struct {
 	realDir string // resolved absolute folder on disk; "" for other file systems
 	lang    string // lesson language, for generated titles
 	diags   []Diagnostic
+	md      parser.Parser
 }
 
 func (ld *loader) add(sev Severity, file string, line, col int, msg string) {

@@ -108,3 +108,22 @@ func TestEmbeddedAndResolve(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkLoadEmbedded(b *testing.B) {
+	for b.Loop() {
+		if _, err := Embedded(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarkdown(b *testing.B) {
+	src, err := os.ReadFile("testdata/killercoda/step1/text.md")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		parseMD("text.md", src)
+	}
+}

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 )
 
@@ -246,7 +246,7 @@ type mdDoc struct {
 func (m *mdCtx) blocks(d *mdDoc) []*Block {
 	src := []byte(strings.Join(d.lines, ""))
 	idx := newLineIndex(src)
-	doc := goldmark.New().Parser().Parse(text.NewReader(src))
+	doc := m.ld.mdParser().Parse(text.NewReader(src))
 	var out []*Block
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
@@ -503,4 +503,16 @@ func solutionHint(hints []Hint) *Hint {
 		}
 	}
 	return nil
+}
+
+// mdParser is goldmark's CommonMark parser, built once per loader.
+func (ld *loader) mdParser() parser.Parser {
+	if ld.md == nil {
+		ld.md = parser.NewParser(
+			parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+			parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+			parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+		)
+	}
+	return ld.md
 }
