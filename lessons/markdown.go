@@ -263,6 +263,8 @@ func (m *mdCtx) blocks(d *mdDoc) []*Block {
 				out = append(out, b)
 			}
 			return ast.WalkSkipChildren, nil
+		case *ast.Text:
+			m.strayAnnotation(d, idx, src, n)
 		}
 		return ast.WalkContinue, nil
 	})
@@ -353,6 +355,23 @@ func (m *mdCtx) inlineBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.CodeSpa
 	e.block = b
 	d.edits = append(d.edits, e)
 	return b
+}
+
+var strayAnnot = regexp.MustCompile(`\{\{\s*(exec|execute|copy)\b[^{}\n]*\}\}`)
+
+// strayAnnotation warns about an annotation that is neither right after a
+// code span nor on a closing fence: it would show as text.
+func (m *mdCtx) strayAnnotation(d *mdDoc, idx *lineIndex, src []byte, n *ast.Text) {
+	seg := n.Segment.Value(src)
+	loc := strayAnnot.FindIndex(seg)
+	if loc == nil {
+		return
+	}
+	if _, afterCode := n.PreviousSibling().(*ast.CodeSpan); afterCode && loc[0] == 0 {
+		return // an inline annotation, handled by inlineBlock
+	}
+	line, col := idx.pos(n.Segment.Start + loc[0])
+	m.warnf(d.first+line, col, "annotation %s is not right after a `code span` or on a closing fence: it shows as text", seg[loc[0]:loc[1]])
 }
 
 // applyEdits rewrites d.lines with annotations removed and inline markers added.
