@@ -277,6 +277,7 @@ func (m *mdCtx) fencedBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedC
 		return nil
 	}
 	open := d.first + idx.line(pos) - 1
+	m.checkSwallow(d, idx, src, n, open)
 	f := m.fences[open]
 	if f == nil || f.ann == nil || f.ann.kind == "" {
 		return nil
@@ -302,6 +303,37 @@ func (m *mdCtx) fencedBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedC
 		Hint:      d.hint,
 		open:      open,
 		close:     f.close,
+	}
+}
+
+var annotatedCloser = regexp.MustCompile("^[ \t>]*(`{3,}|~{3,})[ \t]*(\\{\\{[^{}]*\\}\\}|<<exec>>)[ \t]*\r?\n?$")
+
+// checkSwallow reports a code block that holds an annotated closing fence
+// of its own kind: the pre-pass paired fences differently than goldmark
+// (a lone fence in an HTML comment or an indented block), so the page
+// would render as code from there on.
+func (m *mdCtx) checkSwallow(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedCodeBlock, open int) {
+	local := open - d.first
+	if local < 0 || local >= len(d.lines) {
+		return
+	}
+	opener := strings.TrimLeft(d.lines[local], " \t>")
+	flen := 0
+	for flen < len(opener) && opener[flen] == opener[0] && (opener[0] == '`' || opener[0] == '~') {
+		flen++
+	}
+	if flen < 3 {
+		return
+	}
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		g := annotatedCloser.FindSubmatch(seg.Value(src))
+		if g != nil && g[1][0] == opener[0] && len(g[1]) >= flen {
+			line := d.first + idx.line(seg.Start)
+			m.errorf(line, 1, "this annotated closing fence is inside the code block opened at line %d: the fences before it are unbalanced (a lone fence in an HTML comment or an indented block?), so the rest of the page would show as code", open+1)
+			return
+		}
 	}
 }
 
