@@ -3,6 +3,7 @@ package lessons
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -336,11 +337,22 @@ func (ld *loader) parseAssets(c jsonCtx, n *jnode) []Asset {
 				c.errorAt(e.off, "%s has no file", w)
 				continue
 			}
-			// Killercoda resolves asset files under the lesson's assets/ folder;
-			// globs are allowed, so only the path's safety is checked here.
-			if _, err := cleanRel(path.Join("assets", a.File)); err != nil || strings.HasPrefix(path.Clean(a.File), "../") || path.IsAbs(a.File) {
-				c.errorAt(lastValue(e, "file").off, "%s.file %q leaves the lesson folder", w, a.File)
+			// Killercoda resolves asset files under the lesson's assets/ folder.
+			rel, err := cleanRel(a.File)
+			if err == nil {
+				rel, err = cleanRel(path.Join("assets", rel))
+			}
+			if err != nil {
+				c.errorAt(lastValue(e, "file").off, "%s.file: %v", w, err)
 				continue
+			}
+			if strings.ContainsAny(rel, "*?[") { // a glob: Killercoda expands it
+				matches, gerr := fs.Glob(ld.fsys, rel)
+				if gerr != nil || len(matches) == 0 {
+					c.errorAt(lastValue(e, "file").off, "%s.file %q matches no file under assets/", w, a.File)
+				}
+			} else if _, err := ld.readRel(rel); err != nil {
+				c.errorAt(lastValue(e, "file").off, "%s.file: %v (asset files live in the lesson's assets/ folder)", w, err)
 			}
 			out = append(out, a)
 		}

@@ -120,7 +120,13 @@ func Load(dir string) (*Lesson, []Diagnostic, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load lesson %s: %w", dir, err)
 	}
-	ld := &loader{fsys: os.DirFS(real), dispDir: filepath.Clean(dir), realDir: real, lang: "en"}
+	// os.Root refuses paths and symlinks leaving the folder, for every later
+	// reader of Lesson.FS too (assets, scripts).
+	root, err := os.OpenRoot(real)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load lesson %s: %w", dir, err)
+	}
+	ld := &loader{fsys: root.FS(), dispDir: filepath.Clean(dir), realDir: real, lang: "en"}
 	l := ld.load(filepath.Base(abs), filepath.Clean(dir))
 	return l, ld.diags, diagErr(ld.diags)
 }
