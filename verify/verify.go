@@ -18,6 +18,7 @@ import (
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
 )
 
 // Status of one objective.
@@ -63,9 +64,9 @@ func Passed(rs []Result) bool {
 // Config says where and how to evaluate.
 type Config struct {
 	RestConfig *rest.Config
-	Namespace  string // default namespace of targets (the lab namespace)
-	Lang       string // message language: "fr" or "en"
-	// Lab runs script objectives (set once runner lands: *runner.Lab).
+	Namespace  string      // default namespace of targets (the lab namespace)
+	Lang       string      // message language: "fr" or "en"
+	Lab        *runner.Lab // runs script objectives in the lab environment
 
 	// Optional overrides (tests): built from RestConfig when nil.
 	Dynamic dynamic.Interface
@@ -138,6 +139,16 @@ func New(cfg Config) (*Verifier, error) {
 				return nil, fmt.Errorf("verify: discovery client: %w", err)
 			}
 			v.mapper = &discoveryMapper{dc: dc}
+		}
+	}
+	if v.run == nil && cfg.Lab != nil {
+		lab := cfg.Lab
+		v.run = func(ctx context.Context, s *lessons.Script) (string, int, error) {
+			r, err := lab.RunScript(ctx, s, func([]byte) {})
+			if err != nil {
+				return r.Output, r.ExitCode, fmt.Errorf("run %s: %w", s.Path, err)
+			}
+			return r.Output, r.ExitCode, nil
 		}
 	}
 	return v, nil

@@ -1,14 +1,254 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
-// newCheckCommand is a placeholder until its issue lands.
-func newCheckCommand(_ *Options) *cobra.Command {
-	return &cobra.Command{
+	"github.com/spf13/cobra"
+
+	"github.com/klabdev/klab/assets"
+	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
+	"github.com/klabdev/klab/verify"
+)
+
+type checkFlags struct {
+	step    int
+	all     bool
+	wait    time.Duration
+	json    bool
+	verbose bool
+}
+
+// newCheckCommand builds `klab check [LESSON|PATH]`: evaluate the objectives
+// of one step or of every step, once or until they pass (--wait).
+func newCheckCommand(opts *Options) *cobra.Command {
+	f := &checkFlags{}
+	cmd := &cobra.Command{
 		Use:   "check [LESSON|PATH]",
-		Short: "(check: not built yet)",
-		RunE: func(_ *cobra.Command, _ []string) error {
-			return Fail(ExitUsage, "%s is not built yet", "check")
+		Short: "Check a lesson's objectives against the cluster and say what is missing",
+		Long: "check evaluates the objectives of a lesson step (--step N) or of every step (the default, --all)\n" +
+			"in the lab namespace and prints a checklist: ✓ when an objective holds, ✗ with the reason when\n" +
+			"it does not (the expected-vs-actual diff under -v). With --wait it re-evaluates on every change\n" +
+			"until all pass or the bound runs out. Exit 0 when all pass, 1 otherwise, 124 when --wait runs out.",
+		Example: "  klab check --sandbox jobs-cronjobs --step 1\n  klab check ./my-lesson --all --wait 2m -v\n  klab check --json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			return runCheck(cmd, opts, f, arg)
 		},
 	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.step, "step", 0, "check only step N (1-based)")
+	fl.BoolVar(&f.all, "all", false, "check every step (the default)")
+	fl.DurationVar(&f.wait, "wait", 0, "re-evaluate until every objective passes or this bound runs out (e.g. 90s)")
+	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show hints and expected-vs-actual diffs")
+	cmd.MarkFlagsMutuallyExclusive("step", "all")
+	return cmd
+}
+
+// checkStep is one step's results, as printed.
+type checkStep struct {
+	Index   int             `json:"index"`
+	Title   string          `json:"title"`
+	Results []verify.Result `json:"results"`
+}
+
+// checkReport is the --json output.
+type checkReport struct {
+	Lesson    string      `json:"lesson"`
+	Cluster   string      `json:"cluster"`
+	Namespace string      `json:"namespace"`
+	Passed    bool        `json:"passed"`
+	TimedOut  bool        `json:"timedOut,omitempty"`
+	Steps     []checkStep `json:"steps"`
+}
+
+func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	lesson, diags, err := lessons.Resolve(arg)
+	if err != nil {
+		for _, d := range diags {
+			if d.Severity == lessons.SevError {
+				fmt.Fprintln(cmd.ErrOrStderr(), d.String())
+			}
+		}
+		return Fail(ExitUsage, "check: %v", err)
+	}
+	if f.step < 0 || f.step > len(lesson.Steps) {
+		return Fail(ExitUsage, "check: --step %d: lesson %s has steps 1 to %d", f.step, lesson.ID, len(lesson.Steps))
+	}
+	steps := lesson.Steps
+	if f.step > 0 {
+		steps = []*lessons.Step{lesson.Steps[f.step-1]}
+	}
+	lang := opts.Lang
+	if lang == "" {
+		lang = lesson.Lang
+	}
+	msgs := assets.Catalog(lang)
+
+	cluster, err := runner.Select(ctx, runner.SelectOptions{
+		Sandbox: opts.Sandbox, Kubectl: opts.Kubectl, Kubeconfig: opts.Kubeconfig, Context: opts.Context,
+		Log: cmd.ErrOrStderr(), Lang: lang,
+	})
+	if err != nil {
+		return fmt.Errorf("check: choose the cluster: %w", err)
+	}
+	lab, err := runner.NewLab(ctx, cluster, lesson.ID, runner.LabOptions{Namespace: opts.Namespace})
+	if err != nil {
+		return fmt.Errorf("check: prepare the lab: %w", err)
+	}
+	defer func() { _ = lab.Close() }()
+	rc, err := lab.RestConfig()
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	v, err := verify.New(verify.Config{RestConfig: rc, Namespace: lab.Namespace, Lang: lang, Lab: lab})
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+
+	var objs []*lessons.Objective
+	for _, s := range steps {
+		objs = append(objs, s.Objectives...)
+	}
+	var results []verify.Result
+	timedOut := false
+	if f.wait > 0 {
+		if !f.json {
+			fmt.Fprintln(cmd.ErrOrStderr(), msgs.T("verify.check.waiting", f.wait))
+		}
+		results, timedOut = waitPass(ctx, v, objs, f.wait)
+		if ctx.Err() != nil {
+			return fmt.Errorf("check: %w", ctx.Err())
+		}
+	} else {
+		results = v.Evaluate(ctx, objs)
+	}
+
+	rep := checkReport{Lesson: lesson.ID, Cluster: cluster.Name, Namespace: lab.Namespace,
+		Passed: verify.Passed(results), TimedOut: timedOut}
+	i := 0
+	for _, s := range steps {
+		cs := checkStep{Index: s.Index, Title: s.Title, Results: results[i : i+len(s.Objectives)]}
+		if cs.Results == nil {
+			cs.Results = []verify.Result{}
+		}
+		i += len(s.Objectives)
+		rep.Steps = append(rep.Steps, cs)
+	}
+	if f.json {
+		if err := checkWriteJSON(cmd.OutOrStdout(), rep); err != nil {
+			return err
+		}
+	} else {
+		printChecklist(cmd.OutOrStdout(), msgs, rep, f.verbose)
+		if timedOut {
+			fmt.Fprintln(cmd.ErrOrStderr(), msgs.T("verify.check.timeout", f.wait))
+		}
+	}
+	switch {
+	case rep.Passed:
+		return nil
+	case timedOut:
+		return Silent(ExitTimeout)
+	default:
+		return Silent(ExitFailed)
+	}
+}
+
+// waitPass watches objs until they all pass or bound runs out; it returns
+// the last results and whether the bound ran out.
+func waitPass(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration) ([]verify.Result, bool) {
+	wctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	var last []verify.Result
+	for rs := range v.Watch(wctx, objs) {
+		last = rs
+		if verify.Passed(rs) {
+			return rs, false
+		}
+	}
+	if last == nil {
+		// The bound ran out before the first evaluation ended.
+		last = make([]verify.Result, len(objs))
+		for i, o := range objs {
+			last[i] = verify.Result{ID: o.ID, Title: o.Title, Status: verify.StatusPending, Hint: o.Hint}
+		}
+	}
+	return last, errors.Is(wctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+}
+
+func statusMark(s verify.Status) string {
+	switch s {
+	case verify.StatusPass:
+		return "✓"
+	case verify.StatusFail:
+		return "✗"
+	case verify.StatusError:
+		return "!"
+	}
+	return "…"
+}
+
+// printChecklist writes the plain-text checklist (no colour: it is also read
+// by scripts and CI logs).
+func printChecklist(w io.Writer, msgs *assets.Messages, rep checkReport, verbose bool) {
+	fmt.Fprintln(w, msgs.T("verify.check.cluster", rep.Cluster, rep.Namespace))
+	total, passed := 0, 0
+	for _, s := range rep.Steps {
+		fmt.Fprintln(w, msgs.T("verify.check.header", s.Index, s.Title))
+		if len(s.Results) == 0 {
+			fmt.Fprintf(w, "  - %s\n", msgs.T("verify.check.noObjectives"))
+		}
+		for _, r := range s.Results {
+			total++
+			if r.Status == verify.StatusPass {
+				passed++
+			}
+			title := r.Title
+			if title == "" {
+				title = r.ID
+			}
+			line := fmt.Sprintf("  %s %s", statusMark(r.Status), title)
+			if r.Message != "" && (r.Status != verify.StatusPass || verbose) {
+				line += " — " + r.Message
+			}
+			fmt.Fprintln(w, line)
+			if verbose && r.Status != verify.StatusPass {
+				if r.Hint != "" {
+					fmt.Fprintf(w, "      %s\n", msgs.T("verify.check.hint", r.Hint))
+				}
+				for _, l := range strings.Split(strings.TrimRight(r.Diff, "\n"), "\n") {
+					if l != "" {
+						fmt.Fprintf(w, "      %s\n", l)
+					}
+				}
+			}
+		}
+	}
+	fmt.Fprintln(w, msgs.T("verify.check.summary", passed, total))
+}
+
+func checkWriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
 }
