@@ -199,3 +199,59 @@ func TestSolutionSummaries(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedRender renders every page of every embedded lesson: no
+// annotation, <details> or hint text may show, and each text segment's last
+// line must survive (nothing swallowed into a code block).
+func TestEmbeddedRender(t *testing.T) {
+	r, err := glamour.NewTermRenderer(glamour.WithStandardStyle("notty"), glamour.WithWordWrap(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ls {
+		pages := []*Page{l.Intro, l.Finish}
+		for _, s := range l.Steps {
+			pages = append(pages, &s.Page)
+		}
+		for _, p := range pages {
+			if p == nil {
+				continue
+			}
+			out, err := r.Render(p.Markdown)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"{{exec", "{{copy", "{{execute", "<details", "<summary", "</details"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%s: rendered text shows %q", l.FilePath(p.TextFile), bad)
+				}
+			}
+			for _, h := range p.Hints {
+				if first := firstWords(h.Markdown); first != "" && strings.Contains(out, first) {
+					t.Errorf("%s:%d: hint %q is printed in the open", l.FilePath(p.TextFile), h.Line, h.Summary)
+				}
+			}
+		}
+	}
+}
+
+// firstWords is the first plain line of a hint (skipping fences), for a
+// containment check that does not depend on glamour's styling.
+func firstWords(md string) string {
+	inFence := false
+	for _, line := range strings.Split(md, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+			inFence = !inFence
+			continue
+		}
+		if !inFence && len(line) > 40 && strings.IndexFunc(line, func(r rune) bool { return strings.ContainsRune("`*_[]<>#|", r) }) < 0 {
+			return line[:40]
+		}
+	}
+	return ""
+}

@@ -22,6 +22,12 @@ func newInspectCommand(_ *Options) *cobra.Command {
 			"model as JSON for tools and tests.",
 		Example: "  klab inspect lessons/jobs-cronjobs --json",
 		Args:    cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeLessons(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) == 1 {

@@ -205,3 +205,17 @@ func TestListCommand(t *testing.T) {
 		t.Errorf("broken: exit %d, %s", code, errOut)
 	}
 }
+
+func TestLessonCompletion(t *testing.T) {
+	root := &cobra.Command{Use: "klab"}
+	root.AddCommand(newLintCommand(&Options{}), newInspectCommand(&Options{}))
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{cobra.ShellCompRequestCmd, "inspect", "jobs"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "jobs-cronjobs") {
+		t.Errorf("completion = %q", out.String())
+	}
+}

@@ -26,8 +26,9 @@ func newLintCommand(_ *Options) *cobra.Command {
 		Long: "lint loads each lesson folder, course folder (structure.json) or embedded lesson id and reports\n" +
 			"every problem as file:line:col: error|warning: message. It exits 0 when there is no error\n" +
 			"(warnings allowed) and 2 otherwise.",
-		Example: "  klab lint lessons/*/\n  klab lint --json my-course/",
-		Args:    cobra.MinimumNArgs(1),
+		Example:           "  klab lint lessons/*/\n  klab lint --json my-course/",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeLessons,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			diags, n := lintPaths(args)
 			errs, warns := 0, 0
@@ -141,4 +142,16 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
+}
+
+// completeLessons offers the embedded lesson ids, then the shell's own
+// file and folder completion.
+func completeLessons(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, id := range lessons.EmbeddedIDs() {
+		if strings.HasPrefix(id, toComplete) {
+			out = append(out, id)
+		}
+	}
+	return out, cobra.ShellCompDirectiveDefault
 }

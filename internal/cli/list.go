@@ -21,6 +21,12 @@ func newListCommand(_ *Options) *cobra.Command {
 			"(its structure.json order) or a folder of lesson folders.",
 		Example: "  klab list\n  klab list ./my-course --json",
 		Args:    cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ls []*lessons.Lesson
 			var diags []lessons.Diagnostic
