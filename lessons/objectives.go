@@ -61,10 +61,15 @@ func (c yamlCtx) pairs(n *yaml.Node, where string, known map[string]bool) [][2]*
 	}
 	var out [][2]*yaml.Node
 	seen := map[string]bool{}
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if v.Kind == yaml.AliasNode && v.Alias != nil {
 			v = v.Alias
+		}
+		if k.Tag == "!!merge" || (k.Value == "<<" && k.Style == 0) {
+			merges = append(merges, v) // applied after the explicit keys, which win
+			continue
 		}
 		if seen[k.Value] {
 			c.errorf(k, "duplicate key %q in %s", k.Value, where)
@@ -76,6 +81,27 @@ func (c yamlCtx) pairs(n *yaml.Node, where string, known map[string]bool) [][2]*
 			continue
 		}
 		out = append(out, [2]*yaml.Node{k, v})
+	}
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode { // <<: [*a, *b]
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			if src.Kind == yaml.AliasNode && src.Alias != nil {
+				src = src.Alias
+			}
+			if src.Kind != yaml.MappingNode || src == n {
+				c.errorf(src, "%s: << must merge a mapping", where)
+				continue
+			}
+			for _, kv := range c.pairs(src, where, known) {
+				if !seen[kv[0].Value] {
+					seen[kv[0].Value] = true
+					out = append(out, kv)
+				}
+			}
+		}
 	}
 	return out
 }
@@ -112,8 +138,13 @@ func (ld *loader) parseObjectives(file string, data []byte) []*Objective {
 	list := root
 	if root.Kind == yaml.MappingNode {
 		list = nil
-		for _, kv := range c.pairs(root, "the objectives file", keySet("objectives")) {
-			list = kv[1]
+		for _, kv := range c.pairs(root, "the objectives file", nil) {
+			switch {
+			case kv[0].Value == "objectives":
+				list = kv[1]
+			case kv[1].Anchor == "": // keys holding an &anchor are definitions for aliases
+				c.warnf(kv[0], "unknown key %q in the objectives file (ignored)", kv[0].Value)
+			}
 		}
 		if list == nil {
 			c.errorf(root, "the objectives file has no objectives: list")

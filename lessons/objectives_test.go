@@ -116,3 +116,33 @@ func TestDuplicateObjectiveIDs(t *testing.T) {
 		t.Errorf("%d duplicate reports", n)
 	}
 }
+
+func TestObjectivesMergeKeys(t *testing.T) {
+	src := `base: &job
+  kind: Job
+  apiVersion: batch/v1
+objectives:
+  - id: a
+    title: A
+    target: {<<: *job, name: hello}
+  - id: b
+    title: B
+    target:
+      <<: *job
+      kind: CronJob
+      name: tick
+`
+	objs, diags := parseObj(src)
+	if len(objs) != 2 {
+		t.Fatalf("objectives %d, diags %v", len(objs), diagStrings(diags))
+	}
+	if tg := objs[0].Target; tg.Kind != "Job" || tg.APIVersion != "batch/v1" || tg.Name != "hello" {
+		t.Errorf("merged target = %+v", tg)
+	}
+	if tg := objs[1].Target; tg.Kind != "CronJob" || tg.Name != "tick" {
+		t.Errorf("explicit keys must win over merged ones: %+v", tg)
+	}
+	if len(diags) != 0 {
+		t.Errorf("an anchor definition is not an unknown key: %v", diagStrings(diags))
+	}
+}
