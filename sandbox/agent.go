@@ -1,0 +1,29 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/klabdev/klab/sandbox/agent"
+)
+
+// runAgent runs the node agent (our kubelet) until ctx ends and its pods stop.
+func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, logf func(string, ...any)) error {
+	err := agent.Run(ctx, agent.Config{
+		Client:       client,
+		NodeName:     NodeName,
+		DataDir:      filepath.Join(data, "agent"),
+		Addr:         "127.0.0.1:0",
+		TLSCertFile:  p.crt(agentServingName),
+		TLSKeyFile:   p.key(agentServingName),
+		ClientCAFile: p.crt(kubeletClientCAName),
+		Logf:         logf,
+	}, func() { logf("node %s registered", NodeName) })
+	if err != nil {
+		return fmt.Errorf("node agent: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package sandbox
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/client-go/rest"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/klog/v2"
+	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	apiserveroptions "k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+	cmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	cmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
+	schedapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	schedoptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+)
+
+// controllers are the kube-controller-manager controllers the sandbox runs:
+// what Jobs, CronJobs, namespaces and service accounts need, nothing more.
+var controllers = []string{
+	"job-controller",
+	"cronjob-controller",
+	"garbage-collector-controller",
+	"ttl-after-finished-controller",
+	"serviceaccount-controller",
+	"serviceaccount-token-controller",
+	"root-ca-certificate-publisher-controller",
+	"namespace-controller",
+	"pod-garbage-collector-controller",
+}
+
+// setupLogging sends klog, the standard logger and client-go warnings to w.
+func setupLogging(w io.Writer) {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("logtostderr", "false")
+	_ = fs.Set("alsologtostderr", "false")
+	_ = fs.Set("stderrthreshold", "FATAL")
+	_ = fs.Set("v", "0")
+	// klog writes a message to the output of its severity and of every lower
+	// one: only the INFO output is kept, so each line appears once.
+	klog.SetOutputBySeverity("INFO", w)
+	for _, sev := range []string{"WARNING", "ERROR", "FATAL"} {
+		klog.SetOutputBySeverity(sev, io.Discard)
+	}
+	log.SetOutput(w)
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
+	rest.SetDefaultWarningHandler(rest.NoWarnings{})
+}
+
+// startEtcd starts embedded etcd on loopback and waits until it serves.
+func startEtcd(dir string, port, peerPort int, logPath string) (*embed.Etcd, error) {
+	cfg := embed.NewConfig()
+	cfg.Name = "klab-sandbox"
+	cfg.Dir = dir
+	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(port)}
+	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(peerPort)}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{logPath}
+	// A throw-away learning cluster: data survives a killed process (the page
+	// cache keeps it) but not a power cut, and every write is much faster.
+	cfg.UnsafeNoFsync = true
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return e, nil
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("etcd: %w", err)
+	case <-time.After(time.Minute):
+		e.Close()
+		return nil, fmt.Errorf("etcd in %s: not ready within a minute", dir)
+	}
+}
+
+func apiserverArgs(p pki, port, etcdPort int, data string) []string {
+	return []string{
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdPort),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(data, "pki", "apiserver-generated"),
+		"--tls-cert-file=" + p.crt(apiserverName),
+		"--tls-private-key-file=" + p.key(apiserverName),
+		"--client-ca-file=" + p.crt(caName),
+		"--authorization-mode=Node,RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + p.path(saKeyName+".pub"),
+		"--service-account-signing-key-file=" + p.key(saKeyName),
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--endpoint-reconciler-type=none",
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-client-certificate=" + p.crt(kubeletClientName),
+		"--kubelet-client-key=" + p.key(kubeletClientName),
+		"--kubelet-certificate-authority=" + p.crt(caName),
+		"--profiling=false",
+		"--enable-priority-and-fairness=false",
+	}
+}
+
+// parse parses args into the flag sets (ContinueOnError: a bad flag is an error, not an exit).
+func parse(name string, nfs cliflag.NamedFlagSets, args []string) error {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	for _, s := range nfs.FlagSets {
+		fs.AddFlagSet(s)
+	}
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%s flags %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// startAPIServer builds kube-apiserver from its options and runs it; the
+// returned channel receives its end.
+func startAPIServer(ctx context.Context, args []string) (<-chan error, error) {
+	s := apiserveroptions.NewServerRunOptions()
+	if err := parse("kube-apiserver", s.Flags(), args); err != nil {
+		return nil, err
+	}
+	if err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set(); err != nil {
+		return nil, fmt.Errorf("feature gates: %w", err)
+	}
+	completed, err := s.Complete(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("complete options: %w", err)
+	}
+	if errs := completed.Validate(); len(errs) != 0 {
+		return nil, fmt.Errorf("validate options: %v", errs)
+	}
+	config, err := apiserverapp.NewConfig(completed)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cc, err := config.Complete()
+	if err != nil {
+		return nil, fmt.Errorf("complete config: %w", err)
+	}
+	server, err := apiserverapp.CreateServerChain(cc)
+	if err != nil {
+		return nil, fmt.Errorf("create server chain: %w", err)
+	}
+	prepared, err := server.PrepareRun()
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- prepared.Run(ctx) }()
+	return done, nil
+}
+
+// startControllerManager runs the chosen kube-controller-manager controllers.
+func startControllerManager(ctx context.Context, kubeconfig string, p pki) (<-chan error, error) {
+	s, err := cmoptions.NewKubeControllerManagerOptions()
+	if err != nil {
+		return nil, fmt.Errorf("options: %w", err)
+	}
+	known, disabled, aliases := cmapp.KnownControllers(), cmapp.ControllersDisabledByDefault(), cmapp.ControllerAliases()
+	nfs := s.Flags(known, disabled, aliases)
+	s.ParsedFlags = &nfs
+	if err := parse("kube-controller-manager", nfs, []string{
+		"--kubeconfig=" + kubeconfig,
+		"--controllers=" + strings.Join(controllers, ","),
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--use-service-account-credentials=false",
+		"--service-account-private-key-file=" + p.key(saKeyName),
+		"--root-ca-file=" + p.crt(caName),
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
+	}); err != nil {
+		return nil, err
+	}
+	c, err := s.Config(ctx, known, disabled, aliases)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmapp.Run(ctx, c.Complete()) }()
+	return done, nil
+}
+
+// startScheduler runs kube-scheduler with its default profile.
+func startScheduler(ctx context.Context, kubeconfig string) (<-chan error, error) {
+	o := schedoptions.NewOptions()
+	if err := parse("kube-scheduler", *o.Flags, []string{
+		"--kubeconfig=" + kubeconfig,
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
+	}); err != nil {
+		return nil, err
+	}
+	cc, sched, err := schedapp.Setup(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- schedapp.Run(ctx, cc, sched) }()
+	return done, nil
+}

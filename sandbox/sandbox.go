@@ -1,0 +1,402 @@
+// Package sandbox runs klab's embedded Kubernetes cluster in one process:
+// the real etcd, kube-apiserver, a chosen set of kube-controller-manager
+// controllers and kube-scheduler, plus klab's node agent (sandbox/agent).
+// It is the only package that imports k8s.io/kubernetes and etcd.
+//
+// Feature gates, klog, metrics and /configz are process-global, so a process
+// runs at most one control plane: Start may be called once per process.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/klabdev/klab/sandbox/sandboxctl"
+)
+
+// NodeName is the name of the sandbox's only node.
+const NodeName = "klab-sandbox"
+
+// Config configures Start.
+type Config struct {
+	DataDir string    // created if missing; keys, etcd data, agent data, kubeconfig
+	Log     io.Writer // component logs; nil means <data>/sandbox.log
+}
+
+// Timings are the durations of the start phases.
+type Timings struct {
+	Etcd        time.Duration // etcd ready
+	APIServer   time.Duration // from etcd ready to apiserver /readyz ok
+	Controllers time.Duration // from /readyz to default ServiceAccount and Ready node
+	Total       time.Duration
+}
+
+func (t Timings) String() string {
+	return fmt.Sprintf("ready in %s: etcd %s, apiserver %s, controllers %s",
+		secs(t.Total), secs(t.Etcd), secs(t.APIServer), secs(t.Controllers))
+}
+
+func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s" }
+
+// Sandbox is a running control plane.
+type Sandbox struct {
+	DataDir    string
+	Kubeconfig string // admin kubeconfig path
+	Server     string // https://127.0.0.1:PORT
+	Timings    Timings
+	RestConfig *rest.Config
+	Client     kubernetes.Interface
+	// StaleLockPID is the pid of a killed sandbox whose lock was cleared (0 if none).
+	StaleLockPID int
+
+	lock   *sandboxctl.Lock
+	cancel context.CancelFunc // asks for a stop
+	tiers  [3]tier            // etcd, apiserver, the rest: stopped last to first
+	mu     sync.Mutex
+	errs   []error
+	done   chan struct{}
+	closer []func()
+}
+
+// Shutdown tiers: each stops only once every higher tier has stopped, so
+// that the apiserver still answers while controllers and the agent stop,
+// and etcd still answers while the apiserver drains.
+const (
+	tierEtcd = iota
+	tierAPIServer
+	tierComponents
+)
+
+type tier struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// stopTimeout bounds the stop of one tier.
+const stopTimeout = 20 * time.Second
+
+var started sync.Once
+
+// Start starts the control plane and the node agent on cfg.DataDir, takes
+// the data-dir lock, and returns once the cluster is ready: /readyz ok, the
+// `default` ServiceAccount exists in `default`, the node is Ready. Cancelling
+// ctx stops everything; Wait returns when it has stopped.
+func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
+	first := false
+	started.Do(func() { first = true })
+	if !first {
+		return nil, errors.New("sandbox: one control plane per process (feature gates and metrics are global)")
+	}
+	t0 := time.Now()
+	data, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox data dir: %w", err)
+	}
+	lock, err := sandboxctl.Acquire(data)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // already says what and where
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Sandbox{DataDir: data, Kubeconfig: sandboxctl.KubeconfigPath(data), lock: lock, cancel: cancel,
+		StaleLockPID: lock.StalePID, done: make(chan struct{})}
+	for i := range s.tiers {
+		s.tiers[i].ctx, s.tiers[i].cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
+	go func() {
+		<-ctx.Done()
+		s.shutdown()
+		close(s.done)
+	}()
+	fail := func(err error) (*Sandbox, error) {
+		cancel()
+		<-s.done
+		return nil, err
+	}
+
+	logw := cfg.Log
+	if logw == nil {
+		f, err := os.OpenFile(sandboxctl.LogPath(data), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fail(fmt.Errorf("open sandbox log: %w", err))
+		}
+		s.closer = append(s.closer, func() { f.Close() })
+		logw = f
+	}
+	setupLogging(logw)
+	log.Printf("klab sandbox starting in %s (pid %d)", data, os.Getpid())
+	if s.StaleLockPID != 0 && s.StaleLockPID != os.Getpid() {
+		log.Printf("cleared the stale lock of pid %d", s.StaleLockPID)
+	}
+
+	p := pki{dir: filepath.Join(data, "pki")}
+	if err := p.ensure(); err != nil {
+		return fail(err)
+	}
+	prev, _ := sandboxctl.ReadState(data)
+	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
+	if st.EtcdPort, err = pickPort(prev.EtcdPort); err != nil {
+		return fail(err)
+	}
+	if st.EtcdPeerPort, err = pickPort(prev.EtcdPeerPort, st.EtcdPort); err != nil {
+		return fail(err)
+	}
+	if st.APIServerPort, err = pickPort(prev.APIServerPort, st.EtcdPort, st.EtcdPeerPort); err != nil {
+		return fail(err)
+	}
+	st.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
+	s.Server = st.Server
+	if err := sandboxctl.WriteState(data, st); err != nil {
+		return fail(err)
+	}
+	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
+		return fail(err)
+	}
+
+	// etcd
+	etcd, err := startEtcd(filepath.Join(data, "etcd"), st.EtcdPort, st.EtcdPeerPort, sandboxctl.LogPath(data))
+	if err != nil {
+		return fail(err)
+	}
+	s.goRun(tierEtcd, "etcd", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			etcd.Close()
+			return nil
+		case err := <-etcd.Err():
+			etcd.Close()
+			return err
+		}
+	})
+	s.Timings.Etcd = time.Since(t0)
+	t1 := time.Now()
+
+	// kube-apiserver
+	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, apiserverArgs(p, st.APIServerPort, st.EtcdPort, data))
+	if err != nil {
+		return fail(fmt.Errorf("kube-apiserver: %w", err))
+	}
+	apiserverErr := make(chan error, 1)
+	s.goRun(tierAPIServer, "kube-apiserver", func(context.Context) error {
+		err := <-apiserverDone
+		apiserverErr <- err
+		return err
+	})
+
+	rc, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return fail(fmt.Errorf("load %s: %w", s.Kubeconfig, err))
+	}
+	rc.QPS, rc.Burst = 200, 400
+	s.RestConfig = rc
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fail(fmt.Errorf("client: %w", err))
+	}
+	s.Client = client
+	if err := waitFor(ctx, apiserverErr, 2*time.Minute, func() bool {
+		b, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(b) == "ok"
+	}); err != nil {
+		return fail(fmt.Errorf("kube-apiserver /readyz: %w", err))
+	}
+	s.Timings.APIServer = time.Since(t1)
+	t2 := time.Now()
+
+	// controllers, scheduler, node agent
+	cctx := s.tiers[tierComponents].ctx
+	cmDone, err := startControllerManager(cctx, s.Kubeconfig, p)
+	if err != nil {
+		return fail(fmt.Errorf("kube-controller-manager: %w", err))
+	}
+	s.goRun(tierComponents, "kube-controller-manager", func(context.Context) error { return <-cmDone })
+	schedDone, err := startScheduler(cctx, s.Kubeconfig)
+	if err != nil {
+		return fail(fmt.Errorf("kube-scheduler: %w", err))
+	}
+	s.goRun(tierComponents, "kube-scheduler", func(context.Context) error { return <-schedDone })
+	agentDone := make(chan error, 1)
+	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
+		err := runAgent(ctx, client, data, p, func(f string, a ...any) { log.Printf("agent: "+f, a...) })
+		agentDone <- err
+		return err
+	})
+
+	if err := waitFor(ctx, agentDone, 2*time.Minute, func() bool {
+		if _, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			return false
+		}
+		n, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue
+			}
+		}
+		return false
+	}); err != nil {
+		return fail(fmt.Errorf("wait for the default ServiceAccount and node %s: %w", NodeName, err))
+	}
+	s.Timings.Controllers = time.Since(t2)
+	s.Timings.Total = time.Since(t0)
+
+	st.Ready = time.Now()
+	st.ReadyLine = s.ReadyLine()
+	if err := sandboxctl.WriteState(data, st); err != nil {
+		return fail(err)
+	}
+	log.Print(st.ReadyLine)
+	return s, nil
+}
+
+// ReadyLine is the line `klab sandbox up` prints once ready.
+func (s *Sandbox) ReadyLine() string {
+	return s.Timings.String() + " — KUBECONFIG=" + s.Kubeconfig
+}
+
+// Stop stops every component; Wait then returns.
+func (s *Sandbox) Stop() { s.cancel() }
+
+// Done is closed once every component has stopped.
+func (s *Sandbox) Done() <-chan struct{} { return s.done }
+
+// Wait waits until every component has stopped and returns their errors.
+func (s *Sandbox) Wait() error {
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+// goRun runs a component in a tier; a component that ends stops the sandbox.
+func (s *Sandbox) goRun(tier int, name string, run func(ctx context.Context) error) {
+	t := &s.tiers[tier]
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		err := run(t.ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Printf("%s stopped: %v", name, err)
+			s.mu.Lock()
+			s.errs = append(s.errs, fmt.Errorf("%s: %w", name, err))
+			s.mu.Unlock()
+		}
+		s.cancel()
+	}()
+}
+
+// shutdown stops the tiers from the last to the first, each bounded by stopTimeout.
+func (s *Sandbox) shutdown() {
+	for i := len(s.tiers) - 1; i >= 0; i-- {
+		t := &s.tiers[i]
+		t.cancel()
+		stopped := make(chan struct{})
+		go func() { t.wg.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(stopTimeout):
+			log.Printf("shutdown: tier %d still running after %s, going on", i, stopTimeout)
+		}
+	}
+	log.Print("klab sandbox stopped")
+	s.release()
+}
+
+func (s *Sandbox) release() {
+	// The state file stays: it keeps the ports for the next start.
+	s.lock.Release()
+	for _, c := range s.closer {
+		c()
+	}
+}
+
+// waitFor polls ok every 100ms until it is true, ctx ends, timeout passes or
+// a component reports on died.
+func waitFor(ctx context.Context, died <-chan error, timeout time.Duration, ok func() bool) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if ok() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		case err := <-died:
+			if err == nil {
+				err = errors.New("stopped")
+			}
+			return fmt.Errorf("component stopped: %w", err)
+		case <-deadline.C:
+			return fmt.Errorf("not ready within %s", timeout)
+		case <-t.C:
+		}
+	}
+}
+
+// pickPort reuses want when it is free on 127.0.0.1 (so restarts keep their
+// ports), else picks a free port not in avoid.
+func pickPort(want int, avoid ...int) (int, error) {
+	if want > 0 && portFree(want) {
+		return want, nil
+	}
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("pick a port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		clash := false
+		for _, a := range avoid {
+			clash = clash || a == port
+		}
+		if !clash {
+			return port, nil
+		}
+	}
+	return 0, errors.New("pick a port: no free port")
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// writeKubeconfig writes the admin kubeconfig (mode 0600) for server.
+func writeKubeconfig(path, server string, p pki) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["klab-sandbox"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: p.crt(caName)}
+	cfg.AuthInfos["klab-admin"] = &clientcmdapi.AuthInfo{ClientCertificate: p.crt(adminName), ClientKey: p.key(adminName)}
+	cfg.Contexts["klab-sandbox"] = &clientcmdapi.Context{Cluster: "klab-sandbox", AuthInfo: "klab-admin", Namespace: "default"}
+	cfg.CurrentContext = "klab-sandbox"
+	b, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return fmt.Errorf("encode kubeconfig: %w", err)
+	}
+	return writeFileAtomic(path, b)
+}
