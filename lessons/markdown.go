@@ -111,9 +111,22 @@ func (m *mdCtx) prepass(src []byte) {
 	var cur *fence
 	var fch byte
 	var flen int
+	htmlEnd := "" // inside an HTML block that hides fences, until this text
 	for i, raw := range m.lines {
 		line, eol := chomp(raw)
+		if cur == nil && htmlEnd != "" {
+			if strings.Contains(strings.ToLower(line), htmlEnd) {
+				htmlEnd = ""
+			}
+			continue
+		}
 		if cur == nil {
+			if end := htmlBlockEnd(line); end != "" {
+				if !strings.Contains(strings.ToLower(line), end) {
+					htmlEnd = end
+				}
+				continue
+			}
 			g := fenceOpen.FindStringSubmatch(line)
 			if g == nil || (g[2][0] == '`' && strings.Contains(g[3], "`")) {
 				continue
@@ -158,6 +171,30 @@ func (m *mdCtx) prepass(src []byte) {
 	if cur != nil {
 		m.warnf(cur.open+1, 1, "code fence is never closed: the rest of the page is code")
 	}
+}
+
+var htmlRawStart = regexp.MustCompile(`(?i)^ {0,3}<(pre|script|style|textarea)(\s|>|$)`)
+
+// htmlBlockEnd returns the end marker of a CommonMark HTML block of type 1
+// (<pre>, <script>, <style>, <textarea>) or 2 (<!-- comment -->) starting on
+// line, or "". Such blocks run until their end marker, blank lines included,
+// and hide the fences inside them from CommonMark, so the pre-pass skips
+// them too.
+func htmlBlockEnd(line string) string {
+	t := strings.TrimLeft(line, " ")
+	if len(line)-len(t) > 3 {
+		return ""
+	}
+	if strings.HasPrefix(t, "<!--") {
+		if strings.Contains(t[4:], "-->") {
+			return "" // a one-line comment hides nothing
+		}
+		return "-->"
+	}
+	if g := htmlRawStart.FindStringSubmatch(line); g != nil {
+		return "</" + strings.ToLower(g[1]) + ">"
+	}
+	return ""
 }
 
 // region is a <details> section (0-based inclusive line range).

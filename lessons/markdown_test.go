@@ -148,6 +148,7 @@ func TestGlamourKeepsText(t *testing.T) {
 		"katacoda":             "echo six ▶6",
 		"details":              "The end stays visible.",
 		"list-indented":        "Finished.",
+		"html-blocks":          "Visible text.",
 	} {
 		src, err := os.ReadFile("testdata/markdown/" + f + ".md")
 		if err != nil {
