@@ -785,12 +785,21 @@ func rm(p *proc) int {
 		}
 		if err != nil {
 			for _, e := range flatten(err) {
-				fmt.Fprintf(p.hc.Stderr, "rm: can't remove '%s'\n", errMsg(e))
+				fmt.Fprintf(p.hc.Stderr, "rm: can't remove %s\n", quotedErr(e))
 			}
 			code = 1
 		}
 	}
 	return code
+}
+
+// quotedErr prints a path error as busybox does: 'path': Message.
+func quotedErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("'%s': %s", pe.Path, describe(pe.Err))
+	}
+	return describe(err)
 }
 
 func flatten(err error) []error {
