@@ -7,9 +7,10 @@ package tui
 import (
 	"context"
 	"os/exec"
-	"time"
 
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
+	"github.com/klabdev/klab/verify"
 )
 
 // Backend is what the UI needs from the runner and verify packages. Every
@@ -31,36 +32,33 @@ type Backend interface {
 	Shell() *exec.Cmd
 }
 
+// Resizer is implemented by backends whose commands run under a terminal of
+// a given size (the runner's pty): the UI passes the output pane's size.
+type Resizer interface {
+	SetSize(cols, rows int)
+}
+
 // ClusterInfo names the cluster in use.
 type ClusterInfo struct {
 	Name string // "sandbox", "microk8s", or the kubeconfig context
 	Kind string // sandbox | microk8s | kubeconfig
+	// Started says the sandbox was started for this run (it keeps running).
+	Started bool
 }
 
-// RunResult mirrors runner.Result.
-type RunResult struct {
-	Output      string
-	ExitCode    int
-	Duration    time.Duration
-	Interrupted bool
-}
+// RunResult is how a run ended (runner's contract type).
+type RunResult = runner.Result
 
-// Status mirrors verify.Status.
-type Status string
+// Status is an objective's status (verify's contract type).
+type Status = verify.Status
 
 // Objective statuses.
 const (
-	StatusPass    Status = "pass"
-	StatusFail    Status = "fail"
-	StatusError   Status = "error"
-	StatusPending Status = "pending"
+	StatusPass    = verify.StatusPass
+	StatusFail    = verify.StatusFail
+	StatusError   = verify.StatusError
+	StatusPending = verify.StatusPending
 )
 
-// ObjectiveResult mirrors verify.Result.
-type ObjectiveResult struct {
-	ID, Title string
-	Status    Status
-	Message   string
-	Hint      string
-	Diff      string
-}
+// ObjectiveResult is the outcome of one objective (verify's contract type).
+type ObjectiveResult = verify.Result

@@ -89,7 +89,7 @@ type styles struct {
 	BarFull, BarEmpty lipgloss.Style
 }
 
-func newStyles(r *lipgloss.Renderer, dark bool) styles {
+func newStyles(r *lipgloss.Renderer, dark, ascii bool) styles {
 	pick := func(d, l string) lipgloss.Color {
 		if dark {
 			return lipgloss.Color(d)
@@ -101,6 +101,11 @@ func newStyles(r *lipgloss.Renderer, dark bool) styles {
 	green := pick("42", "28")
 	red := pick("203", "160")
 	yellow := pick("221", "136")
+	rounded, thick, normal := lipgloss.RoundedBorder(), lipgloss.ThickBorder(), lipgloss.NormalBorder()
+	if ascii {
+		rounded, thick, normal = lipgloss.ASCIIBorder(), lipgloss.ASCIIBorder(), lipgloss.ASCIIBorder()
+		thick.Left, thick.Right, thick.Top, thick.Bottom = "#", "#", "#", "#"
+	}
 	s := styles{
 		Title:         r.NewStyle().Bold(true).Foreground(accent),
 		Subtle:        r.NewStyle().Foreground(subtle),
@@ -112,14 +117,14 @@ func newStyles(r *lipgloss.Renderer, dark bool) styles {
 		Banner:        r.NewStyle().Foreground(pick("231", "231")).Background(red).Bold(true).Padding(0, 1),
 		Toast:         r.NewStyle().Foreground(green).Bold(true),
 		Prompt:        r.NewStyle().Foreground(yellow).Bold(true),
-		Block:         r.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(subtle).Padding(0, 1),
-		BlockSel:      r.NewStyle().Border(lipgloss.ThickBorder()).BorderForeground(accent).Padding(0, 1),
+		Block:         r.NewStyle().Border(rounded).BorderForeground(subtle).Padding(0, 1),
+		BlockSel:      r.NewStyle().Border(thick).BorderForeground(accent).Padding(0, 1),
 		BlockLabel:    r.NewStyle().Foreground(subtle).Bold(true),
 		BlockLabelSel: r.NewStyle().Foreground(accent).Bold(true),
 		Code:          r.NewStyle().Foreground(pick("252", "235")),
 		OutTitle:      r.NewStyle().Foreground(accent).Bold(true),
 		Out:           r.NewStyle(),
-		Panel:         r.NewStyle().Border(lipgloss.NormalBorder(), true, false, false, false).BorderForeground(subtle),
+		Panel:         r.NewStyle().Border(normal, true, false, false, false).BorderForeground(subtle),
 		Selected:      r.NewStyle().Foreground(accent).Bold(true),
 		BarFull:       r.NewStyle().Foreground(accent),
 		BarEmpty:      r.NewStyle().Foreground(subtle),
@@ -158,7 +163,7 @@ func newCommon(cfg Config) *common {
 	return &common{
 		cfg:     cfg,
 		lipr:    r,
-		st:      newStyles(r, cfg.Dark),
+		st:      newStyles(r, cfg.Dark, cfg.ASCII),
 		sym:     newSymbols(cfg.ASCII),
 		render:  newRenderCache(cfg.Dark, cfg.Profile),
 		store:   &saver{store: cfg.Store},
@@ -190,4 +195,20 @@ func fmtDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// asciiGlyphs replaces the UTF-8 glyphs of the UI and of glamour's output for
+// terminals without UTF-8.
+var asciiGlyphs = strings.NewReplacer(
+	"…", "...", "·", "|", "⏎", "enter", "—", "-", "━", "=", "─", "-", "▶", ">", "▸", ">", "▾", "v",
+	"✓", "v", "✗", "x", "●", "*", "🎉 ", "", "⇧", "shift+", "↑", "up", "↓", "down", "•", "-", "▌", "|",
+	"›", ">", "│", "|", "×", "x", "«", "\"", "»", "\"",
+)
+
+// plain degrades a frame for non-UTF-8 terminals.
+func (c *common) plain(s string) string {
+	if !c.cfg.ASCII {
+		return s
+	}
+	return asciiGlyphs.Replace(s)
 }

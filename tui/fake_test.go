@@ -140,6 +140,7 @@ func fixtureLesson() *lessons.Lesson {
 	b1 := &lessons.Block{Index: 1, Kind: lessons.BlockExec, Lang: "bash", Code: "kubectl apply -f job.yaml\n", File: "step1/text.md", Line: 5}
 	b2 := &lessons.Block{Index: 2, Kind: lessons.BlockCopy, Lang: "yaml", Code: "apiVersion: batch/v1\nkind: Job\n", File: "step1/text.md", Line: 9}
 	b3 := &lessons.Block{Index: 3, Kind: lessons.BlockExec, Code: "sleep 100\n", Interrupt: false, File: "step1/text.md", Line: 14}
+	b6 := &lessons.Block{Index: 4, Kind: lessons.BlockExec, Code: "kubectl apply -f job.yaml\n", File: "step1/text.md", Line: 20, Hint: 2}
 	s1 := &lessons.Step{Index: 1, Page: lessons.Page{
 		Title:    "Premier Job",
 		Markdown: "Un **Job** exécute un Pod jusqu'au bout.\n\n```bash\nkubectl apply -f job.yaml\n```\n",
@@ -151,7 +152,7 @@ func fixtureLesson() *lessons.Lesson {
 			{Markdown: "Une commande longue :\n"},
 			{Block: b3},
 		},
-		Blocks: []*lessons.Block{b1, b2, b3},
+		Blocks: []*lessons.Block{b1, b2, b3, b6},
 		Hints: []lessons.Hint{
 			{Summary: "Piste", Markdown: "Regardez `kubectl apply`."},
 			{Summary: "Solution", Markdown: "`kubectl apply -f job.yaml`", Solution: true},

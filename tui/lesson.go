@@ -341,7 +341,11 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			return tick(m.c.cfg.RetryDelay, retryMsg{gen: msg.gen})
 		}
 		m.connected, m.connErr, m.cluster = true, nil, msg.info
-		return tea.Batch(m.enterCmd(m.step()), m.watchCmd())
+		var toast tea.Cmd
+		if msg.info.Started {
+			toast = m.setToast(m.t("tui.cluster.sandbox_started"), true)
+		}
+		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd())
 	case retryMsg:
 		if msg.gen != m.connGen || m.connected {
 			return nil
@@ -490,27 +494,25 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 	case actOutDown:
 		m.outVP.ScrollDown(3)
 	case actNextBlock, actPrevBlock:
-		if p := m.page(); p != nil {
-			d := 1
-			if a == actPrevBlock {
-				d = -1
-			}
-			m.sel = moveSel(m.sel, len(p.Blocks), d)
-			m.recompose()
-			m.scrollToSel()
+		d := 1
+		if a == actPrevBlock {
+			d = -1
 		}
+		m.sel = moveSel(m.sel, len(m.visibleBlocks()), d)
+		m.recompose()
+		m.scrollToSel()
 	case actRun:
 		if m.nav.State == stateIntro {
 			before := m.nav
 			m.nav = m.nav.apply(a)
 			return m.afterNav(before)
 		}
-		if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) {
-			return m.runCmd(p.Blocks[m.sel])
+		if b := m.selected(); b != nil {
+			return m.runCmd(b)
 		}
 	case actRunN:
-		if p := m.page(); p != nil {
-			for i, b := range p.Blocks {
+		if m.page() != nil {
+			for i, b := range m.visibleBlocks() {
 				if b.Index == n {
 					m.sel = i
 					m.recompose()
@@ -521,8 +523,8 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			return m.setToast(m.t("tui.run.no_block", n), false)
 		}
 	case actCopy:
-		if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) {
-			return m.copyCmd(p.Blocks[m.sel])
+		if b := m.selected(); b != nil {
+			return m.copyCmd(b)
 		}
 	case actCheck:
 		if s := m.step(); s != nil {
@@ -589,7 +591,7 @@ func (m *lessonModel) onEnterPage() tea.Cmd {
 		m.run = nil // the last command belonged to the page we left
 	}
 	m.sel = -1
-	if p := m.page(); p != nil && len(p.Blocks) > 0 {
+	if len(m.visibleBlocks()) > 0 {
 		m.sel = 0
 	}
 	var cmds []tea.Cmd
@@ -605,24 +607,74 @@ func (m *lessonModel) onEnterPage() tea.Cmd {
 
 // ---- hints ----
 
-// hints lists the current step's hints: plain ones first, the solution last.
-func (m *lessonModel) hints() []lessons.Hint {
+// hintRef is a hint and its 1-based position in Page.Hints (0 for a
+// SolutionHint that is not among them).
+type hintRef struct {
+	n int
+	lessons.Hint
+}
+
+// hints lists the current step's hints in reveal order: plain ones first,
+// the solution last.
+func (m *lessonModel) hints() []hintRef {
 	s := m.step()
 	if s == nil {
 		return nil
 	}
-	var plain, sol []lessons.Hint
-	for _, h := range s.Hints {
+	var plain, sol []hintRef
+	for i, h := range s.Hints {
 		if h.Solution {
-			sol = append(sol, h)
+			sol = append(sol, hintRef{i + 1, h})
 		} else {
-			plain = append(plain, h)
+			plain = append(plain, hintRef{i + 1, h})
 		}
 	}
 	if s.SolutionHint != nil && len(sol) == 0 {
-		sol = append(sol, *s.SolutionHint)
+		sol = append(sol, hintRef{0, *s.SolutionHint})
 	}
 	return append(plain, sol...)
+}
+
+// visible reports whether a block can be selected and run: blocks of the
+// page, and blocks of the hints already revealed.
+func (m *lessonModel) visible(b *lessons.Block) bool {
+	if b.Hint == 0 {
+		return true
+	}
+	s := m.step()
+	if s == nil {
+		return false
+	}
+	for i, h := range m.hints() {
+		if h.n == b.Hint {
+			return i < m.lp.Hints[s.Index]
+		}
+	}
+	return false
+}
+
+// visibleBlocks are the page's selectable blocks, in order.
+func (m *lessonModel) visibleBlocks() []*lessons.Block {
+	p := m.page()
+	if p == nil {
+		return nil
+	}
+	var out []*lessons.Block
+	for _, b := range p.Blocks {
+		if m.visible(b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// selected is the selected block, or nil.
+func (m *lessonModel) selected() *lessons.Block {
+	vb := m.visibleBlocks()
+	if m.sel < 0 || m.sel >= len(vb) {
+		return nil
+	}
+	return vb[m.sel]
 }
 
 func (m *lessonModel) hintKey() tea.Cmd {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -93,6 +94,9 @@ func New(cfg Config) *Model {
 	return m
 }
 
+// WithOutput makes the program draw on out (the terminal klab run checked).
+func WithOutput(out io.Writer) tea.ProgramOption { return tea.WithOutput(out) }
+
 // Run runs the UI until the learner quits. The terminal is restored on
 // every exit path, panics included (Bubble Tea recovers them).
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
@@ -162,12 +166,12 @@ func (m *Model) View() string {
 	}
 	if m.c.width < 60 || m.c.height < 20 {
 		t := m.c.catalog(m.langHint()).T
-		return m.c.st.Warn.Render(t("tui.too_small", m.c.width, m.c.height))
+		return m.c.plain(m.c.st.Warn.Render(t("tui.too_small", m.c.width, m.c.height)))
 	}
 	if m.lesson == nil {
-		return m.picker.view()
+		return m.c.plain(m.picker.view())
 	}
-	return m.lesson.view()
+	return m.c.plain(m.lesson.view())
 }
 
 func (m *Model) langHint() string {

@@ -15,6 +15,9 @@ func (m *lessonModel) resize() {
 	m.vp.Width = m.c.width
 	m.outVP.Width = m.c.width
 	m.help.Width = m.c.width
+	if r, ok := m.be.(Resizer); ok && m.c.width > 0 {
+		r.SetSize(m.c.width, max(m.c.height/3, 10))
+	}
 	m.recompose()
 	m.refreshOutput()
 }
@@ -53,10 +56,7 @@ func (m *lessonModel) recompose() {
 		if len(p.Segments) == 0 {
 			add(m.c.render.Render(p.Markdown, w))
 		}
-		blockIdx := map[*lessons.Block]int{}
-		for i, bl := range p.Blocks {
-			blockIdx[bl] = i
-		}
+		sel := m.selected()
 		for _, seg := range p.Segments {
 			if seg.Block == nil {
 				if strings.TrimSpace(seg.Markdown) != "" {
@@ -64,12 +64,8 @@ func (m *lessonModel) recompose() {
 				}
 				continue
 			}
-			i, ok := blockIdx[seg.Block]
-			if !ok {
-				i = -1
-			}
 			m.blockLines = append(m.blockLines, lines+2)
-			add(m.drawBlock(seg.Block, i == m.sel && i >= 0, w))
+			add(m.drawBlock(seg.Block, seg.Block == sel, w))
 		}
 	}
 	if s := m.step(); s != nil {
@@ -85,6 +81,17 @@ func (m *lessonModel) recompose() {
 				md += " · " + h.Summary
 			}
 			add(m.c.render.Render(md+"\n\n"+h.Markdown, w))
+			// The hint's blocks are runnable once shown: say their numbers.
+			for _, bl := range p.Blocks {
+				if h.n != 0 && bl.Hint == h.n {
+					mark := " "
+					st := m.c.st.BlockLabel
+					if bl == m.selected() {
+						mark, st = m.c.sym.Sel, m.c.st.BlockLabelSel
+					}
+					add(st.Render(fmt.Sprintf("%s [%d] ", mark, bl.Index)) + m.c.st.Subtle.Render(m.t("tui.hint.block", fmtCmd(bl.Code, m.c.sym.Ellipsis))))
+				}
+			}
 		}
 	}
 	if m.nav.State == stateFinish {
@@ -132,7 +139,7 @@ func (m *lessonModel) scrollToSel() {
 		if seg.Block == nil {
 			continue
 		}
-		if seg.Block == p.Blocks[m.sel] && n < len(m.blockLines) {
+		if seg.Block == m.selected() && n < len(m.blockLines) {
 			line := m.blockLines[n]
 			if line < m.vp.YOffset || line+3 > m.vp.YOffset+m.vp.Height {
 				m.vp.SetYOffset(max(line-2, 0))
@@ -392,8 +399,7 @@ func (m *lessonModel) statusLine() string {
 		}
 		return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next"))
 	}
-	if p := m.page(); p != nil && m.sel >= 0 && m.sel < len(p.Blocks) && p.Blocks[m.sel].Inline {
-		b := p.Blocks[m.sel]
+	if b := m.selected(); b != nil && (b.Inline || b.Hint != 0) {
 		return st.Accent.Render(fmt.Sprintf("%s [%d] ", m.c.sym.Sel, b.Index)) + fmtCmd(b.Code, m.c.sym.Ellipsis)
 	}
 	return ""

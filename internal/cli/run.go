@@ -1,14 +1,347 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
-// newRunCommand is a placeholder until its issue lands.
-func newRunCommand(_ *Options) *cobra.Command {
-	return &cobra.Command{
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
+	"github.com/klabdev/klab/tui"
+	"github.com/klabdev/klab/verify"
+)
+
+// newRunCommand opens a lesson in the TUI (`klab` alone maps here).
+func newRunCommand(opts *Options) *cobra.Command {
+	var restart bool
+	cmd := &cobra.Command{
 		Use:   "run [LESSON|PATH]",
-		Short: "(run: not built yet)",
-		RunE: func(_ *cobra.Command, _ []string) error {
-			return Fail(ExitUsage, "%s is not built yet", "run")
+		Short: "Open a lesson in the interactive terminal UI",
+		Long: "klab run opens a lesson (an embedded lesson id or a lesson folder) in the terminal UI: the text rendered,\n" +
+			"its commands one key away, objectives checked live, progress saved and resumed. With no argument it opens\n" +
+			"the lesson picker when several lessons are embedded, the lesson itself when there is one.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			return runTUI(cmd, opts, arg, restart)
 		},
+	}
+	cmd.Flags().BoolVar(&restart, "restart", false, "start the lesson over (forget saved progress)")
+	return cmd
+}
+
+func runTUI(cmd *cobra.Command, opts *Options, arg string, restart bool) error {
+	cfg := tui.Config{Lang: opts.Lang, Restart: restart}
+	if arg != "" {
+		l, diags, err := lessons.Resolve(arg)
+		if err != nil || l == nil {
+			return Fail(ExitUsage, "%s", lessonError(arg, diags, err))
+		}
+		cfg.Open = l
+	} else {
+		ls, err := lessons.Embedded()
+		if len(ls) == 0 {
+			if err == nil {
+				err = errors.New("no embedded lesson: give a lesson folder")
+			}
+			return Fail(ExitUsage, "%v", err)
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "klab: %v\n", err)
+		}
+		cfg.Lessons = ls
+	}
+	out, ok := cmd.OutOrStdout().(*os.File)
+	if !ok || !term.IsTerminal(out.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
+		return Fail(ExitUsage, "klab run needs a terminal (try `klab inspect`, `klab check` or `klab shell`)")
+	}
+	state := stateDir()
+	logf, closeLog := openLog(filepath.Join(state, "klab.log"))
+	defer closeLog()
+	logf("klab run %q (restart=%v)", arg, restart)
+
+	var mu sync.Mutex
+	var backends []*labBackend
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range backends {
+			b.Close()
+		}
+	}()
+	cfg.NewBackend = func(l *lessons.Lesson) tui.Backend {
+		b := &labBackend{opts: *opts, lesson: l, logf: logf, logw: logWriter{logf}}
+		mu.Lock()
+		backends = append(backends, b)
+		mu.Unlock()
+		return b
+	}
+	cfg.Store = tui.Store{Path: filepath.Join(state, "progress.json")}
+	cfg.DetectTerminal(out)
+	cfg.Clipboard = out
+	cfg.Logf = logf
+	if err := tui.Run(cmd.Context(), cfg, tui.WithOutput(out)); err != nil {
+		logf("tui: %v", err)
+		return err
+	}
+	return nil
+}
+
+// lessonError names every error diagnostic (file:line) of a lesson that
+// cannot be opened.
+func lessonError(arg string, diags []lessons.Diagnostic, err error) string {
+	var lines []string
+	for _, d := range diags {
+		if d.Severity == lessons.SevError {
+			lines = append(lines, d.String())
+		}
+	}
+	if len(lines) == 0 && err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("lesson %s has errors:\n  %s", arg, strings.Join(lines, "\n  "))
+}
+
+// stateDir is $XDG_STATE_HOME/klab (read at call time, like the runner).
+func stateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "klab")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "klab-state", "klab")
+	}
+	return filepath.Join(home, ".local", "state", "klab")
+}
+
+// openLog appends to the log file (stdout belongs to the TUI); when it cannot
+// be opened, logs are dropped rather than drawn over the screen.
+func openLog(path string) (func(string, ...any), func()) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return func(string, ...any) {}, func() {}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return func(string, ...any) {}, func() {}
+	}
+	lg := log.New(f, "", log.LstdFlags|log.Lmicroseconds)
+	return func(format string, args ...any) { lg.Printf(format, args...) }, func() { _ = f.Close() }
+}
+
+// logWriter turns runner's progress messages into log lines.
+type logWriter struct{ logf func(string, ...any) }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// labBackend is the TUI's Backend on the real runner and verify packages.
+type labBackend struct {
+	opts   Options
+	lesson *lessons.Lesson
+	logf   func(string, ...any)
+	logw   io.Writer
+
+	mu         sync.Mutex
+	lab        *runner.Lab
+	ver        *verify.Verifier
+	cols, rows int
+}
+
+func (b *labBackend) lang() string {
+	if b.opts.Lang != "" {
+		return b.opts.Lang
+	}
+	return b.lesson.Lang
+}
+
+// Connect selects the cluster (starting the sandbox when nothing answers)
+// and prepares the lab; a second call reuses them.
+func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lab != nil {
+		return tui.ClusterInfo{Name: b.lab.Cluster.Name, Kind: b.lab.Cluster.Kind}, nil
+	}
+	c, err := runner.Select(ctx, runner.SelectOptions{
+		Sandbox: b.opts.Sandbox, Kubectl: b.opts.Kubectl, Kubeconfig: b.opts.Kubeconfig,
+		Context: b.opts.Context, Log: b.logw, Lang: b.lang(),
+	})
+	if err != nil {
+		return tui.ClusterInfo{}, fmt.Errorf("select cluster: %w", err)
+	}
+	lab, err := runner.NewLab(ctx, c, b.lesson.ID, runner.LabOptions{Namespace: b.opts.Namespace})
+	if err != nil {
+		return tui.ClusterInfo{}, fmt.Errorf("prepare lab: %w", err)
+	}
+	rc, err := lab.RestConfig()
+	if err != nil {
+		_ = lab.Close()
+		return tui.ClusterInfo{}, fmt.Errorf("lab client config: %w", err)
+	}
+	ver, err := verify.New(verify.Config{
+		RestConfig: rc, Namespace: lab.Namespace, Lang: b.lang(),
+		RunScript: func(ctx context.Context, s *lessons.Script) (string, int, error) {
+			r, err := lab.RunScript(ctx, s, nil)
+			return r.Output, r.ExitCode, err
+		},
+	})
+	if err != nil {
+		_ = lab.Close()
+		return tui.ClusterInfo{}, fmt.Errorf("verifier: %w", err)
+	}
+	b.lab, b.ver = lab, ver
+	if b.cols > 0 {
+		lab.SetWindowSize(b.cols, b.rows)
+	}
+	b.logf("lesson %s: cluster %s (%s), namespace %s, workspace %s", b.lesson.ID, c.Name, c.Kind, lab.Namespace, lab.Workspace)
+	return tui.ClusterInfo{Name: c.Name, Kind: c.Kind, Started: c.Started}, nil
+}
+
+func (b *labBackend) get() (*runner.Lab, *verify.Verifier) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lab, b.ver
+}
+
+var errNotConnected = errors.New("no cluster yet")
+
+// EnterStep starts the step's background script and runs its foreground
+// script (its output goes to the log).
+func (b *labBackend) EnterStep(ctx context.Context, s *lessons.Step) error {
+	lab, _ := b.get()
+	if lab == nil {
+		return errNotConnected
+	}
+	if s.Background != nil {
+		if err := lab.StartBackground(ctx, s.Background); err != nil {
+			return fmt.Errorf("step %d background: %w", s.Index, err)
+		}
+	}
+	if s.Foreground != nil {
+		r, err := lab.RunScript(ctx, s.Foreground, nil)
+		b.logf("step %d foreground %s: exit %d\n%s", s.Index, s.Foreground.Path, r.ExitCode, r.Output)
+		if err != nil {
+			return fmt.Errorf("step %d foreground: %w", s.Index, err)
+		}
+	}
+	return nil
+}
+
+// Run runs a block in the lab; an interrupt block first interrupts the
+// running commands.
+func (b *labBackend) Run(ctx context.Context, bl *lessons.Block, out func([]byte)) (runner.Result, error) {
+	lab, _ := b.get()
+	if lab == nil {
+		return runner.Result{}, errNotConnected
+	}
+	if bl.Interrupt {
+		if err := lab.Interrupt(ctx); err != nil {
+			b.logf("interrupt before block %d: %v", bl.Index, err)
+		}
+	}
+	r, err := lab.Run(ctx, bl.Code, out)
+	b.logf("block %s:%d: exit %d in %s (interrupted=%v)", bl.File, bl.Line, r.ExitCode, r.Duration, r.Interrupted)
+	if err != nil {
+		return r, fmt.Errorf("run block %d: %w", bl.Index, err)
+	}
+	return r, nil
+}
+
+// Watch streams the step's objective results.
+func (b *labBackend) Watch(ctx context.Context, s *lessons.Step) <-chan []verify.Result {
+	_, ver := b.get()
+	if ver == nil {
+		ch := make(chan []verify.Result)
+		close(ch)
+		return ch
+	}
+	return ver.Watch(ctx, s.Objectives)
+}
+
+// Check evaluates the step's objectives once.
+func (b *labBackend) Check(ctx context.Context, s *lessons.Step) []verify.Result {
+	_, ver := b.get()
+	if ver == nil {
+		return nil
+	}
+	return ver.Evaluate(ctx, s.Objectives)
+}
+
+// solutionTimeout bounds one earlier step's solution while resetting.
+const solutionTimeout = 3 * time.Minute
+
+// ResetStep starts the lab over and replays the solution scripts of the
+// earlier steps, so the lab is as the step expects it.
+func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
+	lab, _ := b.get()
+	if lab == nil {
+		return errNotConnected
+	}
+	if err := lab.Reset(ctx); err != nil {
+		return fmt.Errorf("reset lab: %w", err)
+	}
+	for _, prev := range b.lesson.Steps {
+		if prev.Index >= s.Index || prev.Solution == nil {
+			continue
+		}
+		d := solutionTimeout
+		if prev.Timeout > 0 {
+			d = prev.Timeout
+		}
+		sctx, cancel := context.WithTimeout(ctx, d)
+		r, err := lab.RunScript(sctx, prev.Solution, nil)
+		cancel()
+		b.logf("reset: step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+		if err != nil {
+			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
+		}
+		if r.ExitCode != 0 {
+			return fmt.Errorf("replay step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+		}
+	}
+	return nil
+}
+
+// SetSize sets the pty size of the next runs to the output pane's.
+func (b *labBackend) SetSize(cols, rows int) {
+	b.mu.Lock()
+	b.cols, b.rows = cols, rows
+	lab := b.lab
+	b.mu.Unlock()
+	if lab != nil {
+		lab.SetWindowSize(cols, rows)
+	}
+}
+
+// Shell is the learner's shell in the lab (nil before Connect).
+func (b *labBackend) Shell() *exec.Cmd {
+	lab, _ := b.get()
+	if lab == nil {
+		return nil
+	}
+	return runner.ShellCommand(lab)
+}
+
+// Close ends every process the lab started.
+func (b *labBackend) Close() {
+	lab, _ := b.get()
+	if lab != nil {
+		_ = lab.Close()
 	}
 }
