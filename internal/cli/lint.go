@@ -81,33 +81,40 @@ func lintPaths(args []string) ([]lessons.Diagnostic, int) {
 			// purpose; `klab lint lessons/*/` checks the real lessons.
 			continue
 		}
-		ls, diags, err := lintLoad(arg)
-		var de *lessons.DiagnosticsError
-		if err != nil && !errors.As(err, &de) && len(diags) == 0 {
-			out = append(out, lessons.Diagnostic{File: arg, Severity: lessons.SevError, Message: err.Error()})
-			continue
-		}
-		for _, l := range ls {
-			diags = append(diags, lessons.Lint(l)...)
-			for _, d := range verify.Lint(l) {
-				d.File = lessonFile(l, d.File)
-				diags = append(diags, d)
-			}
-		}
-		sort.SliceStable(diags, func(i, j int) bool {
-			a, b := diags[i], diags[j]
-			if a.File != b.File {
-				return a.File < b.File
-			}
-			if a.Line != b.Line {
-				return a.Line < b.Line
-			}
-			return a.Col < b.Col
-		})
+		ls, diags := loadAndLint(arg)
 		out = append(out, diags...)
 		n += len(ls)
 	}
 	return out, n
+}
+
+// loadAndLint loads the lessons under arg (a lesson, a course, a folder of
+// lessons or an embedded id) and returns them with all their diagnostics,
+// sorted by file and line. Lessons with errors are returned too.
+func loadAndLint(arg string) ([]*lessons.Lesson, []lessons.Diagnostic) {
+	ls, diags, err := lintLoad(arg)
+	var de *lessons.DiagnosticsError
+	if err != nil && !errors.As(err, &de) && len(diags) == 0 {
+		return nil, []lessons.Diagnostic{{File: arg, Severity: lessons.SevError, Message: err.Error()}}
+	}
+	for _, l := range ls {
+		diags = append(diags, lessons.Lint(l)...)
+		for _, d := range verify.Lint(l) {
+			d.File = lessonFile(l, d.File)
+			diags = append(diags, d)
+		}
+	}
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i], diags[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return ls, diags
 }
 
 // lintLoad loads a lesson or course folder, or an embedded lesson id.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/sandbox/sandboxctl"
-	"github.com/klabdev/klab/verify"
 )
 
 type validateOptions struct {
@@ -54,63 +54,24 @@ func newValidateCommand(opts *Options) *cobra.Command {
 // loadForValidate loads and lints every lesson; lint errors stop the run before any command.
 func loadForValidate(w io.Writer, args []string) ([]*lessons.Lesson, error) {
 	var all []*lessons.Lesson
-	bad := false
+	errs := 0
 	for _, arg := range args {
-		ls, err := expandLessons(arg)
-		if err != nil {
-			return nil, Fail(ExitUsage, "%s: %v", arg, err)
+		ls, diags := loadAndLint(arg)
+		for _, d := range diags {
+			if d.Severity == lessons.SevError {
+				errs++
+				fmt.Fprintln(w, d.String())
+			}
 		}
-		for _, p := range ls {
-			l, diags, err := lessons.Resolve(p)
-			if l != nil {
-				diags = append(diags, lessons.Lint(l)...)
-				diags = append(diags, verify.Lint(l)...)
-			}
-			for _, d := range diags {
-				if d.Severity == lessons.SevError {
-					bad = true
-					fmt.Fprintln(w, d.String())
-				}
-			}
-			if err != nil {
-				bad = true
-				fmt.Fprintf(w, "%s: error: %v\n", p, err)
-				continue
-			}
-			all = append(all, l)
-		}
+		all = append(all, ls...)
 	}
-	if bad {
-		return nil, Fail(ExitUsage, "lesson errors: nothing was run")
+	if errs > 0 {
+		return nil, Fail(ExitUsage, "%s in the lessons: nothing was run", plural(errs, "error"))
+	}
+	if len(all) == 0 {
+		return nil, Fail(ExitUsage, "no lesson found in %s", strings.Join(args, " "))
 	}
 	return all, nil
-}
-
-// expandLessons turns a folder holding lessons (or a course) into lesson folders;
-// a lesson folder or an embedded id is returned as is.
-func expandLessons(arg string) ([]string, error) {
-	if _, err := os.Stat(filepath.Join(arg, "index.json")); err == nil {
-		return []string{arg}, nil
-	}
-	entries, err := os.ReadDir(arg)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return []string{arg}, nil // maybe an embedded lesson id
-		}
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			if _, err := os.Stat(filepath.Join(arg, e.Name(), "index.json")); err == nil {
-				out = append(out, filepath.Join(arg, e.Name()))
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no lesson (index.json) in this folder")
-	}
-	return out, nil
 }
 
 func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, vo *validateOptions, args []string) error {
