@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -69,6 +70,8 @@ type proc struct {
 	sid        int
 	done       chan struct{}
 	foreground bool // a Run under a terminal (not a background script)
+	// interrupted is set when Interrupt, Reset or Close ended the process.
+	interrupted atomic.Bool
 }
 
 // NewLab prepares the lab folder of lessonID for cluster c and creates the

@@ -26,7 +26,7 @@ type Result struct {
 	Output      string
 	ExitCode    int // 128+N when killed by signal N
 	Duration    time.Duration
-	Interrupted bool // the context ended the run
+	Interrupted bool // the context, Interrupt, Reset or Close ended the run
 }
 
 const (
@@ -140,6 +140,7 @@ wait:
 	}
 	res.Duration = time.Since(start)
 	res.ExitCode = exitCode(cmd.ProcessState)
+	res.Interrupted = res.Interrupted || p.interrupted.Load()
 	// Whatever the script left behind ends with it (no orphans); the
 	// terminal then hangs up and the reader sees the end of the output.
 	killSession(p, syscall.SIGKILL)
@@ -219,6 +220,7 @@ func (l *Lab) Interrupt(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	for _, p := range fg {
+		p.interrupted.Store(true)
 		_ = syscall.Kill(-p.pgid, syscall.SIGINT)
 	}
 	for _, p := range fg {
@@ -257,6 +259,7 @@ func (l *Lab) killAll() {
 	}
 	l.mu.Unlock()
 	for _, p := range procs {
+		p.interrupted.Store(true)
 		killSession(p, syscall.SIGTERM)
 	}
 	deadline := time.After(closeGrace)

@@ -422,7 +422,10 @@ func TestCloseEndsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-done:
+	case res := <-done:
+		if !res.Interrupted {
+			t.Fatalf("run ended by Close: %+v", res)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after Close")
 	}
@@ -454,7 +457,7 @@ func TestInterruptForegroundRuns(t *testing.T) {
 	}
 	select {
 	case res := <-done:
-		if res.ExitCode != 130 {
+		if res.ExitCode != 130 || !res.Interrupted {
 			t.Fatalf("interrupted run: %+v", res)
 		}
 	case <-time.After(time.Second):
