@@ -18,8 +18,9 @@ import (
 type Backend interface {
 	// Connect selects the cluster and prepares the lab (namespace, workspace).
 	Connect(ctx context.Context) (ClusterInfo, error)
-	// EnterStep runs the step's background/foreground scripts, if any.
-	EnterStep(ctx context.Context, step *lessons.Step) error
+	// EnterPage starts the page's background script and runs its
+	// foreground script (the intro's before any step's, as Killercoda does).
+	EnterPage(ctx context.Context, page *lessons.Page) error
 	// Run runs a block, streaming its output through out.
 	Run(ctx context.Context, b *lessons.Block, out func([]byte)) (RunResult, error)
 	// Watch re-evaluates the step's objectives on every change until ctx ends.

@@ -24,7 +24,7 @@ type fakeBackend struct {
 	watchers     map[chan []ObjectiveResult]*lessons.Step
 	runs         []string
 	resets       int
-	entered      []int
+	entered      []string
 }
 
 func newFake() *fakeBackend {
@@ -48,10 +48,10 @@ func (f *fakeBackend) Connect(ctx context.Context) (ClusterInfo, error) {
 	return ClusterInfo{Name: "sandbox", Kind: "sandbox"}, nil
 }
 
-func (f *fakeBackend) EnterStep(ctx context.Context, s *lessons.Step) error {
+func (f *fakeBackend) EnterPage(ctx context.Context, p *lessons.Page) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.entered = append(f.entered, s.Index)
+	f.entered = append(f.entered, p.Title)
 	return nil
 }
 

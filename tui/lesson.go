@@ -74,7 +74,7 @@ type lessonModel struct {
 	results     []ObjectiveResult
 	watchGen    int
 	watchCancel context.CancelFunc
-	entered     map[int]bool
+	entered     map[*lessons.Page]bool // scripts run this session
 
 	// output
 	runSeq  int
@@ -90,7 +90,7 @@ type lessonModel struct {
 }
 
 func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Progress, warn string) *lessonModel {
-	m := &lessonModel{c: c, l: l, ctx: ctx, prog: prog, warn: warn, sel: -1, entered: map[int]bool{}}
+	m := &lessonModel{c: c, l: l, ctx: ctx, prog: prog, warn: warn, sel: -1, entered: map[*lessons.Page]bool{}}
 	m.msg = c.catalog(l.Lang)
 	m.keys = newKeyMap(m.msg.T)
 	m.help = help.New()
@@ -182,16 +182,38 @@ func (m *lessonModel) connectCmd() tea.Cmd {
 	}
 }
 
+// enterCmd runs the scripts of the intro (once a session) and of step s
+// (when it is not done yet), in that order.
 func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
-	if s == nil || m.entered[s.Index] || !m.connected || m.nav.Unlocked[s.Index-1] {
+	if !m.connected || m.be == nil {
 		return nil
 	}
-	if s.Background == nil && s.Foreground == nil {
+	var pages []*lessons.Page
+	if in := m.l.Intro; in != nil && !m.entered[in] && (in.Background != nil || in.Foreground != nil) {
+		pages = append(pages, in)
+	}
+	if s != nil && !m.entered[&s.Page] && !m.nav.Unlocked[s.Index-1] && (s.Background != nil || s.Foreground != nil) {
+		pages = append(pages, &s.Page)
+	}
+	if len(pages) == 0 {
 		return nil
 	}
-	m.entered[s.Index] = true
-	be, ctx, idx := m.be, m.ctx, s.Index
-	return func() tea.Msg { return enteredMsg{step: idx, err: be.EnterStep(ctx, s)} }
+	for _, p := range pages {
+		m.entered[p] = true
+	}
+	be, ctx := m.be, m.ctx
+	idx := 0
+	if s != nil {
+		idx = s.Index
+	}
+	return func() tea.Msg {
+		for _, p := range pages {
+			if err := be.EnterPage(ctx, p); err != nil {
+				return enteredMsg{step: idx, err: err}
+			}
+		}
+		return enteredMsg{step: idx}
+	}
 }
 
 func (m *lessonModel) watchCmd() tea.Cmd {
@@ -393,7 +415,7 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 				m.nav.Unlocked[s.Index-1] = false
 				m.lp.SetUnlocked(s.Index, false)
 			}
-			delete(m.entered, s.Index)
+			delete(m.entered, &s.Page)
 			return tea.Batch(m.setToast(m.t("tui.reset.done"), true), m.saveCmd(), m.enterCmd(s), m.watchCmd())
 		}
 		return nil

@@ -278,3 +278,24 @@ func TestHintBlocks(t *testing.T) {
 		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.nav.Unlocked)
 	}
 }
+
+// The intro's scripts run once, before the first step's; a done step's
+// scripts do not run again.
+func TestPageScripts(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f, t.TempDir())
+	l := fixtureLesson()
+	l.Intro.Background = &lessons.Script{Path: "background.sh", Body: "true"}
+	l.Steps[0].Foreground = &lessons.Script{Path: "step1/foreground.sh", Body: "true"}
+	l.Steps[2].Background = &lessons.Script{Path: "step3/background.sh", Body: "true"}
+	cfg.Lessons = []*lessons.Lesson{l}
+	m := newSized(t, cfg, 100, 30)
+	d := 200 * time.Millisecond
+	driveCmd(m, m.Init(), d)
+	for _, k := range []string{"enter", "1", "n", "n", "p", "p"} {
+		drive(m, keyMsg(k), d)
+	}
+	if got := strings.Join(f.entered, ","); got != "Intro,Premier Job,Un CronJob" {
+		t.Fatalf("scripts ran for %q", got)
+	}
+}

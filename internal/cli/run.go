@@ -221,23 +221,23 @@ func (b *labBackend) get() (*runner.Lab, *verify.Verifier) {
 
 var errNotConnected = errors.New("no cluster yet")
 
-// EnterStep starts the step's background script and runs its foreground
+// EnterPage starts the page's background script and runs its foreground
 // script (its output goes to the log).
-func (b *labBackend) EnterStep(ctx context.Context, s *lessons.Step) error {
+func (b *labBackend) EnterPage(ctx context.Context, p *lessons.Page) error {
 	lab, _ := b.get()
 	if lab == nil {
 		return errNotConnected
 	}
-	if s.Background != nil {
-		if err := lab.StartBackground(ctx, s.Background); err != nil {
-			return fmt.Errorf("step %d background: %w", s.Index, err)
+	if p.Background != nil {
+		if err := lab.StartBackground(ctx, p.Background); err != nil {
+			return fmt.Errorf("%s: %w", p.Background.Path, err)
 		}
 	}
-	if s.Foreground != nil {
-		r, err := lab.RunScript(ctx, s.Foreground, nil)
-		b.logf("step %d foreground %s: exit %d\n%s", s.Index, s.Foreground.Path, r.ExitCode, r.Output)
+	if p.Foreground != nil {
+		r, err := lab.RunScript(ctx, p.Foreground, nil)
+		b.logf("foreground %s: exit %d\n%s", p.Foreground.Path, r.ExitCode, r.Output)
 		if err != nil {
-			return fmt.Errorf("step %d foreground: %w", s.Index, err)
+			return fmt.Errorf("%s: %w", p.Foreground.Path, err)
 		}
 	}
 	return nil
