@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
@@ -90,6 +91,7 @@ func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, err
 		interp.Env(env),
 		interp.StdIO(in, out, errw),
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return s.exec }),
+		interp.CallHandler(s.call),
 		interp.OpenHandler(s.open),
 		interp.ReadDirHandler2(s.readDir),
 		interp.StatHandler(s.stat),
@@ -224,10 +226,151 @@ func describe(err error) string {
 
 type applet func(p *proc) int
 
+// call rewrites the few builtins that would look at the host's files (PATH lookups of `.`, `source`,
+// `type`, `command -v`) into pod-side equivalents.
+func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
+	switch args[0] {
+	case "eval", "trap":
+		src := strings.Join(args[1:], " ")
+		if args[0] == "trap" && len(args) > 1 {
+			src = args[1]
+		}
+		prog, err := syntax.NewParser().Parse(strings.NewReader(src), "")
+		if err == nil {
+			if err := checkSyntax(prog); err != nil {
+				return []string{internalError, "2", "sh: " + err.Error()}, nil
+			}
+		}
+	case ".", "source":
+		if len(args) < 2 {
+			return args, nil
+		}
+		hc := interp.HandlerCtx(ctx)
+		p, ok := s.lookPath(hc, args[1], false)
+		if !ok {
+			return []string{internalError, "1", fmt.Sprintf("sh: %s: can't open '%s': No such file or directory", args[0], args[1])}, nil
+		}
+		src, err := s.FS.ReadFile(p)
+		if err != nil {
+			return []string{internalError, "1", fmt.Sprintf("sh: %s: %s", args[0], errMsg(err))}, nil
+		}
+		prog, err := syntax.NewParser().Parse(strings.NewReader(string(src)), args[1])
+		if err == nil {
+			err = checkSyntax(prog)
+		}
+		if err != nil {
+			return []string{internalError, "2", "sh: " + err.Error()}, nil
+		}
+		return []string{"eval", string(src)}, nil
+	case "type":
+		return append([]string{internalLookup, "type"}, args[1:]...), nil
+	case "command":
+		if len(args) > 2 && (args[1] == "-v" || args[1] == "-V") {
+			return append([]string{internalLookup, args[1]}, args[2:]...), nil
+		}
+	}
+	return args, nil
+}
+
+// checkSyntax refuses what the interpreter would do on the host itself: process substitution creates
+// FIFOs in a host temp folder.
+func checkSyntax(node syntax.Node) error {
+	var err error
+	syntax.Walk(node, func(n syntax.Node) bool {
+		if ps, ok := n.(*syntax.ProcSubst); ok && err == nil {
+			err = fmt.Errorf("%s: process substitution is not supported in the klab sandbox", ps.Pos())
+		}
+		return err == nil
+	})
+	return err
+}
+
+// Internal commands the call handler rewrites to; their names cannot be typed by a script by accident.
+const (
+	internalError  = "klab\x00error"
+	internalLookup = "klab\x00lookup"
+)
+
+// lookPath finds name the way the shell would, inside the pod: a path if it has a slash, else in $PATH
+// (and, for `.`, the working directory).
+func (s *Shell) lookPath(hc interp.HandlerContext, name string, exec bool) (string, bool) {
+	ok := func(p string) bool {
+		fi, err := s.FS.Stat(p)
+		return err == nil && fi.Mode().IsRegular() && (!exec || fi.Mode()&0o111 != 0)
+	}
+	if strings.Contains(name, "/") {
+		p := Abs(hc.Dir, name)
+		return p, ok(p)
+	}
+	for _, dir := range strings.Split(hc.Env.Get("PATH").String(), ":") {
+		if dir == "" {
+			dir = "."
+		}
+		if p := Abs(hc.Dir, path.Join(dir, name)); ok(p) {
+			return p, true
+		}
+	}
+	if !exec {
+		if p := Abs(hc.Dir, name); ok(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// lookup answers `type NAME`, `command -v NAME` and `command -V NAME` from the pod's point of view.
+func (s *Shell) lookup(hc interp.HandlerContext, mode string, names []string) int {
+	code := 0
+	for _, n := range names {
+		var kind, where string
+		switch {
+		case syntax.IsKeyword(n):
+			kind = "keyword"
+		case interp.IsBuiltin(n):
+			kind = "builtin"
+		default:
+			if _, ok := appletFor(n); ok && !strings.Contains(n, "/") {
+				kind, where = "file", "/bin/"+n
+			} else if p, ok := s.lookPath(hc, n, true); ok {
+				kind, where = "file", p
+			}
+		}
+		switch {
+		case kind == "":
+			code = 1
+			if mode != "-v" {
+				fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", n)
+			}
+		case mode == "-v" && kind == "file":
+			fmt.Fprintln(hc.Stdout, where)
+		case mode == "-v":
+			fmt.Fprintln(hc.Stdout, n)
+		case kind == "keyword":
+			fmt.Fprintf(hc.Stdout, "%s is a shell keyword\n", n)
+		case kind == "builtin":
+			fmt.Fprintf(hc.Stdout, "%s is a shell builtin\n", n)
+		default:
+			fmt.Fprintf(hc.Stdout, "%s is %s\n", n, where)
+		}
+	}
+	return code
+}
+
 // exec runs a simple command that is neither a shell function nor an interpreter builtin.
 func (s *Shell) exec(ctx context.Context, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	name := args[0]
+	switch name {
+	case internalError:
+		fmt.Fprintln(hc.Stderr, args[2])
+		code, _ := strconv.Atoi(args[1])
+		return interp.NewExitStatus(uint8(code))
+	case internalLookup:
+		if code := s.lookup(hc, args[1], args[2:]); code != 0 {
+			return interp.NewExitStatus(uint8(code))
+		}
+		return nil
+	}
 	if strings.Contains(name, "/") {
 		base := path.Base(name)
 		if _, ok := appletFor(base); !ok || isScript(s, Abs(hc.Dir, name)) {
@@ -285,6 +428,9 @@ func (s *Shell) runSource(ctx context.Context, hc interp.HandlerContext, src, na
 
 func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env expand.Environ, src, name string, args, setOpts []string) error {
 	prog, err := syntax.NewParser().Parse(strings.NewReader(src), name)
+	if err == nil {
+		err = checkSyntax(prog)
+	}
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
 		return interp.NewExitStatus(2)

@@ -119,6 +119,12 @@ func TestCommands(t *testing.T) {
 		{"ln -s inside", "echo in > /tmp/t; ln -s t /tmp/l; cat /tmp/l", "in\n", 0},
 		{"cmd subst", "x=$(echo sub); echo $x", "sub\n", 0},
 		{"arith", "i=0; while [ $i -lt 3 ]; do i=$((i+1)); done; echo $i", "3\n", 0},
+		{"source", "echo 'X=sourced' > /tmp/lib.sh; . /tmp/lib.sh; echo $X", "sourced\n", 0},
+		{"source missing", ". /etc/shadow", "", 1},
+		{"command -v", "command -v ls; command -v echo; command -v nosuch || echo none", "/bin/ls\necho\nnone\n", 0},
+		{"type", "type ls", "ls is /bin/ls\n", 0},
+		{"no proc subst", "cat <(echo hi)", "", 2},
+		{"no proc subst in eval", "eval 'cat <(echo hi)'", "", 2},
 		{"set -e", "sh -e -c 'false; echo not'", "", 1},
 	}
 	for _, tt := range tests {
