@@ -363,3 +363,15 @@ func TestReset(t *testing.T) {
 		t.Fatalf("after reset: %q", res.Output)
 	}
 }
+
+func TestKlabKubectlShimIgnoresKlabClusterVariables(t *testing.T) {
+	needCluster(t)
+	// The learner's klab settings must not send `klab kubectl` elsewhere.
+	t.Setenv("KLAB_CONTEXT", "no-such-context")
+	t.Setenv("KLAB_SANDBOX", "1")
+	l := sandboxLab(t, sandboxCluster([]string{cluster.Bin, "kubectl"}), "klab-vars")
+	res, err := l.Run(context.Background(), "k config view --minify -o jsonpath='{..namespace}'", nil)
+	if err != nil || res.ExitCode != 0 || res.Output != "klab-klab-vars" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}

@@ -27,7 +27,10 @@ func (l *Lab) kubectlCommand() string {
 // writeShims writes kubectl, k, microk8s and microk8s.kubectl into ShimDir.
 // They hold absolute paths, so they work inside pipes, subshells and scripts.
 func (l *Lab) writeShims() error {
-	header := fmt.Sprintf("#!/bin/sh\n# klab shim for lesson %s on cluster %s (%s); rewritten by klab.\n",
+	// klab's own cluster variables would make `klab kubectl` look elsewhere:
+	// the lab kubeconfig already names the cluster.
+	header := fmt.Sprintf("#!/bin/sh\n# klab shim for lesson %s on cluster %s (%s); rewritten by klab.\n"+
+		"unset KLAB_KUBECONFIG KLAB_CONTEXT KLAB_SANDBOX\n",
 		l.LessonID, l.Cluster.Name, l.Cluster.Kind)
 	kubectl := header + l.kubectlCommand() + ` "$@"` + "\n"
 
