@@ -359,7 +359,7 @@ func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Dura
 	bctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	res, err := lab.Run(bctx, code, nil)
-	br := BlockReport{Code: code, ExitCode: res.ExitCode, Interrupted: res.Interrupted, Duration: res.Duration, Output: res.Output}
+	br := BlockReport{Code: code, ExitCode: res.ExitCode, Interrupted: res.Interrupted, Duration: res.Duration, Output: runner.Plain(res.Output)}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		br.Output += "\nklab: " + err.Error()
 		if br.ExitCode == 0 {
