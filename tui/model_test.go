@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -297,5 +299,26 @@ func TestPageScripts(t *testing.T) {
 	}
 	if got := strings.Join(f.entered, ","); got != "Intro,Premier Job,Un CronJob" {
 		t.Fatalf("scripts ran for %q", got)
+	}
+}
+
+func TestDetectTerminal(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_CTYPE", "")
+	t.Setenv("LANG", "C")
+	var cfg Config
+	cfg.DetectTerminal(f)
+	if cfg.Profile != termenv.Ascii || !cfg.ASCII || !cfg.Dark {
+		t.Fatalf("non-TTY, LANG=C: profile %v ascii %v dark %v", cfg.Profile, cfg.ASCII, cfg.Dark)
+	}
+	t.Setenv("LANG", "fr_FR.UTF-8")
+	cfg.DetectTerminal(f)
+	if cfg.ASCII {
+		t.Fatal("UTF-8 locale gives ASCII symbols")
 	}
 }
