@@ -39,6 +39,12 @@ type Resizer interface {
 	SetSize(cols, rows int)
 }
 
+// Pinger is implemented by backends that can tell whether the cluster still
+// answers after Connect; the UI asks every PingEvery.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // ClusterInfo names the cluster in use.
 type ClusterInfo struct {
 	Name string // "sandbox", "microk8s", or the kubeconfig context

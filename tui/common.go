@@ -43,6 +43,8 @@ type Config struct {
 	Now func() time.Time
 	// RetryDelay is the pause before reconnecting to an unreachable cluster.
 	RetryDelay time.Duration
+	// PingEvery is how often a connected cluster is checked (Pinger backends).
+	PingEvery time.Duration
 }
 
 // DetectTerminal fills Profile, Dark and ASCII from the environment and out:
@@ -156,6 +158,9 @@ func newCommon(cfg Config) *common {
 	}
 	if cfg.RetryDelay == 0 {
 		cfg.RetryDelay = 3 * time.Second
+	}
+	if cfg.PingEvery == 0 {
+		cfg.PingEvery = 5 * time.Second
 	}
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(cfg.Profile)

@@ -134,6 +134,26 @@ func (f *fakeBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 
 func (f *fakeBackend) Shell() *exec.Cmd { return exec.Command("true") }
 
+// pingBackend is a fake whose cluster goes away when down is set.
+type pingBackend struct {
+	*fakeBackend
+	down chan bool
+	err  error
+}
+
+func (p *pingBackend) Ping(ctx context.Context) error {
+	select {
+	case d := <-p.down:
+		if d {
+			p.err = errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+		} else {
+			p.err = nil
+		}
+	default:
+	}
+	return p.err
+}
+
 // fixtureLesson is a three-step lesson built in Go so that the TUI tests do
 // not depend on the parser: step 1 and 3 have objectives, step 2 none.
 func fixtureLesson() *lessons.Lesson {

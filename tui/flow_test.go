@@ -12,6 +12,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/klabdev/klab/lessons"
 )
 
 const (
@@ -213,3 +215,23 @@ func TestFlowInterrupt(t *testing.T) {
 }
 
 var _ tea.Model = (*Model)(nil)
+
+// A cluster that stops answering after Connect turns the dot red with a
+// banner, and green again when it is back.
+func TestFlowClusterGoesAway(t *testing.T) {
+	f := newFake()
+	pb := &pingBackend{fakeBackend: f, down: make(chan bool, 1)}
+	cfg := testConfig(f, t.TempDir())
+	cfg.NewBackend = func(*lessons.Lesson) Backend { return pb }
+	cfg.PingEvery = 20 * time.Millisecond
+	tm := startFlow(t, cfg)
+	waitSeen(t, tm, "● sandbox")
+	press(tm)
+	pb.down <- true
+	waitFor(t, tm, "● sandbox injoignable", "Cluster injoignable : dial tcp", "Bienvenue dans cette leçon")
+	press(tm)
+	pb.down <- false
+	waitFor(t, tm, "● sandbox")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}

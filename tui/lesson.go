@@ -337,6 +337,14 @@ func (m *lessonModel) resetCmd() tea.Cmd {
 	return func() tea.Msg { return resetMsg{step: s.Index, err: be.ResetStep(ctx, s)} }
 }
 
+// pingLater schedules the next reachability check of a connected cluster.
+func (m *lessonModel) pingLater() tea.Cmd {
+	if _, ok := m.be.(Pinger); !ok || !m.connected {
+		return nil
+	}
+	return tick(m.c.cfg.PingEvery, pingTick{gen: m.connGen})
+}
+
 func (m *lessonModel) setToast(s string, ok bool) tea.Cmd {
 	m.toast, m.toastOK = s, ok
 	m.toastID++
@@ -367,7 +375,23 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		if msg.info.Started {
 			toast = m.setToast(m.t("tui.cluster.sandbox_started"), true)
 		}
-		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd())
+		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd(), m.pingLater())
+	case pingTick:
+		if msg.gen != m.connGen {
+			return nil
+		}
+		p := m.be.(Pinger)
+		ctx, gen := m.ctx, msg.gen
+		return func() tea.Msg { return pingMsg{gen: gen, err: p.Ping(ctx)} }
+	case pingMsg:
+		if msg.gen != m.connGen {
+			return nil
+		}
+		if (msg.err == nil) != (m.connErr == nil) {
+			m.c.logf("cluster ping: %v", msg.err)
+		}
+		m.connErr = msg.err
+		return m.pingLater()
 	case retryMsg:
 		if msg.gen != m.connGen || m.connected {
 			return nil

@@ -22,7 +22,12 @@ type (
 		info ClusterInfo
 		err  error
 	}
-	retryMsg   struct{ gen int }
+	retryMsg struct{ gen int }
+	pingTick struct{ gen int }
+	pingMsg  struct {
+		gen int
+		err error
+	}
 	enteredMsg struct {
 		step int
 		err  error

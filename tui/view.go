@@ -213,6 +213,8 @@ func (m *lessonModel) header() string {
 	left := st.Title.Render("klab") + st.Subtle.Render(" "+sym.Sep+" ") + lipgloss.NewStyle().Bold(true).Render(m.l.Title)
 	var right string
 	switch {
+	case m.connected && m.connErr != nil:
+		right = st.Fail.Render(sym.Dot) + " " + m.cluster.Name + " " + st.Fail.Render(m.t("tui.cluster.unreachable"))
 	case m.connected:
 		right = st.Pass.Render(sym.Dot) + " " + m.cluster.Name
 	case m.connErr != nil:
@@ -270,7 +272,11 @@ func (m *lessonModel) banner() string {
 	w := m.c.width
 	reason := strings.ReplaceAll(m.connErr.Error(), "\n", " ")
 	l1 := m.c.st.Banner.Width(w).Render(truncate(m.t("tui.cluster.banner", reason), w-2))
-	l2 := m.c.st.Warn.Render(truncate(m.t("tui.cluster.hint", fmtDuration(m.c.cfg.RetryDelay)), w))
+	delay := m.c.cfg.RetryDelay
+	if m.connected {
+		delay = m.c.cfg.PingEvery
+	}
+	l2 := m.c.st.Warn.Render(truncate(m.t("tui.cluster.hint", fmtDuration(delay)), w))
 	return l1 + "\n" + l2
 }
 

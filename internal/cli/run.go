@@ -15,6 +15,8 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -160,6 +162,7 @@ type labBackend struct {
 	mu         sync.Mutex
 	lab        *runner.Lab
 	ver        *verify.Verifier
+	ping       rest.Interface
 	cols, rows int
 }
 
@@ -206,6 +209,11 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 		return tui.ClusterInfo{}, fmt.Errorf("verifier: %w", err)
 	}
 	b.lab, b.ver = lab, ver
+	pc := rest.CopyConfig(rc)
+	pc.Timeout = pingTimeout
+	if cs, err := kubernetes.NewForConfig(pc); err == nil {
+		b.ping = cs.Discovery().RESTClient()
+	}
 	if b.cols > 0 {
 		lab.SetWindowSize(b.cols, b.rows)
 	}
@@ -327,6 +335,25 @@ func (b *labBackend) SetSize(cols, rows int) {
 	if lab != nil {
 		lab.SetWindowSize(cols, rows)
 	}
+}
+
+// pingTimeout bounds one reachability check.
+const pingTimeout = 3 * time.Second
+
+// Ping checks that the API server still answers (GET /readyz).
+func (b *labBackend) Ping(ctx context.Context) error {
+	b.mu.Lock()
+	rc := b.ping
+	b.mu.Unlock()
+	if rc == nil {
+		return errNotConnected
+	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := rc.Get().AbsPath("/readyz").Do(ctx).Error(); err != nil {
+		return fmt.Errorf("API server: %w", err)
+	}
+	return nil
 }
 
 // Shell is the learner's shell in the lab (nil before Connect).
