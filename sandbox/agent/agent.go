@@ -2,6 +2,27 @@
 // Ready condition fresh, runs every pod bound to it with the in-process busybox shell (no container
 // engine, no host process), reports pod status like a kubelet, sends kubelet events, and serves
 // container logs to the apiserver over mutual TLS.
+//
+// What a pod sees and how it behaves:
+//   - Each run of a container gets a fresh root (<DataDir>/pods/<uid>/containers/<name>-<restart>/root)
+//     laid out like a busybox image; every file access goes through os.Root (see package busybox).
+//   - Volumes: emptyDir and configMap/secret/downwardAPI/projected live in <DataDir>/pods/<uid>/volumes;
+//     hostPath P is <DataDir>/hostpath/P, never the real P; a PVC is <DataDir>/volumes/<ns>/<claim>,
+//     bound by the agent's provisioner of the default StorageClass "standard".
+//   - command/args follow Kubernetes; busybox/alpine-like images without a command run their shell,
+//     which exits at once; other images without a command run until the pod is stopped.
+//   - Status: Pending (ContainerCreating) → Running (startedAt) → Terminated (Completed | Error), pod phase
+//     Succeeded/Failed for restartPolicy Never (and OnFailure once successful); OnFailure/Always restart
+//     in place with restartCount+1 and CrashLoopBackOff in between. Back-off is BackoffInitial (0.5 s),
+//     doubled per restart up to BackoffMax (5 s), reset after BackoffReset (60 s) of running; the
+//     kubelet's figures are 10 s doubling to 5 min, too slow for a lesson.
+//   - activeDeadlineSeconds: commands killed (exit 137), phase Failed, reason DeadlineExceeded.
+//   - Deletion: the apiserver sets deletionTimestamp; commands are cancelled at once (well within any
+//     grace period), the final status is written, then the pod is deleted with grace period 0 and a
+//     UID precondition, as the kubelet does.
+//   - Logs: <DataDir>/pods/<uid>/logs/<container>/<restart>.log, served on /containerLogs with follow,
+//     tailLines, timestamps, sinceSeconds/sinceTime, limitBytes and previous; /exec, /attach,
+//     /portForward and /run answer 400 "not supported by the klab sandbox".
 package agent
 
 import (

@@ -27,7 +27,7 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 		vars[k] = v
 	}
 	set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	set("HOSTNAME", pod.Name)
+	set("HOSTNAME", podHostname(pod))
 	set("HOME", "/root")
 	{ // the kubernetes Service is always linked
 		set("KUBERNETES_SERVICE_HOST", "10.96.0.1")

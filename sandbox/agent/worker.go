@@ -567,7 +567,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			<-ctx.Done()
 			code = 137
 		} else {
-			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: w.latest().Name,
+			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()),
 				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
 			var err error
 			code, err = sh.Run(ctx, argv)
@@ -669,8 +669,13 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", nil, fmt.Errorf("container %s root: %w", c.Name, err)
 	}
-	if err := busybox.WriteSkeleton(root, w.latest().Name); err != nil {
+	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
+	}
+	if c.WorkingDir != "" { // the runtime creates a missing working directory
+		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(busybox.Clean(c.WorkingDir))), 0o755); err != nil {
+			return "", nil, fmt.Errorf("container %s working dir: %w", c.Name, err)
+		}
 	}
 	mounts, err := containerMounts(c, vols)
 	if err != nil {
@@ -681,4 +686,17 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	return root, fsys, nil
+}
+
+// podHostname is the pod's hostname: spec.hostname when set, else its name (truncated to 63 characters
+// like the kubelet does).
+func podHostname(pod *corev1.Pod) string {
+	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
 }
