@@ -48,6 +48,9 @@ func (w *podWorker) prepareVolumes() (map[string]volume, error) {
 		if err == nil {
 			return vols, nil
 		}
+		if len(reported) == 0 {
+			w.publish()
+		}
 		if !reported[name] {
 			w.event(nil, corev1.EventTypeWarning, "FailedMount", fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", name, err))
 			reported[name] = true

@@ -368,7 +368,11 @@ func (w *podWorker) run() {
 	stopDeadline := w.watchDeadline(pod)
 	defer stopDeadline()
 
-	w.set(func() { w.setCond("PodReadyToStartContainers", false, "", "") })
+	// Three status writes for a simple pod, as a kubelet does: Pending (ContainerCreating), Running,
+	// then terminated; volumes that wait for a ConfigMap publish the Pending status earlier.
+	w.mu.Lock()
+	w.setCond("PodReadyToStartContainers", false, "", "")
+	w.mu.Unlock()
 	vols, err := w.prepareVolumes()
 	if err != nil { // only when killed while waiting for a ConfigMap/Secret
 		w.finish()
@@ -418,7 +422,7 @@ func (w *podWorker) run() {
 	w.mu.Lock()
 	initOK := w.phase != corev1.PodFailed && w.runCtx.Err() == nil
 	w.mu.Unlock()
-	if initOK {
+	if initOK && len(pod.Spec.InitContainers) > 0 {
 		w.set(func() {
 			for _, s := range w.ctrs {
 				if !s.init && s.state.Waiting != nil {
@@ -426,6 +430,8 @@ func (w *podWorker) run() {
 				}
 			}
 		})
+	}
+	if initOK {
 		var wg sync.WaitGroup
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
