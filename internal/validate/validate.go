@@ -251,9 +251,9 @@ func runPageScripts(ctx context.Context, lab *runner.Lab, p *lessons.Page, warni
 	return nil
 }
 
-func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *lessons.Lesson, s *lessons.Step, opts Options, replay bool) StepReport {
+func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *lessons.Lesson, s *lessons.Step, opts Options, replay bool) (sr StepReport) {
 	start := time.Now()
-	sr := StepReport{Index: s.Index, Title: s.Title, Status: StatusPass}
+	sr = StepReport{Index: s.Index, Title: s.Title, Status: StatusPass}
 	if opts.Progress != nil && !replay {
 		opts.Progress(Event{Lesson: l.ID, Step: s.Index, Title: s.Title})
 	}

@@ -71,6 +71,9 @@ func TestGreenLesson(t *testing.T) {
 		if s.Status != StatusPass {
 			t.Errorf("step %d: %s", s.Index, s.Status)
 		}
+		if s.Duration <= 0 {
+			t.Errorf("step %d: no duration recorded", s.Index)
+		}
 	}
 	// The watch block of step 2 was interrupted, as a learner would.
 	var sawWatch bool
