@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/klabdev/klab/internal/validate"
@@ -99,7 +100,8 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 		defer os.RemoveAll(stateDir)
 	}
 
-	progress := newProgress(stderr)
+	progress, stopProgress := newProgress(stderr)
+	defer stopProgress()
 	reports := make([]*validate.LessonReport, len(ls))
 	errs := make([]error, len(ls))
 	sem := make(chan struct{}, max(1, vo.jobs))
@@ -122,6 +124,7 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 		}()
 	}
 	wg.Wait()
+	stopProgress()
 
 	if vo.json {
 		if err := validate.WriteJSON(stdout, reports); err != nil {
@@ -188,22 +191,57 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 	return &runner.Cluster{Name: "sandbox", Kind: "sandbox", Kubeconfig: kubeconfig, Kubectl: kubectl}, stop, nil
 }
 
-// newProgress prints one line per step: live on a terminal, plain otherwise.
-func newProgress(w io.Writer) func(validate.Event) {
+// newProgress reports each step: on a terminal one live line per step with a
+// spinner and the elapsed time, redrawn in place; otherwise plain lines (CI).
+func newProgress(w io.Writer) (func(validate.Event), func()) {
+	f, isFile := w.(*os.File)
+	live := isFile && isatty.IsTerminal(f.Fd()) && os.Getenv("CI") == ""
 	var mu sync.Mutex
+	running := map[string]validate.Event{} // lesson → step under way
+	started := map[string]time.Time{}
+	stop := make(chan struct{})
+	var once sync.Once
+	done := func() { once.Do(func() { close(stop) }) }
+	frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+	if live {
+		go func() {
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				mu.Lock()
+				for id, e := range running {
+					fmt.Fprintf(w, "\r\x1b[K%c %s: step %d %s  %s", frames[i%len(frames)], id, e.Step, e.Title,
+						time.Since(started[id]).Round(100*time.Millisecond))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	return func(e validate.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !e.Done {
-			fmt.Fprintf(w, "%s: step %d %s …\n", e.Lesson, e.Step, e.Title)
+			running[e.Lesson], started[e.Lesson] = e, time.Now()
+			if !live {
+				fmt.Fprintf(w, "%s: step %d %s …\n", e.Lesson, e.Step, e.Title)
+			}
 			return
 		}
+		delete(running, e.Lesson)
 		mark := "✓"
 		if e.Status != validate.StatusPass {
 			mark = "✗"
 		}
-		fmt.Fprintf(w, "%s: step %d %s %s (%s)\n", e.Lesson, e.Step, mark, e.Title, e.Took.Round(100*time.Millisecond))
-	}
+		if live {
+			fmt.Fprint(w, "\r\x1b[K")
+		}
+		fmt.Fprintf(w, "%s %s: step %d %s (%s)\n", mark, e.Lesson, e.Step, e.Title, e.Took.Round(100*time.Millisecond))
+	}, done
 }
 
 // writeFileAtomic writes through a temp file and a rename: never half a file.
