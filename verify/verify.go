@@ -81,7 +81,8 @@ type Config struct {
 // Verifier evaluates objectives; it is safe for concurrent use.
 type Verifier struct {
 	cfg    Config
-	dyn    dynamic.Interface
+	dyn    dynamic.Interface // requests bounded by a timeout
+	dynW   dynamic.Interface // informers' lists and long watches (no client timeout)
 	kube   kubernetes.Interface
 	mapper kindMapper
 	msgs   *assets.Messages
@@ -97,6 +98,7 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		cfg:     cfg,
 		dyn:     cfg.Dynamic,
+		dynW:    cfg.Dynamic,
 		kube:    cfg.Kube,
 		msgs:    assets.Catalog(cfg.Lang),
 		mapping: map[string]*meta.RESTMapping{},
@@ -119,6 +121,12 @@ func New(cfg Config) (*Verifier, error) {
 		rc := rest.CopyConfig(cfg.RestConfig)
 		if rc.QPS == 0 {
 			rc.QPS, rc.Burst = 100, 200
+		}
+		if v.dyn == nil {
+			// http.Client's timeout would also cut watches: informers get a client without it.
+			if v.dynW, err = dynamic.NewForConfig(rc); err != nil {
+				return nil, fmt.Errorf("verify: dynamic client: %w", err)
+			}
 		}
 		if rc.Timeout == 0 {
 			rc.Timeout = 15 * time.Second

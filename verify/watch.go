@@ -2,15 +2,19 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -96,8 +100,11 @@ func (w *watcher) run(ctx context.Context) {
 			}
 		case <-ticker.C:
 			w.setup(ctx)
+			// Informers retry a refused watch silently: probe the API server so
+			// that results say it is unreachable instead of staying stale.
+			down := w.v.ping(ctx) != nil
 			w.reevaluate(ctx, func(o *lessons.Objective, last Result) bool {
-				return o.Script == nil && (w.needsTick(o) || last.Status == StatusError)
+				return o.Script == nil && (down || w.needsTick(o) || last.Status == StatusError)
 			})
 			if !scriptRunning && w.hasScripts() {
 				scriptRunning = true
@@ -226,7 +233,7 @@ func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns
 		return
 	}
 	w.informer[key] = true
-	inf := dynamicinformer.NewFilteredDynamicInformer(w.v.dyn, gvr, ns, 0, cache.Indexers{},
+	inf := dynamicinformer.NewFilteredDynamicInformer(w.v.dynW, gvr, ns, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) {
 			o.FieldSelector, o.LabelSelector = fieldSel, labelSel
 		}).Informer()
@@ -238,5 +245,16 @@ func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns
 		UpdateFunc: func(any, any) { w.trigger() },
 		DeleteFunc: func(any) { w.trigger() },
 	})
-	go inf.RunWithContext(ctx)
+	// Informers log through the context's logger: keep them quiet too.
+	go inf.RunWithContext(klog.NewContext(ctx, logr.Discard()))
+}
+
+// ping asks the API server for its version (allowed to every identity).
+func (v *Verifier) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, watchTick)
+	defer cancel()
+	if _, err := discovery.ToDiscoveryInterfaceWithContext(v.kube.Discovery()).ServerVersionWithContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
 }
