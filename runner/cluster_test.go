@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/sandbox/sandboxctl"
 	"github.com/klabdev/klab/sandbox/sandboxtest"
 )
 
@@ -373,5 +374,37 @@ func TestKlabKubectlShimIgnoresKlabClusterVariables(t *testing.T) {
 	res, err := l.Run(context.Background(), "k config view --minify -o jsonpath='{..namespace}'", nil)
 	if err != nil || res.ExitCode != 0 || res.Output != "klab-klab-vars" {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestSelectStartsTheSandbox(t *testing.T) {
+	needCluster(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if _, err := sandboxctl.Stop(context.Background(), dir, 30*time.Second); err != nil {
+			t.Errorf("stop the sandbox Select started: %v", err)
+		}
+	})
+	var log bytes.Buffer
+	o := SelectOptions{Sandbox: true, SandboxDir: dir, KlabBin: cluster.Bin, Log: &log, Lang: "en"}
+	c, err := Select(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Started || c.Kind != KindSandbox || c.Kubeconfig != sandboxctl.KubeconfigPath(dir) {
+		t.Fatalf("cluster %+v", c)
+	}
+	// It keeps running after klab exits: the learner is told how to stop it.
+	if !strings.Contains(log.String(), "klab sandbox down --data-dir "+shq(dir)) {
+		t.Fatalf("log %q", log.String())
+	}
+	if _, ok := sandboxctl.Running(dir); !ok {
+		t.Fatal("the sandbox is not running")
+	}
+	log.Reset()
+	c, err = Select(ctx, o)
+	if err != nil || c.Started || log.Len() != 0 {
+		t.Fatalf("second Select: %+v %v, log %q", c, err, log.String())
 	}
 }
