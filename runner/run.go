@@ -103,10 +103,12 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	go func() {
 		defer close(readDone)
 		buf := make([]byte, 32<<10)
+		var answers queryAnswerer
 		for {
 			n, err := master.Read(buf)
 			if n > 0 {
 				chunk := bytes.Clone(buf[:n])
+				answers.feed(chunk, master)
 				output.Write(chunk)
 				if out != nil {
 					out(chunk)
