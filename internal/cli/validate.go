@@ -180,15 +180,19 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 		return nil, nil, fmt.Errorf("start private sandbox: %w", err)
 	}
 	fmt.Fprintf(log, "klab: private sandbox %s\n", p.ReadyLine)
-	kubeconfig := sandboxctl.KubeconfigPath(dir)
 	stop := func() {
 		if err := p.Stop(30 * time.Second); err != nil {
 			fmt.Fprintf(log, "klab: stop private sandbox: %v\n", err)
 		}
 		os.RemoveAll(dir)
 	}
-	kubectl := []string{exe, "kubectl"}
-	return &runner.Cluster{Name: "sandbox", Kind: "sandbox", Kubeconfig: kubeconfig, Kubectl: kubectl}, stop, nil
+	// Select finds the sandbox running on dir and picks the kubectl flavour as for any lab.
+	c, err := runner.Select(ctx, runner.SelectOptions{Sandbox: true, SandboxDir: dir, KlabBin: exe, Log: io.Discard})
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("select private sandbox: %w", err)
+	}
+	return c, stop, nil
 }
 
 // newProgress reports each step: on a terminal one live line per step with a
