@@ -470,3 +470,20 @@ func TestFieldValue(t *testing.T) {
 		t.Error("unknown field path accepted")
 	}
 }
+
+func TestLogCapped(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("flood", corev1.RestartPolicyNever, "seq 3000000; echo after"))
+	h.waitPod("flood", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	files, _ := filepath.Glob(filepath.Join(h.dir, "pods", "*", "logs", "main", "0.log"))
+	if len(files) != 1 {
+		t.Fatalf("log files %v", files)
+	}
+	fi, err := os.Stat(files[0])
+	if err != nil || fi.Size() > MaxLogBytes+1024 {
+		t.Fatalf("log file %v size %d over the cap", err, fi.Size())
+	}
+	if l := h.logs(t, "flood", "main", "tailLines=1"); !strings.Contains(l, "truncated") {
+		t.Fatalf("last line %q", l)
+	}
+}

@@ -72,8 +72,14 @@ func (r *logRegistry) forgetPod(uid types.UID) {
 	}
 }
 
+// MaxLogBytes caps one container run's log file (the kubelet rotates at 10 MiB): a runaway `yes` cannot
+// fill the disk.
+const MaxLogBytes = 10 << 20
+
 type logWriter struct {
 	mu      sync.Mutex
+	size    int64
+	capped  bool
 	f       *os.File
 	reg     *logRegistry
 	path    string
@@ -102,11 +108,23 @@ func (s streamWriter) Write(b []byte) (int, error) {
 		fmt.Fprintf(&out, "%s %s F %s\n", time.Now().UTC().Format(time.RFC3339Nano), s.stream, buf[:i])
 		buf = buf[i+1:]
 	}
+	if len(buf) > 64<<10 { // a very long line without newline is cut into partial entries
+		fmt.Fprintf(&out, "%s %s P %s\n", time.Now().UTC().Format(time.RFC3339Nano), s.stream, buf)
+		buf = nil
+	}
 	lw.partial[s.stream] = append([]byte(nil), buf...)
-	if out.Len() > 0 {
-		if _, err := lw.f.Write(out.Bytes()); err != nil {
-			return 0, fmt.Errorf("write container log: %w", err)
-		}
+	if out.Len() == 0 || lw.capped {
+		return len(b), nil
+	}
+	if lw.size+int64(out.Len()) > MaxLogBytes {
+		lw.capped = true
+		out.Reset()
+		fmt.Fprintf(&out, "%s stderr F [klab sandbox: log of this container run truncated at %d MiB]\n", time.Now().UTC().Format(time.RFC3339Nano), MaxLogBytes>>20)
+	}
+	n, err := lw.f.Write(out.Bytes())
+	lw.size += int64(n)
+	if err != nil {
+		return 0, fmt.Errorf("write container log: %w", err)
 	}
 	return len(b), nil
 }

@@ -2,7 +2,6 @@ package busybox
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -873,23 +872,33 @@ func seq(p *proc) int {
 	if width {
 		w = len(strconv.FormatFloat(math.Max(math.Abs(first), math.Abs(last)), 'f', prec, 64))
 	}
-	var out []string
+	bw := bufio.NewWriter(p.out())
+	n := 0
 	for i := 0; ; i++ {
 		v := first + float64(i)*inc
 		if (inc > 0 && v > last+1e-9) || (inc < 0 && v < last-1e-9) {
 			break
 		}
+		if i%4096 == 0 && p.ctx.Err() != nil {
+			return 137
+		}
 		s := strconv.FormatFloat(v, 'f', prec, 64)
 		for len(s) < w {
 			s = "0" + s
 		}
-		out = append(out, s)
-		if len(out) >= 10_000_000 {
-			break
+		if i > 0 {
+			bw.WriteString(sep)
 		}
+		if _, err := bw.WriteString(s); err != nil {
+			return 1
+		}
+		n++
 	}
-	if len(out) > 0 {
-		fmt.Fprint(p.out(), strings.Join(out, sep)+"\n")
+	if n > 0 {
+		bw.WriteString("\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return 1
 	}
 	return 0
 }
@@ -1208,13 +1217,30 @@ func wc(p *proc) int {
 	var tl, tw, tc int
 	files := 0
 	code := p.inputs(rest, func(name string, r io.Reader) error {
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		l, w, c := bytes.Count(b, []byte("\n")), len(strings.Fields(string(b))), len(b)
-		if has(set, "m") {
-			c = len([]rune(string(b)))
+		var l, w, c int
+		inWord := false
+		br := bufio.NewReaderSize(r, 64<<10)
+		for {
+			ch, size, err := br.ReadRune()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if has(set, "m") {
+				c++
+			} else {
+				c += size
+			}
+			if ch == '\n' {
+				l++
+			}
+			space := ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f'
+			if !space && !inWord {
+				w++
+			}
+			inWord = !space
 		}
 		tl, tw, tc = tl+l, tw+w, tc+c
 		files++

@@ -91,7 +91,7 @@ func TestCommands(t *testing.T) {
 		{"head tail", "seq 10 | head -n 3; seq 10 | tail -2; seq 5 | tail -n +4", "1\n2\n3\n9\n10\n4\n5\n", 0},
 		{"head -c", "echo abcdef | head -c 3", "abc", 0},
 		{"wc", "printf 'a b\\nc\\n' | wc -l; printf 'a b\\nc\\n' | wc -w", "2\n3\n", 0},
-		{"seq", "seq 2 2 6; seq -s, 3", "2\n4\n6\n1,2,3\n", 0},
+		{"seq", "seq 2 2 6; seq -s, 3; seq 1 0; seq -w 9 10", "2\n4\n6\n1,2,3\n09\n10\n", 0},
 		{"expr", "expr 2 + 3 \\* 4; expr length hello; expr 5 % 3", "14\n5\n2\n", 0},
 		{"expr zero", "expr 1 - 1", "0\n", 1},
 		{"expr match", "expr abc123 : '[a-z]*'", "3\n", 0},
