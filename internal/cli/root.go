@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, in one place.
@@ -120,6 +121,9 @@ func NewRootCommand() *cobra.Command {
 		newShellCommand(opts),
 		newVersionCommand(),
 	)
+	// Kubernetes libraries register flags (--version) on pflag's global set,
+	// which cobra merges into the root: they are not klab's, so hide them.
+	pflag.CommandLine.VisitAll(func(f *pflag.Flag) { f.Hidden = true })
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}
