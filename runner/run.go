@@ -357,7 +357,8 @@ func sessionMembers(sid int) []int {
 }
 
 // openPTY opens a terminal of cols x rows that does not turn "\n" into
-// "\r\n"; the master is non-blocking so reads can be unblocked.
+// "\r\n" and does not echo its input; the master is non-blocking so reads
+// can be unblocked.
 func openPTY(cols, rows uint16) (master, slave *os.File, err error) {
 	m, s, err := pty.Open()
 	if err != nil {
@@ -376,6 +377,9 @@ func openPTY(cols, rows uint16) (master, slave *os.File, err error) {
 		return fail(fmt.Errorf("pty termios: %w", err))
 	}
 	t.Oflag &^= unix.ONLCR
+	// Nobody types here: what klab writes (answers to terminal queries)
+	// must not be echoed into the output.
+	t.Lflag &^= unix.ECHO | unix.ECHONL
 	if err := unix.IoctlSetTermios(int(s.Fd()), unix.TCSETS, t); err != nil {
 		return fail(fmt.Errorf("pty termios: %w", err))
 	}

@@ -518,3 +518,16 @@ func TestParseKubectl(t *testing.T) {
 		t.Error("a missing kubectl is accepted")
 	}
 }
+
+// Nobody types into a run's terminal: answers klab writes to it (terminal
+// queries) must not come back as echoed output.
+func TestRunDoesNotEchoInput(t *testing.T) {
+	l := newOfflineLab(t)
+	res, err := l.Run(context.Background(), `printf 'q\033[6n\n'; sleep 0.5; echo done`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output != "q\x1b[6n\ndone\n" {
+		t.Fatalf("output %q", res.Output)
+	}
+}
