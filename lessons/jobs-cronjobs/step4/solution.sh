@@ -17,7 +17,7 @@ spec:
       containers:
       - name: conversion
         image: busybox:1.36
-        command: ["sh", "-c", "echo Conversion dans $HOSTNAME ; sleep 5"]
+        command: ["sh", "-c", "echo Conversion par $HOSTNAME ; sleep 5"]
 EOF
 sleep 2
 kubectl patch job conversion -p '{"spec":{"parallelism":2}}'
