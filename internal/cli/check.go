@@ -39,6 +39,9 @@ func newCheckCommand(opts *Options) *cobra.Command {
 		Example: "  klab check --sandbox jobs-cronjobs --step 1\n  klab check ./my-lesson --all --wait 2m -v\n  klab check --json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("step") && f.all {
+				return Fail(ExitUsage, "check: --step and --all exclude each other")
+			}
 			arg := ""
 			if len(args) == 1 {
 				arg = args[0]
@@ -52,7 +55,6 @@ func newCheckCommand(opts *Options) *cobra.Command {
 	fl.DurationVar(&f.wait, "wait", 0, "re-evaluate until every objective passes or this bound runs out (e.g. 90s)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show hints and expected-vs-actual diffs")
-	cmd.MarkFlagsMutuallyExclusive("step", "all")
 	return cmd
 }
 

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klabdev/klab/assets"
+	"github.com/klabdev/klab/verify"
+)
+
+func TestCheckErrors(t *testing.T) {
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	offline := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n" +
+		"users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+	if err := os.WriteFile(kc, []byte(offline), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_STATE_HOME", dir)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown lesson", []string{"check", "no-such-lesson"}, ExitUsage, `no lesson "no-such-lesson"`},
+		{"step out of range", []string{"check", "jobs-cronjobs", "--step", "99"}, ExitUsage, "--step 99: lesson jobs-cronjobs has steps 1 to"},
+		{"step and all", []string{"check", "jobs-cronjobs", "--step", "1", "--all"}, ExitUsage, "--step and --all exclude each other"},
+		{"bad wait", []string{"check", "jobs-cronjobs", "--wait", "soon"}, ExitUsage, "invalid argument"},
+		{"explicit cluster away", []string{"check", "--kubeconfig", kc, "jobs-cronjobs"}, ExitFailed, "does not answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := NewRootCommand()
+			var out, errb bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&errb)
+			root.SetArgs(tc.args)
+			code := Execute(context.Background(), root, &errb)
+			if code != tc.code || !strings.Contains(errb.String(), tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), tc.code, tc.msg)
+			}
+		})
+	}
+}
+
+func TestPrintChecklist(t *testing.T) {
+	rep := checkReport{Lesson: "jobs-cronjobs", Cluster: "sandbox", Namespace: "klab-jobs", Steps: []checkStep{
+		{Index: 1, Title: "Premier Job", Results: []verify.Result{
+			{ID: "a", Title: "Le Job « salut » est terminé", Status: verify.StatusPass},
+			{ID: "b", Title: "Trois Pods", Status: verify.StatusFail, Message: "2 Pods trouvés, au moins 3 attendus", Hint: "kubectl get pods"},
+			{ID: "c", Title: "Le Job « x » réussit", Status: verify.StatusFail, Message: "status.succeeded : attendu 1, obtenu 0",
+				Diff: "--- attendu\n+++ obtenu\n  status:\n-   succeeded: 1\n+   succeeded: 0\n"},
+			{ID: "d", Status: verify.StatusError, Message: "cluster injoignable : refused"},
+		}},
+		{Index: 2, Title: "Vide", Results: []verify.Result{}},
+	}}
+	for _, tc := range []struct {
+		verbose bool
+		want    string
+	}{
+		{false, `cluster : sandbox (espace de noms klab-jobs)
+Étape 1 : Premier Job
+  ✓ Le Job « salut » est terminé
+  ✗ Trois Pods — 2 Pods trouvés, au moins 3 attendus
+  ✗ Le Job « x » réussit — status.succeeded : attendu 1, obtenu 0
+  ! d — cluster injoignable : refused
+Étape 2 : Vide
+  - aucun objectif
+1/4 objectifs atteints
+`},
+		{true, `cluster : sandbox (espace de noms klab-jobs)
+Étape 1 : Premier Job
+  ✓ Le Job « salut » est terminé
+  ✗ Trois Pods — 2 Pods trouvés, au moins 3 attendus
+      indice : kubectl get pods
+  ✗ Le Job « x » réussit — status.succeeded : attendu 1, obtenu 0
+      --- attendu
+      +++ obtenu
+        status:
+      -   succeeded: 1
+      +   succeeded: 0
+  ! d — cluster injoignable : refused
+Étape 2 : Vide
+  - aucun objectif
+1/4 objectifs atteints
+`},
+	} {
+		var b bytes.Buffer
+		printChecklist(&b, assets.Catalog("fr"), rep, tc.verbose)
+		got := strings.ReplaceAll(b.String(), "\u00a0", " ")
+		if got != tc.want {
+			t.Errorf("verbose=%v:\n%s\nwant:\n%s", tc.verbose, got, tc.want)
+		}
+	}
+}
