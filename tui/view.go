@@ -44,6 +44,10 @@ func (m *lessonModel) recompose() {
 		b.WriteString(s)
 		lines += strings.Count(s, "\n") + 1
 	}
+	if m.nav.State == stateFinish {
+		// Time spent and hints used come first: the finish page can be long.
+		add(m.c.render.Render(m.t("tui.finish.summary", fmtDuration(m.elapsed()), m.lp.HintsUsed(), len(m.l.Steps)), w))
+	}
 	switch {
 	case p == nil && m.nav.State == stateIntro:
 		add(m.c.render.Render("# "+m.l.Title+"\n\n"+m.l.Description+"\n\n"+m.t("tui.intro.default"), w))
@@ -93,9 +97,6 @@ func (m *lessonModel) recompose() {
 				}
 			}
 		}
-	}
-	if m.nav.State == stateFinish {
-		add(m.c.render.Render("---\n\n"+m.t("tui.finish.summary", fmtDuration(m.elapsed()), m.lp.HintsUsed(), len(m.l.Steps)), w))
 	}
 	m.content = b.String()
 	m.vp.SetContent(m.content)
