@@ -25,11 +25,12 @@ import (
 // Applets lists the commands every pod has, in the order the image skeleton writes them in /bin.
 func Applets() []string {
 	return []string{
-		"[", "ash", "basename", "bash", "busybox", "cat", "chmod", "cp", "cut", "date", "dirname", "echo",
-		"egrep", "env", "expr", "false", "fgrep", "find", "grep", "gunzip", "gzip", "head", "hostname", "id",
-		"ln", "ls", "mkdir", "mv", "nproc", "printenv", "printf", "pwd", "readlink", "rm", "rmdir", "seq",
-		"sh", "sleep", "sort", "tail", "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "whoami",
-		"xargs", "yes", "zcat",
+		"[", "ash", "awk", "base64", "basename", "bash", "busybox", "cat", "chmod", "cp", "cut", "date", "df",
+		"dirname", "du", "echo", "egrep", "env", "expr", "false", "fgrep", "find", "free", "grep", "gunzip",
+		"gzip", "head", "hostname", "id", "kill", "ln", "ls", "md5sum", "mkdir", "mktemp", "mv", "nproc",
+		"printenv", "printf", "ps", "pwd", "readlink", "rev", "rm", "rmdir", "sed", "seq", "sh", "sha1sum",
+		"sha256sum", "sleep", "sort", "stat", "tail", "tee", "test", "timeout", "touch", "tr", "true", "uname",
+		"uniq", "uptime", "wc", "which", "whoami", "xargs", "yes", "zcat",
 	}
 }
 
@@ -114,6 +115,36 @@ func appletFor(name string) (applet, bool) {
 		a = xargs
 	case "yes":
 		a = yes
+	case "sed":
+		a = sed
+	case "awk":
+		a = awk
+	case "base64":
+		a = base64Applet
+	case "md5sum", "sha1sum", "sha256sum":
+		a = sumApplet
+	case "timeout":
+		a = timeoutApplet
+	case "du":
+		a = du
+	case "df":
+		a = df
+	case "free":
+		a = free
+	case "ps":
+		a = ps
+	case "stat":
+		a = stat
+	case "which":
+		a = which
+	case "rev":
+		a = rev
+	case "kill":
+		a = kill
+	case "uptime":
+		a = uptime
+	case "mktemp":
+		a = mktemp
 	default:
 		return nil, false
 	}

@@ -125,6 +125,18 @@ func TestCommands(t *testing.T) {
 		{"type", "type ls", "ls is /bin/ls\n", 0},
 		{"no proc subst", "cat <(echo hi)", "", 2},
 		{"no proc subst in eval", "eval 'cat <(echo hi)'", "", 2},
+		{"sed s", "echo hello world | sed 's/o/0/g'; echo abc | sed -e 's/\\(b\\)/[\\1]/'", "hell0 w0rld\na[b]c\n", 0},
+		{"sed -n p d", "seq 5 | sed -n '2,3p'; seq 3 | sed '2d'; seq 3 | sed '$d'", "2\n3\n1\n3\n1\n2\n", 0},
+		{"sed -i", "echo a=1 > /f; sed -i 's/1/2/' /f; cat /f", "a=2\n", 0},
+		{"sed re addr", "printf 'x\\ny\\n' | sed '/y/s/y/z/'", "x\nz\n", 0},
+		{"awk", "echo 'a b c' | awk '{print $2}'; echo 'k:v' | awk -F: '{print $2, $1}'; printf 'x\\ny\\n' | awk 'END {print NR}'", "b\nv k\n2\n", 0},
+		{"awk pattern", "printf 'a 1\\nb 2\\n' | awk '/b/ {print $NF}'", "2\n", 0},
+		{"awk unsupported", "echo 1 | awk '{s+=$1} END {print s}'", "", 2},
+		{"base64", "echo hi | base64; echo aGkK | base64 -d", "aGkK\nhi\n", 0},
+		{"sha256sum", "printf abc | sha256sum", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n", 0},
+		{"timeout", "timeout 0.05 sleep 5; echo $?", "124\n", 0},
+		{"which", "which ls sh", "/bin/ls\n/bin/sh\n", 0},
+		{"mktemp", "f=$(mktemp); test -f $f && echo ok", "ok\n", 0},
 		{"set -e", "sh -e -c 'false; echo not'", "", 1},
 	}
 	for _, tt := range tests {
