@@ -27,7 +27,7 @@ func Applets() []string {
 	return []string{
 		"[", "ash", "awk", "base64", "basename", "bash", "busybox", "cat", "chmod", "cp", "cut", "date", "df",
 		"dirname", "du", "echo", "egrep", "env", "expr", "false", "fgrep", "find", "free", "grep", "gunzip",
-		"gzip", "head", "hostname", "id", "kill", "ln", "ls", "md5sum", "mkdir", "mktemp", "mv", "nproc",
+		"gzip", "head", "hostname", "id", "kill", "ln", "ls", "md5sum", "mkdir", "mktemp", "mv", "nproc", "perl",
 		"printenv", "printf", "ps", "pwd", "readlink", "rev", "rm", "rmdir", "sed", "seq", "sh", "sha1sum",
 		"sha256sum", "sleep", "sort", "stat", "tail", "tee", "test", "timeout", "touch", "tr", "true", "uname",
 		"uniq", "uptime", "wc", "which", "whoami", "xargs", "yes", "zcat",
@@ -145,6 +145,8 @@ func appletFor(name string) (applet, bool) {
 		a = uptime
 	case "mktemp":
 		a = mktemp
+	case "perl":
+		a = perl
 	default:
 		return nil, false
 	}

@@ -137,6 +137,8 @@ func TestCommands(t *testing.T) {
 		{"timeout", "timeout 0.05 sleep 5; echo $?", "124\n", 0},
 		{"which", "which ls sh", "/bin/ls\n/bin/sh\n", 0},
 		{"mktemp", "f=$(mktemp); test -f $f && echo ok", "ok\n", 0},
+		{"perl bpi", "perl -Mbignum=bpi -wle 'print bpi(10)'; perl -Mbignum=bpi -wle 'print bpi(2000)' | wc -c", "3.141592654\n2002\n", 0},
+		{"perl other", "perl -e 'print 1'", "", 2},
 		{"set -e", "sh -e -c 'false; echo not'", "", 1},
 	}
 	for _, tt := range tests {
@@ -301,4 +303,17 @@ func FuzzShell(f *testing.F) {
 		defer cancel()
 		_, _ = sh.Run(ctx, []string{"sh", "-c", script})
 	})
+}
+
+// TestPerlBpiGolden compares with pi computed independently (Python's decimal module, 2000 digits).
+func TestPerlBpiGolden(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "bpi2000.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPod(t)
+	out, _, code := p.run(t, "perl", "-Mbignum=bpi", "-wle", "print bpi(2000)")
+	if code != 0 || out != string(want) {
+		t.Fatalf("exit %d, output differs from the golden:\n%.80s…\n%.80s…", code, out, want)
+	}
 }
