@@ -16,6 +16,7 @@ import (
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/verify"
 )
 
@@ -64,13 +65,11 @@ func impersonate(user string) *rest.Config {
 	return rc
 }
 
-// TestVerifierRole evaluates the whole embedded lesson's objectives, and
-// objectives reading Pods, logs and Jobs, live and once, under a
-// ServiceAccount bound to exactly the shipped role: no result is an error.
-// An unbound identity gets a clear RBAC error.
-func TestVerifierRole(t *testing.T) {
+// bindRole creates the shipped role (once) and binds it in ns to a
+// ServiceAccount, as the example binding does; it returns that identity's rest config.
+func bindRole(t *testing.T, ns string) *rest.Config {
+	t.Helper()
 	ctx := context.Background()
-	ns := namespace(t)
 	role, binding := verifierRole(t)
 	if _, err := cluster.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -83,7 +82,17 @@ func TestVerifierRole(t *testing.T) {
 	if _, err := cluster.Client.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := verify.New(verify.Config{RestConfig: impersonate("system:serviceaccount:" + ns + ":" + sa), Namespace: ns, Lang: "fr"})
+	return impersonate("system:serviceaccount:" + ns + ":" + sa)
+}
+
+// TestVerifierRole evaluates the whole embedded lesson's objectives, and
+// objectives reading Pods, logs and Jobs, live and once, under a
+// ServiceAccount bound to exactly the shipped role: no result is an error.
+// An unbound identity gets a clear RBAC error.
+func TestVerifierRole(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	v, err := verify.New(verify.Config{RestConfig: bindRole(t, ns), Namespace: ns, Lang: "fr"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +142,48 @@ func TestVerifierRole(t *testing.T) {
 	r := nobody.Evaluate(ctx, objs[:1])[0]
 	if r.Status != verify.StatusError || !strings.HasPrefix(r.Message, "accès refusé (RBAC)") {
 		t.Errorf("unbound identity: %s %q, want an RBAC error", r.Status, r.Message)
+	}
+}
+
+// TestLessonUnderVerifierRole runs each step's solution of the embedded
+// lesson in a runner lab (as the learner would, with the admin kubeconfig)
+// and waits for the step's objectives to pass under the verifier role, so
+// the role covers every read the lesson's objectives make (Jobs, CronJobs,
+// their Pods and logs). Parallel with TestCronJob: their minute waits overlap.
+func TestLessonUnderVerifierRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	v, err := verify.New(verify.Config{RestConfig: bindRole(t, ns), Namespace: ns, Lang: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := lessons.Resolve("jobs-cronjobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runner.Select(ctx, runner.SelectOptions{Kubeconfig: cluster.Kubeconfig, KlabBin: cluster.Bin, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := runner.NewLab(ctx, c, l.ID, runner.LabOptions{Namespace: ns, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lab.Close() }()
+	for _, s := range l.Steps {
+		if s.Solution == nil {
+			t.Fatalf("step %d has no solution", s.Index)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		res, err := lab.RunScript(rctx, s.Solution, func([]byte) {})
+		cancel()
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("step %d solution %s: exit %d, %v\n%s", s.Index, s.Solution.Path, res.ExitCode, err, res.Output)
+		}
+		bound := 2 * time.Minute
+		start := time.Now()
+		waitFor(t, v, s.Objectives, bound)
+		t.Logf("step %d: %d objectives pass %s after its solution", s.Index, len(s.Objectives), time.Since(start).Round(time.Millisecond))
 	}
 }

@@ -165,6 +165,7 @@ func TestJobBackoffLimit(t *testing.T) {
 // job --from=cronjob/…` does: an ownerReference and the instantiate
 // annotation), and lastScheduleTime (the only test waiting for a schedule).
 func TestCronJob(t *testing.T) {
+	t.Parallel()
 	ns := namespace(t)
 	v := newVerifier(t, ns, "fr")
 	ctx := context.Background()
