@@ -178,6 +178,18 @@ func TestFlowResume(t *testing.T) {
 	waitFor(t, tm2, "Étape 2/3 · Lire les logs", "2/3")
 	finish(t, tm2)
 
+	// A hand-edited file with odd values opens without crashing.
+	odd := `{"lessons":{"fixture":{"unlocked":[0,9,-1,1],"current":99,"hints":{"1":-3},"elapsed":"-5s"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "progress.json"), []byte(odd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m0 := New(testConfig(f, dir))
+	m0.Update(tea.WindowSizeMsg{Width: termW, Height: termH})
+	m0.Update(keyMsg("h"))
+	if m0.State() != "step" || m0.Step() != 2 {
+		t.Fatalf("odd progress: %s step %d, want step 2", m0.State(), m0.Step())
+	}
+
 	cfg := testConfig(f, dir)
 	cfg.Restart = true
 	m := New(cfg)

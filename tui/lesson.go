@@ -109,6 +109,11 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 		delete(prog.Lessons, l.ID)
 	}
 	m.lp = prog.lesson(l.ID)
+	for k, v := range m.lp.Hints { // a hand-edited file must not crash us
+		if v < 0 {
+			m.lp.Hints[k] = 0
+		}
+	}
 	m.elapsedBase = time.Duration(m.lp.Elapsed)
 	m.sessionStart = c.now()
 	m.nav = newNav(len(l.Steps))

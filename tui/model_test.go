@@ -322,3 +322,14 @@ func TestDetectTerminal(t *testing.T) {
 		t.Fatal("UTF-8 locale gives ASCII symbols")
 	}
 }
+
+// Both klab glamour styles load and render.
+func TestGlamourStyles(t *testing.T) {
+	for _, dark := range []bool{true, false} {
+		r := newRenderCache(dark, termenv.ANSI256)
+		out := r.Render("# Titre\n\nDu `code` et **du gras**.\n\n- un\n- deux\n", 80)
+		if !strings.Contains(ansi.Strip(out), "Titre") || !strings.Contains(out, "\x1b[") || strings.Contains(out, "# Titre") {
+			t.Fatalf("dark=%v: %q", dark, out)
+		}
+	}
+}

@@ -82,3 +82,37 @@ func TestSaverKeepsNewest(t *testing.T) {
 		t.Fatalf("older snapshot overwrote newer: current=%d", got.Lessons["a"].Current)
 	}
 }
+
+// FuzzProgressLoad: whatever is in progress.json, Load never fails or panics:
+// it parses the file or moves it aside.
+func FuzzProgressLoad(f *testing.F) {
+	f.Add([]byte(`{"version":1,"lessons":{"a":{"unlocked":[1,2],"current":3,"hints":{"1":2},"elapsed":"1m30s"}}}`))
+	f.Add([]byte(`{"lessons":{"a":{"elapsed":"bogus"}}}`))
+	f.Add([]byte(`{"lessons":{"a":null}}`))
+	f.Add([]byte("\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		s := Store{Path: filepath.Join(dir, "progress.json")}
+		if err := os.WriteFile(s.Path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, aside, err := s.Load()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if p == nil || p.Lessons == nil {
+			t.Fatal("nil progress")
+		}
+		if aside == "" {
+			// Parsed: the lesson entries must be usable.
+			for id := range p.Lessons {
+				lp := p.lesson(id)
+				lp.SetUnlocked(1, true)
+				_ = lp.HintsUsed()
+			}
+			if err := s.Save(p); err != nil {
+				t.Fatalf("Save: %v", err)
+			}
+		}
+	})
+}
