@@ -40,3 +40,20 @@ func TestLint(t *testing.T) {
 		t.Error("Lint(nil) should report nothing")
 	}
 }
+
+// FuzzLint: any expression text gives diagnostics, never a panic.
+func FuzzLint(f *testing.F) {
+	for _, s := range []string{"logs.contains('x')", "object.status.succeeded ==", "pods.all(p, p.status.phase == 'Succeeded')",
+		"jobs.exists(j, has(j.status.succeeded))", "size(", "'\\u00e9' + logs", "[1,2].map(x, x*2) == [2,4]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		l := &lessons.Lesson{Steps: []*lessons.Step{{Objectives: []*lessons.Objective{{ID: "f", File: "o.yaml", Line: 1,
+			Expect: []lessons.Expect{{CEL: expr, Line: 2}}}}}}}
+		for _, d := range Lint(l) {
+			if d.File != "o.yaml" || d.Line != 2 {
+				t.Fatalf("diagnostic without its location: %s", d)
+			}
+		}
+	})
+}

@@ -221,7 +221,8 @@ func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Resu
 			r.Message = v.countMsg(kind, n, len(objs), len(o.Match) > 0, minN, maxN)
 			if n < minN && firstMissObj != nil {
 				r.Fields, r.Diff = firstMiss, firstDiff
-				r.Message += "; " + v.msgs.T("verify.objectField", kind, firstMissObj.GetName(), v.fieldsMsg(firstMiss))
+				r.Message = v.msgs.T("verify.count.because", r.Message,
+					v.msgs.T("verify.objectField", kind, firstMissObj.GetName(), v.fieldsMsg(firstMiss)))
 			}
 			return
 		}

@@ -332,3 +332,24 @@ func TestErrorsAreClassified(t *testing.T) {
 func restConfigFor(host string) *rest.Config {
 	return &rest.Config{Host: host, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 5 * time.Second}
 }
+
+// FuzzMatch: any YAML partial object against any YAML object gives fields
+// and a diff, never a panic; an object always matches itself.
+func FuzzMatch(f *testing.F) {
+	f.Add("status: {succeeded: 1}", "status: {succeeded: 1, conditions: [{type: Complete, status: 'True'}]}")
+	f.Add("spec: {containers: [{name: a, env: [{name: X}]}]}", "spec: {containers: [{name: a}, {name: b}]}")
+	f.Add("a: [1, 2]", "a: [1.0, 2]")
+	f.Add("a: [{type: x}, {name: y}]", "a: null")
+	f.Fuzz(func(t *testing.T, want, got string) {
+		var w, g map[string]any
+		if yaml.Unmarshal([]byte(want), &w) != nil || yaml.Unmarshal([]byte(got), &g) != nil {
+			return
+		}
+		msgs := assets.Catalog("en")
+		_ = matchObject(w, g, msgs)
+		_ = yamlDiff(w, g, "expected", "actual")
+		if fs := matchObject(g, g, msgs); len(fs) != 0 {
+			t.Fatalf("an object does not match itself: %+v", fs)
+		}
+	})
+}

@@ -75,12 +75,23 @@ func (w *watcher) needsTick(o *lessons.Objective) bool {
 func (w *watcher) run(ctx context.Context) {
 	defer close(w.ch)
 	w.setup(ctx)
-	w.last = w.v.Evaluate(ctx, w.objs)
+	// First results at once: scripts (which may take seconds) are pending
+	// until their first run ends.
+	w.last = make([]Result, len(w.objs))
+	for i, o := range w.objs {
+		if o.Script != nil {
+			w.last[i] = Result{ID: o.ID, Title: o.Title, Hint: o.Hint, Status: StatusPending}
+		}
+	}
+	w.reevaluate(ctx, func(o *lessons.Objective, _ Result) bool { return o.Script == nil })
 	if !w.emit(ctx) {
 		return
 	}
 	scripts := make(chan scriptResults, 1)
-	scriptRunning := false
+	scriptRunning := w.hasScripts()
+	if scriptRunning {
+		go w.runScripts(ctx, scripts)
+	}
 	ticker := time.NewTicker(watchTick)
 	defer ticker.Stop()
 	var debounce <-chan time.Time

@@ -101,8 +101,11 @@ func TestWatchScriptsTick(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := v.Watch(ctx, []*lessons.Objective{{ID: "s", Script: &lessons.Script{Path: "verify.sh"}}})
+	if rs := next(t, ch, 5*time.Second); rs[0].Status != StatusPending {
+		t.Fatalf("first: %+v, want pending until the script ends", rs)
+	}
 	if rs := next(t, ch, 5*time.Second); rs[0].Status != StatusFail || rs[0].Message != "not yet" {
-		t.Fatalf("first: %+v", rs)
+		t.Fatalf("first run: %+v", rs)
 	}
 	if rs := next(t, ch, 3*watchTick); rs[0].Status != StatusPass || rs[0].Message != "ok now" {
 		t.Fatalf("after tick: %+v", rs)
