@@ -1570,6 +1570,13 @@ func headTail(p *proc, isHead bool) int {
 			fmt.Fprintf(p.out(), "==> %s <==\n", name)
 		}
 		first = false
+		if byBytes && isHead {
+			_, err := io.CopyN(p.out(), r, int64(n))
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return err
+		}
 		if byBytes {
 			b, err := io.ReadAll(r)
 			if err != nil {

@@ -133,8 +133,27 @@ func (m *mountRoot) writable(op, p string) error {
 
 const writeFlags = os.O_WRONLY | os.O_RDWR | os.O_CREATE | os.O_TRUNC | os.O_APPEND
 
+// devices are the character devices a pod may open: they hold no host data (null, zero, random bytes).
+// Only /dev/null may be opened for writing.
+var devices = map[string]string{"/dev/null": os.DevNull, "/dev/zero": "/dev/zero", "/dev/urandom": "/dev/urandom", "/dev/random": "/dev/urandom"}
+
+func device(p string) (string, bool) {
+	d, ok := devices[Clean(p)]
+	return d, ok
+}
+
 // OpenFile opens a pod path.
 func (f *FS) OpenFile(p string, flag int, perm fs.FileMode) (*os.File, error) {
+	if dev, ok := device(p); ok {
+		if dev != os.DevNull {
+			flag = os.O_RDONLY
+		}
+		fh, err := os.OpenFile(dev, flag&^(os.O_CREATE|os.O_TRUNC|os.O_EXCL), 0)
+		if err != nil {
+			return nil, perr("open", p, err)
+		}
+		return fh, nil
+	}
 	m, rel := f.resolve(p)
 	if flag&writeFlags != 0 {
 		if err := m.writable("open", p); err != nil {
@@ -175,6 +194,13 @@ func (f *FS) WriteFile(p string, data []byte, perm fs.FileMode) error {
 
 // Stat follows symlinks (inside the same root only).
 func (f *FS) Stat(p string) (fs.FileInfo, error) {
+	if dev, ok := device(p); ok {
+		fi, err := os.Stat(dev)
+		if err != nil {
+			return nil, perr("stat", p, err)
+		}
+		return fi, nil
+	}
 	m, rel := f.resolve(p)
 	fi, err := m.root.Stat(rel)
 	if err != nil {
@@ -185,6 +211,9 @@ func (f *FS) Stat(p string) (fs.FileInfo, error) {
 
 // Lstat does not follow a final symlink.
 func (f *FS) Lstat(p string) (fs.FileInfo, error) {
+	if _, ok := device(p); ok {
+		return f.Stat(p)
+	}
 	m, rel := f.resolve(p)
 	fi, err := m.root.Lstat(rel)
 	if err != nil {

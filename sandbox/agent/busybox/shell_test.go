@@ -139,6 +139,8 @@ func TestCommands(t *testing.T) {
 		{"mktemp", "f=$(mktemp); test -f $f && echo ok", "ok\n", 0},
 		{"perl bpi", "perl -Mbignum=bpi -wle 'print bpi(10)'; perl -Mbignum=bpi -wle 'print bpi(2000)' | wc -c", "3.141592654\n2002\n", 0},
 		{"perl other", "perl -e 'print 1'", "", 2},
+		{"devices", "echo x > /dev/null; cat /dev/null | wc -c; head -c 5 /dev/zero | wc -c; head -c 8 /dev/urandom | wc -c; [ -c /dev/null ] && echo chr", "0\n5\n8\nchr\n", 0},
+		{"device write like linux", "echo x > /dev/zero; head -c 3 /dev/zero | wc -c", "3\n", 0},
 		{"set -e", "sh -e -c 'false; echo not'", "", 1},
 	}
 	for _, tt := range tests {
