@@ -119,6 +119,9 @@ func New(cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("verify: no rest config")
 		}
 		rc := rest.CopyConfig(cfg.RestConfig)
+		// API warnings (deprecated versions …) would be logged to stderr,
+		// which belongs to the TUI.
+		rc.WarningHandler = rest.NoWarnings{}
 		if rc.QPS == 0 {
 			rc.QPS, rc.Burst = 100, 200
 		}
