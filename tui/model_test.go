@@ -333,3 +333,31 @@ func TestGlamourStyles(t *testing.T) {
 		}
 	}
 }
+
+// On the smallest terminal the text keeps its share of the screen.
+func TestSmallTerminalLayout(t *testing.T) {
+	f := newFake()
+	m := newSized(t, testConfig(f, t.TempDir()), 60, 20)
+	d := 200 * time.Millisecond
+	driveCmd(m, m.Init(), d)
+	drive(m, keyMsg("enter"), d)
+	drive(m, keyMsg("1"), d)
+	got := screen(m)
+	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.vp.Height < 20/3 {
+		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	}
+	drive(m, keyMsg("r"), d)
+	drive(m, keyMsg("o"), d) // confirm: the objective fails again, details come back
+	got = screen(m)
+	if h := strings.Count(got, "\n") + 1; h != 20 {
+		t.Fatalf("%d lines, want 20:\n%s", h, got)
+	}
+	if m.lesson.vp.Height < 20/3 {
+		t.Fatalf("text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	}
+	for _, want := range []string{"Étape 1/3", "✗ Le Job pi existe", "kubectl apply -f job.yaml"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("60x20 lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -180,32 +180,49 @@ func (m *lessonModel) view() string {
 	if b := m.banner(); b != "" {
 		top = append(top, b)
 	}
-	var bottom []string
-	if o := m.objectivesView(); o != "" {
-		bottom = append(bottom, o)
+	topS := strings.Join(top, "\n")
+	help := m.help.ShortHelpView(m.keys.ShortHelp())
+	if m.showHelp {
+		help = m.help.FullHelpView(m.keys.FullHelp())
 	}
-	// Output pane: at most a third of the screen when open.
-	if m.run != nil {
-		bottom = append(bottom, m.outputTitle())
-		if m.outOpen {
-			m.outVP.Height = max(min(h/3, m.outVP.TotalLineCount()), 1)
-			bottom = append(bottom, m.outVP.View())
+	tail := m.statusLine() + "\n" + help
+	// The text keeps at least a third of the screen: on a small terminal the
+	// output pane shrinks first, then objective details go.
+	minText := max(h/3, 4)
+	obj := m.objectivesView(false)
+	fixed := lipgloss.Height(topS) + lipgloss.Height(tail)
+	if obj != "" {
+		fixed += lipgloss.Height(obj)
+		if h-fixed < minText {
+			obj = m.objectivesView(true)
+			fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + lipgloss.Height(obj)
 		}
 	}
-	bottom = append(bottom, m.statusLine())
-	if m.showHelp {
-		bottom = append(bottom, m.help.FullHelpView(m.keys.FullHelp()))
-	} else {
-		bottom = append(bottom, m.help.ShortHelpView(m.keys.ShortHelp()))
+	var out []string
+	if m.run != nil {
+		out = append(out, m.outputTitle())
+		fixed++
+		if m.outOpen {
+			n := min(h/3, m.outVP.TotalLineCount(), h-fixed-minText)
+			if n >= 1 {
+				m.outVP.Height = n
+				out = append(out, m.outVP.View())
+				fixed += n
+			}
+		}
 	}
-	topS := strings.Join(top, "\n")
-	botS := strings.Join(bottom, "\n")
-	m.vp.Height = max(h-lipgloss.Height(topS)-lipgloss.Height(botS), 1)
+	m.vp.Height = max(h-fixed, 1)
 	main := m.vp.View()
 	if m.nav.List {
 		main = m.listView(m.vp.Height)
 	}
-	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(topS + "\n" + main + "\n" + botS)
+	parts := []string{topS, main}
+	if obj != "" {
+		parts = append(parts, obj)
+	}
+	parts = append(parts, out...)
+	parts = append(parts, tail)
+	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(strings.Join(parts, "\n"))
 }
 
 // header: lesson title and cluster on one line, step and progress on the next.
@@ -283,7 +300,7 @@ func (m *lessonModel) banner() string {
 
 // objectivesView lists the step's objectives; the first failing one shows
 // its message and hint, and its diff on `d`.
-func (m *lessonModel) objectivesView() string {
+func (m *lessonModel) objectivesView(compact bool) string {
 	s := m.step()
 	if s == nil || len(s.Objectives) == 0 {
 		return ""
@@ -302,7 +319,7 @@ func (m *lessonModel) objectivesView() string {
 	title := st.Subtle.Render(strings.Repeat(m.c.sym.BarEmpty, 2)+" ") + st.Title.Render(m.t("tui.objectives.title")) +
 		st.Subtle.Render(fmt.Sprintf(" %d/%d", passed, len(s.Objectives)))
 	lines := []string{title}
-	detailShown := false
+	detailShown := compact // compact: titles only
 	for _, o := range s.Objectives {
 		r, ok := byID[o.ID]
 		name := o.Title
