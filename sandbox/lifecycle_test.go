@@ -200,3 +200,59 @@ func processExists(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// TestEnsure: Ensure starts a detached sandbox once, then reuses it, even
+// when several callers ask at the same time.
+func TestEnsure(t *testing.T) {
+	needCluster(t)
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if _, err := sandboxctl.Stop(context.Background(), dir, 30*time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx := context.Background()
+	type result struct {
+		kc      string
+		started bool
+		err     error
+	}
+	results := make(chan result, 3)
+	for range 3 {
+		go func() {
+			kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin)
+			results <- result{kc, started, err}
+		}()
+	}
+	starts := 0
+	for range 3 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("Ensure: %v", r.err)
+		}
+		if r.kc != filepath.Join(dir, "kubeconfig") {
+			t.Errorf("kubeconfig = %s", r.kc)
+		}
+		if r.started {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("%d of 3 concurrent Ensure calls started a sandbox, want 1", starts)
+	}
+	kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin)
+	if err != nil || started || kc != filepath.Join(dir, "kubeconfig") {
+		t.Errorf("Ensure on a running sandbox = %s, %v, %v", kc, started, err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{}); err != nil {
+		t.Errorf("node of the ensured sandbox: %v", err)
+	}
+}
