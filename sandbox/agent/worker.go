@@ -600,6 +600,8 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 				st.state = corev1.ContainerState{Terminated: term}
 				st.ready = false
 			})
+			// An exited container's writable layer is not needed any more (its logs and volumes stay).
+			_ = os.RemoveAll(filepath.Dir(root))
 			return code, killed
 		}
 		if end.Sub(begin.Time) > BackoffReset {
