@@ -455,7 +455,8 @@ func (w *podWorker) finish() {
 	}
 	w.mu.Lock()
 	if w.phase != corev1.PodFailed {
-		failed, never := false, w.pod.Spec.RestartPolicy == corev1.RestartPolicyNever
+		// Every container that must finish exited 0: Succeeded; else (an error, a kill, a deadline): Failed.
+		failed := w.deadline
 		for _, c := range w.ctrs {
 			if c.init && isSidecar(w.pod, c.name) {
 				continue
@@ -464,25 +465,16 @@ func (w *podWorker) finish() {
 				failed = true
 			}
 		}
-		switch {
-		case w.deadline:
+		w.phase = corev1.PodSucceeded
+		if failed {
 			w.phase = corev1.PodFailed
-		case failed && (never || w.deleting):
-			w.phase = corev1.PodFailed
-		case failed:
-			w.phase = corev1.PodFailed
-		default:
-			w.phase = corev1.PodSucceeded
 		}
 	}
 	for _, c := range w.ctrs {
 		c.ready = false
-		if c.state.Waiting != nil && w.deleting {
+		if c.state.Waiting != nil && w.deleting { // never started, or waiting to restart: as the kubelet reports it
 			c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown",
 				Message: "The container could not be located when the pod was terminated"}}
-			if !c.started {
-				c.state.Terminated.Reason, c.state.Terminated.Message, c.state.Terminated.ExitCode = "ContainerStatusUnknown", "The container could not be located when the pod was deleted.  The container used to be Running", 137
-			}
 		}
 	}
 	w.mu.Unlock()
