@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/component-base/version"
 
 	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
@@ -106,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, errors.New("sandbox: one control plane per process (feature gates and metrics are global)")
 	}
 	t0 := time.Now()
+	if v := version.Get().GitVersion; strings.HasPrefix(v, "v0.0.0") {
+		return nil, fmt.Errorf("this klab binary carries no Kubernetes version (%s), so kubectl could not talk to its sandbox: build it with `make build` (it stamps k8s.io/component-base/version with -ldflags)", v)
+	}
 	// A learning cluster is small: trade a little CPU for a smaller heap
 	// (GOGC=50 keeps peak RSS ~40 MB lower). GOGC in the environment wins.
 	if _, ok := os.LookupEnv("GOGC"); !ok {
