@@ -41,11 +41,12 @@ func TestCheckCommand(t *testing.T) {
 		return out.String(), errb.String(), code
 	}
 	out, errs, code := check("-v")
-	want := "  ✗ Le Job « salut » s'est terminé avec succès — Job «\u00a0salut\u00a0» introuvable dans l'espace de noms " + ns
-	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "0/2 objectifs atteints") {
-		t.Fatalf("before: exit %d\n%s\n%s\nwant exit 1 and %q", code, out, errs, want)
+	// The lesson's wording is its author's: check klab's parts of the lines.
+	want := " — Job «\u00a0salut\u00a0» introuvable dans l'espace de noms " + ns + "\n"
+	if code != 1 || strings.Count(out, "  ✗ ") != 2 || !strings.Contains(out, want) || !strings.Contains(out, "0/2 objectifs atteints") {
+		t.Fatalf("before: exit %d\n%s\n%s\nwant exit 1, two ✗ and %q", code, out, errs, want)
 	}
-	if !strings.Contains(out, "indice\u00a0: Regardez son état avec `kubectl describe job salut`") {
+	if !strings.Contains(out, "\n      indice\u00a0: ") {
 		t.Errorf("-v shows no hint:\n%s", out)
 	}
 
@@ -57,7 +58,7 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}()
 	out, errs, code = check("--wait", "60s")
-	if code != 0 || !strings.Contains(out, "  ✓ Le Job « salut » affiche un message avec « Salut »") || !strings.Contains(out, "2/2 objectifs atteints") {
+	if code != 0 || strings.Count(out, "  ✓ ") != 2 || !strings.Contains(out, "2/2 objectifs atteints") {
 		t.Fatalf("after: exit %d\n%s\n%s", code, out, errs)
 	}
 	out, _, code = check("--json", "--lang", "en")
