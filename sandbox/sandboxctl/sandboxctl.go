@@ -280,6 +280,7 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 	if o.Output != nil {
 		cmd.Stdout, cmd.Stderr = o.Output, o.Output
 	} else {
+		rotateLog(dataDir)
 		lf, err := os.OpenFile(LogPath(dataDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			w.Close()
@@ -406,6 +407,15 @@ func alive(pid int) bool {
 		return s[i+2] != 'Z'
 	}
 	return true
+}
+
+// maxLog is the size beyond which a start moves the log to sandbox.log.1.
+const maxLog = 8 << 20
+
+func rotateLog(dataDir string) {
+	if st, err := os.Stat(LogPath(dataDir)); err == nil && st.Size() > maxLog {
+		_ = os.Rename(LogPath(dataDir), LogPath(dataDir)+".1")
+	}
 }
 
 // tail returns the last n lines of a file, for error messages.

@@ -129,3 +129,25 @@ func TestStartFailure(t *testing.T) {
 		t.Errorf("Start = %v", err)
 	}
 }
+
+func TestRotateLog(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, maxLog+1)
+	if err := os.WriteFile(LogPath(dir), big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rotateLog(dir)
+	if _, err := os.Stat(LogPath(dir)); !os.IsNotExist(err) {
+		t.Errorf("log still there after rotation: %v", err)
+	}
+	if st, err := os.Stat(LogPath(dir) + ".1"); err != nil || st.Size() != maxLog+1 {
+		t.Errorf("rotated log: %v", err)
+	}
+	if err := os.WriteFile(LogPath(dir), []byte("small"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rotateLog(dir)
+	if b, _ := os.ReadFile(LogPath(dir)); string(b) != "small" {
+		t.Error("a small log was rotated")
+	}
+}
