@@ -487,3 +487,29 @@ func TestLogCapped(t *testing.T) {
 		t.Fatalf("last line %q", l)
 	}
 }
+
+func TestSubPathFileMountAndEscape(t *testing.T) {
+	h := startAgent(t)
+	_, _ = h.client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "conf"},
+		Data: map[string]string{"app.conf": "port=8080\n"}}, metav1.CreateOptions{})
+	pod := busyboxPod("sub", corev1.RestartPolicyNever, "cat /etc/app.conf; ls /etc | grep -c app.conf")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/app.conf", SubPath: "app.conf"}}
+	h.createPod(pod)
+	h.waitPod("sub", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "sub", "main", ""); l != "port=8080\n1\n" {
+		t.Fatalf("logs %q", l)
+	}
+
+	// An init container plants a symlink to / in an emptyDir; a subPath through it must not reach the host.
+	evil := busyboxPod("evil", corev1.RestartPolicyNever, "ls /host")
+	evil.Spec.Volumes = []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	evil.Spec.InitContainers = []corev1.Container{{Name: "plant", Image: "busybox", Command: []string{"sh", "-c", "ln -s / /d/up"},
+		VolumeMounts: []corev1.VolumeMount{{Name: "d", MountPath: "/d"}}}}
+	evil.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "d", MountPath: "/host", SubPath: "up"}}
+	h.createPod(evil)
+	h.waitPod("evil", "refused (CreateContainerError)", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerError"
+	})
+}

@@ -261,25 +261,67 @@ func (w *podWorker) writeProjected(ctx context.Context, dir string, pod *corev1.
 	return writeFiles(dir, files, true)
 }
 
-// containerMounts maps the container's volumeMounts to busybox mounts.
+// containerMounts maps the container's volumeMounts to busybox mounts. A subPath is resolved inside its
+// volume with os.Root (a symlink a pod planted in a volume cannot lead outside it); a subPath naming a file
+// becomes a file mount.
 func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mount, error) {
 	var mounts []busybox.Mount
+	closeAll := func() {
+		for _, m := range mounts {
+			if m.Root != nil {
+				m.Root.Close()
+			}
+		}
+	}
 	for _, vm := range c.VolumeMounts {
 		v, ok := vols[vm.Name]
 		if !ok {
+			closeAll()
 			return nil, fmt.Errorf("container %s: volume %q not found", c.Name, vm.Name)
-		}
-		dir := v.dir
-		if vm.SubPath != "" {
-			dir = filepath.Join(dir, filepath.FromSlash(path.Clean("/"+vm.SubPath)))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("container %s subPath %s: %w", c.Name, vm.SubPath, err)
-			}
 		}
 		if busybox.Clean(vm.MountPath) == "/" {
 			continue
 		}
-		mounts = append(mounts, busybox.Mount{Path: vm.MountPath, Dir: dir, ReadOnly: v.readOnly || vm.ReadOnly})
+		m := busybox.Mount{Path: vm.MountPath, Dir: v.dir, ReadOnly: v.readOnly || vm.ReadOnly}
+		if sub := strings.TrimPrefix(path.Clean("/"+vm.SubPath), "/"); sub != "" {
+			root, err := subPathRoot(v.dir, sub, &m)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("container %s subPath %s: %w", c.Name, vm.SubPath, err)
+			}
+			m.Root = root
+		}
+		mounts = append(mounts, m)
 	}
 	return mounts, nil
+}
+
+// subPathRoot opens sub (a clean relative path) of the volume at dir, creating it as a folder when
+// missing; for a file it opens its folder and sets m.File.
+func subPathRoot(dir, sub string, m *busybox.Mount) (*os.Root, error) {
+	vol, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open volume: %w", err)
+	}
+	defer vol.Close()
+	fi, err := vol.Stat(sub)
+	switch {
+	case err == nil && !fi.IsDir():
+		parent := path.Dir(sub)
+		m.File = path.Base(sub)
+		r, err := vol.OpenRoot(parent)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", parent, err)
+		}
+		return r, nil
+	case err != nil:
+		if err := vol.MkdirAll(sub, 0o755); err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+	}
+	r, err := vol.OpenRoot(sub)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return r, nil
 }

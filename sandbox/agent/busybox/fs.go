@@ -16,12 +16,17 @@ import (
 type Mount struct {
 	Path     string // absolute path inside the pod, e.g. /var/log
 	Dir      string // host folder backing it
+	File     string // if set, a file mount: Path is the file named File in Dir (a subPath to a file)
 	ReadOnly bool
+	// Root, if set, is used instead of opening Dir (NewFS takes it over): a subPath opened from its
+	// volume's own os.Root, so that a symlink planted in the volume cannot lead outside it.
+	Root *os.Root
 }
 
 type mountRoot struct {
 	path     string // cleaned pod path, "/" for the pod root
 	root     *os.Root
+	file     string // file mounts: the name in root that path is
 	readOnly bool
 }
 
@@ -39,24 +44,53 @@ func NewFS(rootDir string, mounts []Mount) (*FS, error) {
 		return nil, fmt.Errorf("open pod root: %w", err)
 	}
 	f := &FS{mounts: []mountRoot{{path: "/", root: r}}}
+	ok := false
+	defer func() {
+		if !ok { // NewFS owns the given roots, even when it fails
+			for _, m := range mounts {
+				if m.Root != nil {
+					_ = m.Root.Close()
+				}
+			}
+		}
+	}()
 	for _, m := range mounts {
 		p := Clean(m.Path)
 		if p == "/" {
 			_ = f.Close()
 			return nil, fmt.Errorf("mount %s: cannot mount over the pod root", m.Path)
 		}
-		if err := r.MkdirAll(strings.TrimPrefix(p, "/"), 0o755); err != nil {
+		point := strings.TrimPrefix(p, "/")
+		var err error
+		if m.File != "" {
+			if strings.Contains(m.File, "/") || m.File == "." || m.File == ".." {
+				_ = f.Close()
+				return nil, fmt.Errorf("mount %s: file %q must be a plain name", p, m.File)
+			}
+			if err = r.MkdirAll(path.Dir(point), 0o755); err == nil {
+				var fh *os.File
+				if fh, err = r.OpenFile(point, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
+					err = fh.Close()
+				}
+			}
+		} else {
+			err = r.MkdirAll(point, 0o755)
+		}
+		if err != nil {
 			_ = f.Close()
 			return nil, fmt.Errorf("create mount point %s: %w", p, err)
 		}
-		mr, err := os.OpenRoot(m.Dir)
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("open volume for %s: %w", p, err)
+		mr := m.Root
+		if mr == nil {
+			if mr, err = os.OpenRoot(m.Dir); err != nil {
+				_ = f.Close()
+				return nil, fmt.Errorf("open volume for %s: %w", p, err)
+			}
 		}
-		f.mounts = append(f.mounts, mountRoot{path: p, root: mr, readOnly: m.ReadOnly})
+		f.mounts = append(f.mounts, mountRoot{path: p, root: mr, file: m.File, readOnly: m.ReadOnly})
 	}
 	sort.SliceStable(f.mounts, func(i, j int) bool { return len(f.mounts[i].path) > len(f.mounts[j].path) })
+	ok = true
 	return f, nil
 }
 
@@ -90,9 +124,15 @@ func (f *FS) resolve(p string) (*mountRoot, string) {
 			return m, relOrDot(strings.TrimPrefix(p, "/"))
 		}
 		if p == m.path {
+			if m.file != "" {
+				return m, m.file
+			}
 			return m, "."
 		}
 		if strings.HasPrefix(p, m.path+"/") {
+			if m.file != "" { // below a file: fails with ENOTDIR
+				return m, m.file + "/" + strings.TrimPrefix(p, m.path+"/")
+			}
 			return m, relOrDot(strings.TrimPrefix(p, m.path+"/"))
 		}
 	}
@@ -106,10 +146,15 @@ func relOrDot(s string) string {
 	return s
 }
 
-// IsMountPoint says whether p is the root of a volume mount (or "/").
+// IsMountPoint says whether p is a mount point (or "/").
 func (f *FS) IsMountPoint(p string) bool {
-	_, rel := f.resolve(p)
-	return rel == "."
+	p = Clean(p)
+	for _, m := range f.mounts {
+		if m.path == p {
+			return true
+		}
+	}
+	return false
 }
 
 func perr(op, p string, err error) error {
@@ -277,7 +322,7 @@ func (f *FS) MkdirAll(p string, perm fs.FileMode) error {
 // Remove removes a file or an empty directory. A mount point cannot be removed.
 func (f *FS) Remove(p string) error {
 	m, rel := f.resolve(p)
-	if rel == "." {
+	if f.IsMountPoint(p) {
 		return &fs.PathError{Op: "remove", Path: p, Err: syscall.EBUSY}
 	}
 	if err := m.writable("remove", p); err != nil {
@@ -296,7 +341,7 @@ func (f *FS) Rename(oldp, newp string) error {
 	if m1 != m2 {
 		return &fs.PathError{Op: "rename", Path: oldp, Err: syscall.EXDEV}
 	}
-	if r1 == "." || r2 == "." {
+	if f.IsMountPoint(oldp) || f.IsMountPoint(newp) {
 		return &fs.PathError{Op: "rename", Path: oldp, Err: syscall.EBUSY}
 	}
 	if err := m1.writable("rename", newp); err != nil {

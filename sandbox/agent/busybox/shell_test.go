@@ -319,3 +319,21 @@ func TestPerlBpiGolden(t *testing.T) {
 		t.Fatalf("exit %d, output differs from the golden:\n%.80s…\n%.80s…", code, out, want)
 	}
 }
+
+func TestFileMount(t *testing.T) {
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "app.conf"), []byte("key=value\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "other"), []byte("hidden\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPod(t, Mount{Path: "/etc/app/app.conf", Dir: vol, File: "app.conf", ReadOnly: true})
+	out, errOut, code := p.sh(t, "cat /etc/app/app.conf; ls /etc/app; cat /etc/app/other; rm /etc/app/app.conf; cat /etc/app/app.conf/x")
+	if out != "key=value\napp.conf\n" || code == 0 {
+		t.Fatalf("got %q %q %d", out, errOut, code)
+	}
+	if b, err := os.ReadFile(filepath.Join(vol, "app.conf")); err != nil || string(b) != "key=value\n" {
+		t.Fatalf("mounted file changed: %q %v", b, err)
+	}
+}
