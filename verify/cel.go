@@ -332,6 +332,10 @@ func (v *Verifier) listPods(ctx context.Context, ns string, sel labels.Selector)
 	return out, nil
 }
 
+// maxLogBytes bounds the logs read per container (a chatty Job must not
+// slow every evaluation down).
+var maxLogBytes int64 = 1 << 20
+
 // logs concatenates the logs of every container of pods (init containers
 // first), oldest pod first. A container that has not started has no logs.
 func (v *Verifier) logs(ctx context.Context, pods []*unstructured.Unstructured) (string, error) {
@@ -349,7 +353,7 @@ func (v *Verifier) logs(ctx context.Context, pods []*unstructured.Unstructured) 
 			}
 		}
 		for _, c := range containers {
-			data, err := v.kube.CoreV1().Pods(p.GetNamespace()).GetLogs(p.GetName(), &corev1.PodLogOptions{Container: c}).DoRaw(ctx)
+			data, err := v.kube.CoreV1().Pods(p.GetNamespace()).GetLogs(p.GetName(), &corev1.PodLogOptions{Container: c, LimitBytes: &maxLogBytes}).DoRaw(ctx)
 			if err != nil {
 				if isNotStarted(err) {
 					continue

@@ -1,6 +1,3 @@
-// Package verify evaluates lesson objectives against a cluster with client-go:
-// once (Evaluate) or live (Watch), and says precisely why an objective does
-// not hold. It only reads the cluster (get, list, watch, pods/log).
 package verify
 
 import (
