@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -49,7 +50,7 @@ func (v *Verifier) resolve(ctx context.Context, t *lessons.Target) (*meta.RESTMa
 		return m, nil
 	}
 	m, err := v.lookup(t)
-	if err != nil && meta.IsNoMatchError(err) {
+	if err != nil && meta.IsNoMatchError(err) && v.mayRediscover() {
 		// A CRD may have been installed since discovery was cached.
 		v.mapper.Reset()
 		m, err = v.lookup(t)
@@ -64,6 +65,19 @@ func (v *Verifier) resolve(ctx context.Context, t *lessons.Target) (*meta.RESTMa
 	v.mapping[key] = m
 	v.mu.Unlock()
 	return m, nil
+}
+
+// rediscoverEvery bounds how often an unknown kind refreshes discovery.
+const rediscoverEvery = 5 * time.Second
+
+func (v *Verifier) mayRediscover() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if time.Since(v.rediscovered) < rediscoverEvery {
+		return false
+	}
+	v.rediscovered = time.Now()
+	return true
 }
 
 func (v *Verifier) lookup(t *lessons.Target) (*meta.RESTMapping, error) {

@@ -86,8 +86,9 @@ type Verifier struct {
 	cel    *celCache
 	run    func(ctx context.Context, s *lessons.Script) (string, int, error)
 
-	mu      sync.Mutex
-	mapping map[string]*meta.RESTMapping // by apiVersion+"/"+kind
+	mu           sync.Mutex
+	mapping      map[string]*meta.RESTMapping // by apiVersion+"/"+kind
+	rediscovered time.Time                    // last discovery refresh for an unknown kind
 }
 
 // New builds a Verifier from cfg.
