@@ -513,3 +513,33 @@ func TestSubPathFileMountAndEscape(t *testing.T) {
 			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerError"
 	})
 }
+
+func TestHostPathPlantedSymlink(t *testing.T) {
+	h := startAgent(t)
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("CANARY"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plant := busyboxPod("plant", corev1.RestartPolicyNever, "ln -s "+outside+" /host/escape; ln -s / /host/root")
+	plant.Spec.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
+	plant.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "h", MountPath: "/host"}}
+	h.createPod(plant)
+	h.waitPod("plant", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	for _, hp := range []string{"/escape", "/root" + outside} {
+		name := "use" + uidOf(strings.ReplaceAll(hp, "/", ""))[:4]
+		use := busyboxPod(name, corev1.RestartPolicyNever, "cat /mnt/secret; rm -rf /mnt/*")
+		use.Spec.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hp}}}}
+		use.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "h", MountPath: "/mnt"}}
+		h.createPod(use)
+		time.Sleep(500 * time.Millisecond)
+		p, _ := h.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		if p.Status.Phase == corev1.PodSucceeded {
+			if l := h.logs(t, name, "main", ""); strings.Contains(l, "CANARY") {
+				t.Fatalf("hostPath %s read a host file through a planted symlink: %q", hp, l)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "secret")); err != nil || string(b) != "CANARY" {
+		t.Fatalf("host file changed: %q %v", b, err)
+	}
+}

@@ -15,9 +15,11 @@ import (
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 )
 
-// volume is a pod volume as a folder under the agent's data dir.
+// volume is a pod volume: the folder rel inside base, a folder the agent made. Mounts open rel through
+// base's os.Root, so no symlink a pod left in a shared folder (hostPath) can lead elsewhere.
 type volume struct {
-	dir      string
+	base     string
+	rel      string // "." for the base itself
 	readOnly bool
 }
 
@@ -68,37 +70,64 @@ func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
 	vols := map[string]volume{}
 	for _, v := range pod.Spec.Volumes {
 		own := filepath.Join(w.dir, "volumes", safeName(v.Name))
-		var vol volume
+		vol := volume{base: own, rel: "."}
 		var err error
 		switch {
 		case v.HostPath != nil:
-			vol = volume{dir: HostPathDir(dataDir, v.HostPath.Path)}
+			vol = volume{base: filepath.Join(dataDir, "hostpath"), rel: relOf(v.HostPath.Path)}
 		case v.PersistentVolumeClaim != nil:
-			vol = volume{dir: ClaimDir(dataDir, pod.Namespace, v.PersistentVolumeClaim.ClaimName), readOnly: v.PersistentVolumeClaim.ReadOnly}
+			vol = volume{base: filepath.Join(dataDir, "volumes"), rel: path.Join(safeName(pod.Namespace), safeName(v.PersistentVolumeClaim.ClaimName)),
+				readOnly: v.PersistentVolumeClaim.ReadOnly}
 		case v.ConfigMap != nil:
-			vol = volume{dir: own, readOnly: true}
+			vol.readOnly = true
 			err = w.writeConfigMap(ctx, own, pod.Namespace, &v.ConfigMap.LocalObjectReference, v.ConfigMap.Items, v.ConfigMap.Optional, true)
 		case v.Secret != nil:
-			vol = volume{dir: own, readOnly: true}
+			vol.readOnly = true
 			err = w.writeSecret(ctx, own, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, true)
 		case v.DownwardAPI != nil:
-			vol = volume{dir: own, readOnly: true}
+			vol.readOnly = true
 			err = w.writeDownward(own, v.DownwardAPI.Items, true)
 		case v.Projected != nil:
-			vol = volume{dir: own, readOnly: true}
+			vol.readOnly = true
 			err = w.writeProjected(ctx, own, pod, v.Projected)
 		default: // emptyDir, and anything else the sandbox cannot provide, is an empty folder of the pod
-			vol = volume{dir: own}
 		}
 		if err != nil {
 			return nil, v.Name, err
 		}
-		if err := os.MkdirAll(vol.dir, 0o755); err != nil {
-			return nil, v.Name, fmt.Errorf("create volume folder: %w", err)
+		if err := ensureVolume(vol); err != nil {
+			return nil, v.Name, err
 		}
 		vols[v.Name] = vol
 	}
 	return vols, "", nil
+}
+
+// relOf turns an absolute host-style path into a clean relative one ("." for /).
+func relOf(p string) string {
+	if r := strings.TrimPrefix(path.Clean("/"+p), "/"); r != "" {
+		return r
+	}
+	return "."
+}
+
+// ensureVolume creates the volume's folder, through base's os.Root.
+func ensureVolume(v volume) error {
+	if err := os.MkdirAll(v.base, 0o755); err != nil {
+		return fmt.Errorf("create volume folder: %w", err)
+	}
+	if v.rel == "." {
+		return nil
+	}
+	r, err := os.OpenRoot(v.base)
+	if err != nil {
+		return fmt.Errorf("open volume folder: %w", err)
+	}
+	defer r.Close()
+	if err := r.MkdirAll(v.rel, 0o755); err != nil {
+		return fmt.Errorf("create volume folder %s: %w", v.rel, err)
+	}
+	return nil
 }
 
 // writeFiles writes name→content under dir (fresh on first write), refusing paths that leave dir.
@@ -282,44 +311,46 @@ func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mou
 		if busybox.Clean(vm.MountPath) == "/" {
 			continue
 		}
-		m := busybox.Mount{Path: vm.MountPath, Dir: v.dir, ReadOnly: v.readOnly || vm.ReadOnly}
-		if sub := strings.TrimPrefix(path.Clean("/"+vm.SubPath), "/"); sub != "" {
-			root, err := subPathRoot(v.dir, sub, &m)
-			if err != nil {
-				closeAll()
-				return nil, fmt.Errorf("container %s subPath %s: %w", c.Name, vm.SubPath, err)
-			}
-			m.Root = root
+		m := busybox.Mount{Path: vm.MountPath, Dir: filepath.Join(v.base, filepath.FromSlash(v.rel)), ReadOnly: v.readOnly || vm.ReadOnly}
+		rel := path.Join(v.rel, strings.TrimPrefix(path.Clean("/"+vm.SubPath), "/"))
+		root, err := openVolumePath(v.base, rel, &m)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("container %s volume %s subPath %q: %w", c.Name, vm.Name, vm.SubPath, err)
 		}
+		m.Root = root
 		mounts = append(mounts, m)
 	}
 	return mounts, nil
 }
 
-// subPathRoot opens sub (a clean relative path) of the volume at dir, creating it as a folder when
+// openVolumePath opens rel (clean, relative) inside base with os.Root, creating it as a folder when
 // missing; for a file it opens its folder and sets m.File.
-func subPathRoot(dir, sub string, m *busybox.Mount) (*os.Root, error) {
-	vol, err := os.OpenRoot(dir)
+func openVolumePath(base, rel string, m *busybox.Mount) (*os.Root, error) {
+	vol, err := os.OpenRoot(base)
 	if err != nil {
 		return nil, fmt.Errorf("open volume: %w", err)
 	}
+	if rel == "." {
+		return vol, nil
+	}
 	defer vol.Close()
-	fi, err := vol.Stat(sub)
+	fi, err := vol.Stat(rel)
 	switch {
 	case err == nil && !fi.IsDir():
-		parent := path.Dir(sub)
-		m.File = path.Base(sub)
+		parent := path.Dir(rel)
+		m.File = path.Base(rel)
 		r, err := vol.OpenRoot(parent)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", parent, err)
 		}
 		return r, nil
 	case err != nil:
-		if err := vol.MkdirAll(sub, 0o755); err != nil {
+		if err := vol.MkdirAll(rel, 0o755); err != nil {
 			return nil, fmt.Errorf("create: %w", err)
 		}
 	}
-	r, err := vol.OpenRoot(sub)
+	r, err := vol.OpenRoot(rel)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
