@@ -85,7 +85,20 @@ func (c *celCache) compile(expr string) (*program, error) {
 func compileExpr(env *cel.Env, expr string) (*program, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("%s", strings.TrimSpace(iss.Err().Error()))
+		// One line per problem, located by column in the expression (the
+		// caret drawing of cel-go does not fit file:line diagnostics).
+		var msgs []string
+		for _, e := range iss.Errors() {
+			m := e.Message
+			if e.Location != nil && e.Location.Line() > 0 {
+				m = fmt.Sprintf("col %d: %s", e.Location.Column()+1, m)
+			}
+			msgs = append(msgs, m)
+		}
+		if len(msgs) == 0 {
+			msgs = append(msgs, strings.TrimSpace(iss.Err().Error()))
+		}
+		return nil, fmt.Errorf("%s", strings.Join(msgs, "; "))
 	}
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return nil, fmt.Errorf("expression %q is a %s, not a bool", expr, t)

@@ -39,7 +39,7 @@ func Lint(l *lessons.Lesson) []lessons.Diagnostic {
 				}
 				if _, err := compileExpr(env, e.CEL); err != nil {
 					out = append(out, lessons.Diagnostic{File: o.File, Line: line, Severity: lessons.SevError,
-						Message: fmt.Sprintf("objective %q: CEL does not compile (bindings: object, pods, jobs, logs): %v", o.ID, err)})
+						Message: fmt.Sprintf("objective %q: CEL %q does not compile (bindings: object, pods, jobs, logs): %v", o.ID, e.CEL, err)})
 				}
 			}
 		}
