@@ -543,3 +543,46 @@ func TestHostPathPlantedSymlink(t *testing.T) {
 		t.Fatalf("host file changed: %q %v", b, err)
 	}
 }
+
+func TestNotReadyTaintRemovedOnExistingNode(t *testing.T) {
+	client := fake.NewClientset(&corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "klab-sandbox"},
+		Spec: corev1.NodeSpec{Taints: []corev1.Taint{
+			{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule},
+			{Key: "example.com/keep", Effect: corev1.TaintEffectNoSchedule},
+		}},
+	})
+	pki := newTestPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- Run(ctx, Config{Client: client, NodeName: "klab-sandbox", DataDir: t.TempDir(), TLSCertFile: pki.serverCert,
+			TLSKeyFile: pki.serverKey, ClientCAFile: pki.caFile}, func() { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("not ready")
+	}
+	node, err := client.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(node.Spec.Taints) != 1 || node.Spec.Taints[0].Key != "example.com/keep" {
+		t.Fatalf("taints %+v", node.Spec.Taints)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func TestConfigRequiresTLS(t *testing.T) {
+	err := Run(context.Background(), Config{Client: fake.NewClientset(), NodeName: "n", DataDir: t.TempDir()}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ClientCAFile") {
+		t.Fatalf("got %v", err)
+	}
+}
