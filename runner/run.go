@@ -104,17 +104,22 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 		defer close(readDone)
 		buf := make([]byte, 32<<10)
 		var answers queryAnswerer
+		emit := func(chunk []byte) {
+			if len(chunk) == 0 {
+				return
+			}
+			output.Write(chunk)
+			if out != nil {
+				out(chunk)
+			}
+		}
 		for {
 			n, err := master.Read(buf)
 			if n > 0 {
-				chunk := bytes.Clone(buf[:n])
-				answers.feed(chunk, master)
-				output.Write(chunk)
-				if out != nil {
-					out(chunk)
-				}
+				emit(answers.feed(buf[:n], master))
 			}
 			if err != nil {
+				emit(answers.flush())
 				return
 			}
 		}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -520,14 +521,41 @@ func TestParseKubectl(t *testing.T) {
 }
 
 // Nobody types into a run's terminal: answers klab writes to it (terminal
-// queries) must not come back as echoed output.
+// queries) must not come back as echoed output, and the queries are not
+// shown either, as on a terminal.
 func TestRunDoesNotEchoInput(t *testing.T) {
 	l := newOfflineLab(t)
-	res, err := l.Run(context.Background(), `printf 'q\033[6n\n'; sleep 0.5; echo done`, nil)
+	res, err := l.Run(context.Background(), `printf 'q\033[6n\n'; sleep 0.5; printf '\033]11;?\033\\'; echo done`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Output != "q\x1b[6n\ndone\n" {
+	if res.Output != "q\ndone\n" {
 		t.Fatalf("output %q", res.Output)
+	}
+}
+
+func TestQueryAnswererHidesQueries(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+		want   string
+	}{
+		{"klab startup", []string{"\x1b]11;?\x1b\\\x1b[6nkubectl output\n"}, "kubectl output\n"},
+		{"split query", []string{"a\x1b]1", "1;?\x1b\\b"}, "ab"},
+		{"colours stay", []string{"\x1b[31mred\x1b[0m"}, "\x1b[31mred\x1b[0m"},
+		{"partial at the end is kept", []string{"x\x1b[6"}, "x\x1b[6"},
+		{"escape not a query", []string{"\x1b[", "2Jclear"}, "\x1b[2Jclear"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var q queryAnswerer
+			var got strings.Builder
+			for _, c := range tc.chunks {
+				got.Write(q.feed([]byte(c), io.Discard))
+			}
+			got.Write(q.flush())
+			if got.String() != tc.want {
+				t.Fatalf("shown %q, want %q", got.String(), tc.want)
+			}
+		})
 	}
 }

@@ -21,38 +21,50 @@ var termQueries = []struct{ query, answer []byte }{
 }
 
 // queryAnswerer finds terminal queries in a stream of output chunks (a query
-// may be split across two chunks) and writes their answers to the terminal.
+// may be split across two chunks), writes their answers to the terminal and,
+// as a terminal does, does not show them: every klab process asks (Bubble
+// Tea's init queries the background colour), and `klab kubectl` output must
+// not start with escape codes.
 type queryAnswerer struct {
-	carry []byte // the end of the previous chunk, if it may start a query
+	carry []byte // the end of the previous chunk, when it may start a query
 }
 
-// feed scans chunk and answers every query it completes.
-func (q *queryAnswerer) feed(chunk []byte, w io.Writer) {
+// feed answers every query that chunk completes and returns chunk without
+// the queries; a trailing partial query is held back for the next chunk.
+func (q *queryAnswerer) feed(chunk []byte, w io.Writer) []byte {
 	data := chunk
 	if len(q.carry) > 0 {
 		data = append(q.carry, chunk...)
+		q.carry = nil
 	}
-	for i := 0; i < len(data); i++ {
-		if data[i] != 0x1b {
-			continue
-		}
-		for _, t := range termQueries {
-			if bytes.HasPrefix(data[i:], t.query) {
-				_, _ = w.Write(t.answer)
-				i += len(t.query) - 1
-				break
+	out := make([]byte, 0, len(data))
+scan:
+	for i := 0; i < len(data); {
+		if data[i] == 0x1b {
+			rest := data[i:]
+			for _, t := range termQueries {
+				if bytes.HasPrefix(rest, t.query) {
+					_, _ = w.Write(t.answer)
+					i += len(t.query)
+					continue scan
+				}
+			}
+			for _, t := range termQueries {
+				if len(rest) < len(t.query) && bytes.HasPrefix(t.query, rest) {
+					q.carry = bytes.Clone(rest)
+					break scan
+				}
 			}
 		}
+		out = append(out, data[i])
+		i++
 	}
-	q.carry = q.carry[:0]
-	// Keep a trailing partial query for the next chunk.
-	if j := bytes.LastIndexByte(data, 0x1b); j >= 0 && len(data)-j < 8 {
-		tail := data[j:]
-		for _, t := range termQueries {
-			if len(tail) < len(t.query) && bytes.HasPrefix(t.query, tail) {
-				q.carry = append(q.carry, tail...)
-				break
-			}
-		}
-	}
+	return out
+}
+
+// flush returns what feed held back once the output has ended.
+func (q *queryAnswerer) flush() []byte {
+	rest := q.carry
+	q.carry = nil
+	return rest
 }
