@@ -73,6 +73,8 @@ func startEtcd(dir string, port, peerPort int, logPath string) (*embed.Etcd, err
 	// A throw-away learning cluster: data survives a killed process (the page
 	// cache keeps it) but not a power cut, and every write is much faster.
 	cfg.UnsafeNoFsync = true
+	// One member: nobody to wait for, so elect at once (default 100 ms ticks, 1 s election).
+	cfg.TickMs, cfg.ElectionMs = 10, 100
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start etcd in %s: %w", dir, err)
