@@ -98,13 +98,22 @@ func NewRootCommand() *cobra.Command {
 		Args:          cobra.MaximumNArgs(1),
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Precedence: flags > KLAB_* environment > config file > defaults.
+	cfg, cfgErr := loadConfig(configPath())
+	if cfgErr != nil {
+		root.PersistentPreRunE = func(*cobra.Command, []string) error { return &ExitError{Code: ExitUsage, Err: cfgErr} }
+	}
+	sandboxDefault := cfg.Sandbox
+	if v, ok := os.LookupEnv("KLAB_SANDBOX"); ok {
+		sandboxDefault = v == "1" || v == "true"
+	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&opts.Kubeconfig, "kubeconfig", envOr("KLAB_KUBECONFIG", ""), "path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
-	pf.StringVar(&opts.Context, "context", envOr("KLAB_CONTEXT", ""), "kubeconfig context to use")
-	pf.StringVarP(&opts.Namespace, "namespace", "n", envOr("KLAB_NAMESPACE", ""), "lab namespace (default klab-<lesson-id>)")
-	pf.BoolVar(&opts.Sandbox, "sandbox", envOr("KLAB_SANDBOX", "") == "1", "use klab's embedded sandbox cluster")
-	pf.StringVar(&opts.Kubectl, "kubectl", envOr("KLAB_KUBECTL", "auto"), `kubectl flavour: auto, "microk8s kubectl", kubectl, or a path`)
-	pf.StringVar(&opts.Lang, "lang", envOr("KLAB_LANG", ""), "UI language: fr or en (default: the lesson's)")
+	pf.StringVar(&opts.Kubeconfig, "kubeconfig", envOr("KLAB_KUBECONFIG", cfg.Kubeconfig), "path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+	pf.StringVar(&opts.Context, "context", envOr("KLAB_CONTEXT", cfg.Context), "kubeconfig context to use")
+	pf.StringVarP(&opts.Namespace, "namespace", "n", envOr("KLAB_NAMESPACE", cfg.Namespace), "lab namespace (default klab-<lesson-id>)")
+	pf.BoolVar(&opts.Sandbox, "sandbox", sandboxDefault, "use klab's embedded sandbox cluster")
+	pf.StringVar(&opts.Kubectl, "kubectl", envOr("KLAB_KUBECTL", or(cfg.Kubectl, "auto")), `kubectl flavour: auto, "microk8s kubectl", kubectl, or a path`)
+	pf.StringVar(&opts.Lang, "lang", envOr("KLAB_LANG", cfg.Lang), "UI language: fr or en (default: the lesson's)")
 
 	run := newRunCommand(opts)
 	root.RunE = run.RunE
@@ -143,6 +152,13 @@ func wrapArgs(c *cobra.Command) {
 		}
 		return nil
 	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func envOr(key, def string) string {
