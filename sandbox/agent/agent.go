@@ -73,6 +73,8 @@ const (
 	HeartbeatPeriod = 10 * time.Second
 	// LeaseDuration is the Lease's leaseDurationSeconds.
 	LeaseDuration = 40
+	// VolumeRefreshPeriod is how often ConfigMap, Secret and downward-API volumes follow their source.
+	VolumeRefreshPeriod = 5 * time.Second
 	// retryPeriod is how often a pod waiting on a missing ConfigMap/Secret is retried.
 	retryPeriod = 2 * time.Second
 )

@@ -586,3 +586,27 @@ func TestConfigRequiresTLS(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestConfigMapVolumeFollowsUpdates(t *testing.T) {
+	h := startAgent(t)
+	ctx := context.Background()
+	cm, err := h.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "live"},
+		Data: map[string]string{"color": "blue"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := busyboxPod("watcher", corev1.RestartPolicyNever,
+		`cat /cfg/color; echo; while [ "$(cat /cfg/color)" = blue ]; do sleep 0.2; done; cat /cfg/color; echo; ls /cfg; ls -a /cfg | grep -c '^\.\.data$'`)
+	pod.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "live"}}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}
+	h.createPod(pod)
+	h.waitPod("watcher", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	cm.Data = map[string]string{"color": "green", "size": "L"}
+	if _, err := h.client.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPod("watcher", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "watcher", "main", ""); l != "blue\ngreen\ncolor\nsize\n1\n" {
+		t.Fatalf("logs %q", l)
+	}
+}

@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,18 +81,12 @@ func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
 		case v.PersistentVolumeClaim != nil:
 			vol = volume{base: filepath.Join(dataDir, "volumes"), rel: path.Join(safeName(pod.Namespace), safeName(v.PersistentVolumeClaim.ClaimName)),
 				readOnly: v.PersistentVolumeClaim.ReadOnly}
-		case v.ConfigMap != nil:
+		case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
 			vol.readOnly = true
-			err = w.writeConfigMap(ctx, own, pod.Namespace, &v.ConfigMap.LocalObjectReference, v.ConfigMap.Items, v.ConfigMap.Optional, true)
-		case v.Secret != nil:
-			vol.readOnly = true
-			err = w.writeSecret(ctx, own, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, true)
-		case v.DownwardAPI != nil:
-			vol.readOnly = true
-			err = w.writeDownward(own, v.DownwardAPI.Items, true)
-		case v.Projected != nil:
-			vol.readOnly = true
-			err = w.writeProjected(ctx, own, pod, v.Projected)
+			var files map[string][]byte
+			if files, err = w.volumeFiles(ctx, pod, &v); err == nil {
+				err = w.writeVolume(v.Name, own, files)
+			}
 		default: // emptyDir, and anything else the sandbox cannot provide, is an empty folder of the pod
 		}
 		if err != nil {
@@ -130,13 +127,37 @@ func ensureVolume(v volume) error {
 	return nil
 }
 
-// writeFiles writes name→content under dir (fresh on first write), refusing paths that leave dir.
-func writeFiles(dir string, files map[string][]byte, fresh bool) error {
-	if fresh {
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("reset volume: %w", err)
-		}
+// writeVolume writes a ConfigMap/Secret/downward-API volume like the kubelet's atomic writer: the files
+// live in a timestamped folder, "..data" points to it, and each top-level name is a symlink through
+// "..data"; an update swaps "..data" in one rename, so a reader sees the old or the new content, never a
+// mix. Unchanged content is not rewritten.
+func (w *podWorker) writeVolume(name, dir string, files map[string][]byte) error {
+	sum := filesHash(files)
+	w.mu.Lock()
+	same := w.volHash[name] == sum
+	w.mu.Unlock()
+	if same {
+		return nil
 	}
+	if err := writeAtomic(dir, files); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.volHash[name] = sum
+	w.mu.Unlock()
+	return nil
+}
+
+func filesHash(files map[string][]byte) string {
+	h := sha256.New()
+	for _, k := range sortedKeys(files) {
+		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(files[k]))
+		h.Write(files[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeAtomic(dir string, files map[string][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create volume: %w", err)
 	}
@@ -145,21 +166,96 @@ func writeFiles(dir string, files map[string][]byte, fresh bool) error {
 		return fmt.Errorf("open volume: %w", err)
 	}
 	defer root.Close()
+	ts := ".." + time.Now().UTC().Format("2006_01_02_15_04_05.000000000")
+	if err := root.Mkdir(ts, 0o755); err != nil {
+		return fmt.Errorf("volume: %w", err)
+	}
+	top := map[string]bool{}
 	for name, data := range files {
 		rel := strings.TrimPrefix(path.Clean("/"+name), "/")
-		if rel == "" {
+		if rel == "" || strings.HasPrefix(rel, "..") {
 			continue
 		}
-		if d := path.Dir(rel); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("volume file %s: %w", name, err)
-			}
+		top[strings.SplitN(rel, "/", 2)[0]] = true
+		full := path.Join(ts, rel)
+		if err := root.MkdirAll(path.Dir(full), 0o755); err != nil {
+			return fmt.Errorf("volume file %s: %w", name, err)
 		}
-		if err := root.WriteFile(rel, data, 0o644); err != nil {
+		if err := root.WriteFile(full, data, 0o644); err != nil {
 			return fmt.Errorf("volume file %s: %w", name, err)
 		}
 	}
+	_ = root.Remove("..data_tmp")
+	if err := root.Symlink(ts, "..data_tmp"); err != nil {
+		return fmt.Errorf("volume: %w", err)
+	}
+	if err := root.Rename("..data_tmp", "..data"); err != nil {
+		return fmt.Errorf("volume: %w", err)
+	}
+	for name := range top {
+		if t, err := root.Readlink(name); err == nil && t == path.Join("..data", name) {
+			continue
+		}
+		_ = root.RemoveAll(name)
+		if err := root.Symlink(path.Join("..data", name), name); err != nil {
+			return fmt.Errorf("volume file %s: %w", name, err)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("volume: %w", err)
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if n == "..data" || n == ts || top[n] {
+			continue
+		}
+		_ = root.RemoveAll(n) // an old timestamped folder, or a key that is gone
+	}
 	return nil
+}
+
+// volumeFiles computes the files of a ConfigMap, Secret, downward-API or projected volume.
+func (w *podWorker) volumeFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (map[string][]byte, error) {
+	switch {
+	case v.ConfigMap != nil:
+		return w.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional)
+	case v.Secret != nil:
+		return w.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional)
+	case v.DownwardAPI != nil:
+		return w.downwardFiles(v.DownwardAPI.Items)
+	case v.Projected != nil:
+		return w.projectedFiles(ctx, pod, v.Projected)
+	}
+	return nil, nil
+}
+
+// refreshVolumes rewrites ConfigMap, Secret and downward-API volumes whose source changed, every
+// VolumeRefreshPeriod while the pod runs (the kubelet does it about every minute).
+func (w *podWorker) refreshVolumes() {
+	t := time.NewTicker(VolumeRefreshPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.runCtx.Done():
+			return
+		case <-t.C:
+		}
+		pod := w.latest()
+		for i := range pod.Spec.Volumes {
+			v := &pod.Spec.Volumes[i]
+			if v.ConfigMap == nil && v.Secret == nil && v.DownwardAPI == nil && v.Projected == nil {
+				continue
+			}
+			files, err := w.volumeFiles(w.runCtx, pod, v)
+			if err != nil {
+				continue // keep the last content, as the kubelet does
+			}
+			if err := w.writeVolume(v.Name, filepath.Join(w.dir, "volumes", safeName(v.Name)), files); err != nil && w.runCtx.Err() == nil {
+				w.m.a.logf("agent: refresh volume %s of pod %s/%s: %v", v.Name, pod.Namespace, pod.Name, err)
+			}
+		}
+	}
 }
 
 func pick[T any](data map[string]T, items []corev1.KeyToPath, conv func(T) []byte) (map[string][]byte, error) {
@@ -207,14 +303,6 @@ func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items [
 	return files, nil
 }
 
-func (w *podWorker) writeConfigMap(ctx context.Context, dir, ns string, ref *corev1.LocalObjectReference, items []corev1.KeyToPath, optional *bool, fresh bool) error {
-	files, err := w.configMapFiles(ctx, ns, ref.Name, items, optional)
-	if err != nil {
-		return err
-	}
-	return writeFiles(dir, files, fresh)
-}
-
 func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool) (map[string][]byte, error) {
 	s, err := w.m.a.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && optional != nil && *optional {
@@ -227,14 +315,6 @@ func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []co
 		return nil, fmt.Errorf("get secret %q: %w", name, err)
 	}
 	return pick(s.Data, items, func(b []byte) []byte { return b })
-}
-
-func (w *podWorker) writeSecret(ctx context.Context, dir, ns, name string, items []corev1.KeyToPath, optional *bool, fresh bool) error {
-	files, err := w.secretFiles(ctx, ns, name, items, optional)
-	if err != nil {
-		return err
-	}
-	return writeFiles(dir, files, fresh)
 }
 
 func (w *podWorker) downwardFiles(items []corev1.DownwardAPIVolumeFile) (map[string][]byte, error) {
@@ -255,17 +335,9 @@ func (w *podWorker) downwardFiles(items []corev1.DownwardAPIVolumeFile) (map[str
 	return files, nil
 }
 
-func (w *podWorker) writeDownward(dir string, items []corev1.DownwardAPIVolumeFile, fresh bool) error {
-	files, err := w.downwardFiles(items)
-	if err != nil {
-		return err
-	}
-	return writeFiles(dir, files, fresh)
-}
-
-// writeProjected writes a projected volume (the kube-api-access one every pod gets, among others). Token
-// sources get a token from the TokenRequest API when it answers, else are left out.
-func (w *podWorker) writeProjected(ctx context.Context, dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource) error {
+// projectedFiles computes a projected volume (the kube-api-access one every pod gets, among others).
+// Token sources are written empty: no process in a pod can call the apiserver.
+func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *corev1.ProjectedVolumeSource) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, src := range p.Sources {
 		var part map[string][]byte
@@ -281,13 +353,13 @@ func (w *podWorker) writeProjected(ctx context.Context, dir string, pod *corev1.
 			part = map[string][]byte{src.ServiceAccountToken.Path: []byte("")}
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for k, v := range part {
 			files[k] = v
 		}
 	}
-	return writeFiles(dir, files, true)
+	return files, nil
 }
 
 // containerMounts maps the container's volumeMounts to busybox mounts. A subPath is resolved inside its

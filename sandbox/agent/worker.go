@@ -51,6 +51,7 @@ type podWorker struct {
 	conds       map[corev1.PodConditionType]corev1.PodCondition
 	phase       corev1.PodPhase
 	reason, msg string
+	volHash     map[string]string // volume name → hash of the files last written
 	deleting    bool
 	deadline    bool
 	finished    bool
@@ -62,7 +63,7 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 	w := &podWorker{
 		m: m, uid: pod.UID, dir: m.podDir(pod.UID), ip: ip, done: make(chan struct{}),
 		runCtx: ctx, kill: cancel, pod: pod, phase: corev1.PodPending,
-		conds: map[corev1.PodConditionType]corev1.PodCondition{},
+		conds: map[corev1.PodConditionType]corev1.PodCondition{}, volHash: map[string]string{},
 	}
 	if pod.Status.PodIP != "" {
 		w.ip = pod.Status.PodIP
@@ -379,6 +380,7 @@ func (w *podWorker) run() {
 		return
 	}
 	w.set(func() { w.setCond("PodReadyToStartContainers", true, "", "") })
+	go w.refreshVolumes()
 
 	policy := pod.Spec.RestartPolicy
 	sidecars := sync.WaitGroup{}
