@@ -247,6 +247,9 @@ func (w *podWorker) refreshVolumes() {
 			if v.ConfigMap == nil && v.Secret == nil && v.DownwardAPI == nil && v.Projected == nil {
 				continue
 			}
+			if strings.HasPrefix(v.Name, "kube-api-access-") { // the root CA and namespace do not change
+				continue
+			}
 			files, err := w.volumeFiles(w.runCtx, pod, v)
 			if err != nil {
 				continue // keep the last content, as the kubelet does
