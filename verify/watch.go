@@ -34,7 +34,8 @@ const (
 // name or label selector), plus Pods and Jobs when expressions use them;
 // scripts, `logs` expressions and errored objectives are re-evaluated every
 // 2 s. While the API server is unreachable the affected results are errors;
-// informers reconnect by themselves. The channel is closed when ctx ends.
+// informers reconnect by themselves. The caller reads the channel until it
+// cancels ctx; the channel is closed when ctx ends.
 func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective) <-chan []Result {
 	ch := make(chan []Result, 1)
 	w := &watcher{
@@ -42,7 +43,7 @@ func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective) <-chan 
 		objs:     objs,
 		ch:       ch,
 		kick:     make(chan struct{}, 1),
-		informer: map[string]bool{},
+		informer: map[string]cache.SharedIndexInformer{},
 		resolved: make([]bool, len(objs)),
 	}
 	go w.run(ctx)
@@ -54,8 +55,8 @@ type watcher struct {
 	objs     []*lessons.Objective
 	ch       chan []Result
 	kick     chan struct{}
-	informer map[string]bool // started informers by key
-	resolved []bool          // objective i has its informers
+	informer map[string]cache.SharedIndexInformer // started informers by key
+	resolved []bool                               // objective i has its informers
 	last     []Result
 	sent     []Result // last results sent
 }
@@ -113,9 +114,11 @@ func (w *watcher) run(ctx context.Context) {
 			w.setup(ctx)
 			// Informers retry a refused watch silently: probe the API server so
 			// that results say it is unreachable instead of staying stale.
-			down := w.v.ping(ctx) != nil
+			// An informer that cannot list (a role without list/watch on a
+			// kind) never syncs: poll everything on the tick instead.
+			poll := w.v.ping(ctx) != nil || !w.synced()
 			w.reevaluate(ctx, func(o *lessons.Objective, last Result) bool {
-				return o.Script == nil && (down || w.needsTick(o) || last.Status == StatusError)
+				return o.Script == nil && (poll || w.needsTick(o) || last.Status == StatusError)
 			})
 			if !scriptRunning && w.hasScripts() {
 				scriptRunning = true
@@ -240,10 +243,9 @@ func (w *watcher) setup(ctx context.Context) {
 // every event and every watch error triggers a debounced re-evaluation.
 func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns, fieldSel, labelSel string) {
 	key := gvr.String() + "|" + ns + "|" + fieldSel + "|" + labelSel
-	if w.informer[key] {
+	if w.informer[key] != nil {
 		return
 	}
-	w.informer[key] = true
 	inf := dynamicinformer.NewFilteredDynamicInformer(w.v.dynW, gvr, ns, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) {
 			o.FieldSelector, o.LabelSelector = fieldSel, labelSel
@@ -257,7 +259,18 @@ func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns
 		DeleteFunc: func(any) { w.trigger() },
 	})
 	// Informers log through the context's logger: keep them quiet too.
+	w.informer[key] = inf
 	go inf.RunWithContext(klog.NewContext(ctx, logr.Discard()))
+}
+
+// synced reports whether every informer has listed its objects.
+func (w *watcher) synced() bool {
+	for _, inf := range w.informer {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
 }
 
 // ping asks the API server for its version (allowed to every identity).
