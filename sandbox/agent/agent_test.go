@@ -610,3 +610,20 @@ func TestConfigMapVolumeFollowsUpdates(t *testing.T) {
 		t.Fatalf("logs %q", l)
 	}
 }
+
+func TestTerminationMessage(t *testing.T) {
+	h := startAgent(t)
+	a := busyboxPod("msg", corev1.RestartPolicyNever, "echo 'all good' > /dev/termination-log")
+	b := busyboxPod("fallback", corev1.RestartPolicyNever, "echo first; echo boom; exit 2")
+	b.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
+	h.createPod(a)
+	h.createPod(b)
+	pa := h.waitPod("msg", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	pb := h.waitPod("fallback", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if m := pa.Status.ContainerStatuses[0].State.Terminated.Message; m != "all good\n" {
+		t.Errorf("message %q", m)
+	}
+	if m := pb.Status.ContainerStatuses[0].State.Terminated.Message; m != "first\nboom\n" {
+		t.Errorf("fallback message %q", m)
+	}
+}

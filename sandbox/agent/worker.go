@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -576,8 +577,8 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			}
 		}
 		lw.close()
+		message := terminationMessage(c, fsys, logPath, code)
 		fsys.Close()
-		_ = root
 		killed := ctx.Err() != nil
 		if killed {
 			code = 137
@@ -587,7 +588,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		if code != 0 {
 			reason = "Error"
 		}
-		term := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, StartedAt: begin, FinishedAt: end, ContainerID: st.containerID}
+		term := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: message, StartedAt: begin, FinishedAt: end, ContainerID: st.containerID}
 		restart := !killed && (policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && code != 0))
 		if !restart {
 			w.set(func() {
@@ -674,6 +675,11 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
 	}
+	// The runtime provides the termination-message file.
+	tmPath := filepath.Join(root, filepath.FromSlash(busybox.Clean(terminationMessagePath(c))))
+	if err := os.MkdirAll(filepath.Dir(tmPath), 0o755); err == nil {
+		_ = os.WriteFile(tmPath, nil, 0o666)
+	}
 	if c.WorkingDir != "" { // the runtime creates a missing working directory
 		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(busybox.Clean(c.WorkingDir))), 0o755); err != nil {
 			return "", nil, fmt.Errorf("container %s working dir: %w", c.Name, err)
@@ -701,4 +707,50 @@ func podHostname(pod *corev1.Pod) string {
 		h = strings.TrimRight(h[:63], "-.")
 	}
 	return h
+}
+
+func terminationMessagePath(c *corev1.Container) string {
+	if c.TerminationMessagePath != "" {
+		return c.TerminationMessagePath
+	}
+	return corev1.TerminationMessagePathDefault
+}
+
+// terminationMessage reads what the container wrote to its termination-message file (4 KiB at most),
+// or with FallbackToLogsOnError and a failure, the end of its log, as the kubelet does.
+func terminationMessage(c *corev1.Container, fsys *busybox.FS, logPath string, code int) string {
+	const maxMsg = 4096
+	if b, err := fsys.ReadFile(terminationMessagePath(c)); err == nil && len(b) > 0 {
+		if len(b) > maxMsg {
+			b = b[:maxMsg]
+		}
+		return string(b)
+	}
+	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError || code == 0 {
+		return ""
+	}
+	f, err := os.Open(logPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if e, ok := parseLogLine(sc.Text()); ok {
+			if !e.partial {
+				e.text += "\n"
+			}
+			lines = append(lines, e.text)
+			if len(lines) > 80 {
+				lines = lines[1:]
+			}
+		}
+	}
+	msg := strings.Join(lines, "")
+	if len(msg) > 2048 {
+		msg = msg[len(msg)-2048:]
+	}
+	return msg
 }
