@@ -166,6 +166,10 @@ func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Resu
 		r.Status, r.Message = StatusError, v.msgs.T("verify.cel.compile", err.Error())
 		return
 	}
+	if t.Kind == "" {
+		r.Status, r.Message = StatusError, v.msgs.T("verify.err.noKind")
+		return
+	}
 	m, err := v.resolve(ctx, t)
 	if err != nil {
 		v.setError(r, t, err)
@@ -333,7 +337,7 @@ func (v *Verifier) setError(r *Result, t *lessons.Target, err error) {
 	var ce *celEvalError
 	switch {
 	case errors.As(err, &uk):
-		r.Message = v.msgs.T("verify.err.unknownKind", t.Kind)
+		r.Message = v.msgs.T("verify.err.unknownKind", strings.TrimSpace(t.APIVersion+" "+t.Kind))
 	case errors.As(err, &ce):
 		r.Message = v.msgs.T("verify.cel.notBool", ce.expr, ce.got)
 	case apierrors.IsForbidden(err):

@@ -187,8 +187,13 @@ const (
 )
 
 func (v *Verifier) evaluate(ctx context.Context, o *lessons.Objective, _ evalMode) Result {
+	if o == nil {
+		return Result{Status: StatusError, Message: v.msgs.T("verify.err.noTarget")}
+	}
 	r := Result{ID: o.ID, Title: o.Title, Hint: o.Hint}
 	switch {
+	case o.Script != nil && o.Script.Path == "" && o.Script.Body == "":
+		r.Status, r.Message = StatusError, v.msgs.T("verify.err.noTarget")
 	case o.Script != nil:
 		v.evalScript(ctx, o, &r)
 	case o.Target != nil:

@@ -38,6 +38,12 @@ const (
 // cancels ctx; the channel is closed when ctx ends.
 func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective) <-chan []Result {
 	ch := make(chan []Result, 1)
+	objs = append([]*lessons.Objective(nil), objs...)
+	for i, o := range objs {
+		if o == nil {
+			objs[i] = &lessons.Objective{} // reported as an error, like in Evaluate
+		}
+	}
 	w := &watcher{
 		v:        v,
 		objs:     objs,
@@ -70,7 +76,7 @@ func (w *watcher) trigger() {
 
 // needsTick: objectives whose truth can change without a watch event.
 func (w *watcher) needsTick(o *lessons.Objective) bool {
-	return o.Script != nil || w.v.cel.usesAny(o, "logs")
+	return isScript(o) || w.v.cel.usesAny(o, "logs")
 }
 
 func (w *watcher) run(ctx context.Context) {
@@ -80,11 +86,11 @@ func (w *watcher) run(ctx context.Context) {
 	// until their first run ends.
 	w.last = make([]Result, len(w.objs))
 	for i, o := range w.objs {
-		if o.Script != nil {
+		if isScript(o) {
 			w.last[i] = Result{ID: o.ID, Title: o.Title, Hint: o.Hint, Status: StatusPending}
 		}
 	}
-	w.reevaluate(ctx, func(o *lessons.Objective, _ Result) bool { return o.Script == nil })
+	w.reevaluate(ctx, func(o *lessons.Objective, _ Result) bool { return !isScript(o) })
 	if !w.emit(ctx) {
 		return
 	}
@@ -106,7 +112,7 @@ func (w *watcher) run(ctx context.Context) {
 			}
 		case <-debounce:
 			debounce = nil
-			w.reevaluate(ctx, func(o *lessons.Objective, _ Result) bool { return o.Script == nil })
+			w.reevaluate(ctx, func(o *lessons.Objective, _ Result) bool { return !isScript(o) })
 			if !w.emit(ctx) {
 				return
 			}
@@ -118,7 +124,7 @@ func (w *watcher) run(ctx context.Context) {
 			// kind) never syncs: poll everything on the tick instead.
 			poll := w.v.ping(ctx) != nil || !w.synced()
 			w.reevaluate(ctx, func(o *lessons.Objective, last Result) bool {
-				return o.Script == nil && (poll || w.needsTick(o) || last.Status == StatusError)
+				return !isScript(o) && (poll || w.needsTick(o) || last.Status == StatusError)
 			})
 			if !scriptRunning && w.hasScripts() {
 				scriptRunning = true
@@ -143,7 +149,7 @@ type scriptResults map[int]Result
 
 func (w *watcher) hasScripts() bool {
 	for _, o := range w.objs {
-		if o.Script != nil {
+		if isScript(o) {
 			return true
 		}
 	}
@@ -153,7 +159,7 @@ func (w *watcher) hasScripts() bool {
 func (w *watcher) runScripts(ctx context.Context, out chan<- scriptResults) {
 	res := scriptResults{}
 	for i, o := range w.objs {
-		if o.Script != nil {
+		if isScript(o) {
 			res[i] = w.v.evaluate(ctx, o, evalAll)
 		}
 	}
@@ -208,7 +214,7 @@ func (w *watcher) emit(ctx context.Context) bool {
 // next tick).
 func (w *watcher) setup(ctx context.Context) {
 	for i, o := range w.objs {
-		if w.resolved[i] || o.Target == nil {
+		if w.resolved[i] || o.Target == nil || o.Target.Kind == "" {
 			continue
 		}
 		m, err := w.v.resolve(ctx, o.Target)
@@ -281,4 +287,9 @@ func (v *Verifier) ping(ctx context.Context) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil
+}
+
+// isScript: objectives that run a script (an empty one is an error result).
+func isScript(o *lessons.Objective) bool {
+	return o.Script != nil && (o.Script.Path != "" || o.Script.Body != "")
 }
