@@ -42,15 +42,17 @@ func newMapper() meta.ResettableRESTMapper {
 	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
 	m.Add(schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, meta.RESTScopeNamespace)
 	m.Add(schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}, meta.RESTScopeNamespace)
+	m.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
 	return staticMapper{m}
 }
 
 var listKinds = map[schema.GroupVersionResource]string{
-	{Version: "v1", Resource: "pods"}:                     "PodList",
-	{Version: "v1", Resource: "configmaps"}:               "ConfigMapList",
-	{Version: "v1", Resource: "namespaces"}:               "NamespaceList",
-	{Group: "batch", Version: "v1", Resource: "jobs"}:     "JobList",
-	{Group: "batch", Version: "v1", Resource: "cronjobs"}: "CronJobList",
+	{Version: "v1", Resource: "pods"}:                       "PodList",
+	{Version: "v1", Resource: "configmaps"}:                 "ConfigMapList",
+	{Version: "v1", Resource: "namespaces"}:                 "NamespaceList",
+	{Group: "batch", Version: "v1", Resource: "jobs"}:       "JobList",
+	{Group: "batch", Version: "v1", Resource: "cronjobs"}:   "CronJobList",
+	{Group: "apps", Version: "v1", Resource: "deployments"}: "DeploymentList",
 }
 
 func loadObjects(t testing.TB, path string) []runtime.Object {
@@ -165,6 +167,8 @@ func TestEvaluateStatuses(t *testing.T) {
 		"cel-logs-false": StatusFail, "cel-missing-key": StatusFail, "cel-not-bool": StatusError,
 		"cel-compile-error": StatusError, "unknown-kind": StatusError, "no-target": StatusError,
 		"script-pass": StatusPass, "script-fail": StatusFail,
+		"cel-deployment-pods": StatusPass, "cel-cronjob-pods": StatusPass, "cel-pod-self": StatusPass,
+		"cel-selector-jobs": StatusPass,
 	}
 	objs := loadObjectives(t, "testdata/objectives.yaml")
 	v := newFakeVerifier(t, "fr", loadObjects(t, "testdata/cluster.yaml")...)
