@@ -18,6 +18,7 @@ import (
 // failures before the learner acts, exit 1; then, with --wait while the Job
 // the step asks for is created, every objective passes and it exits 0.
 func TestCheckCommand(t *testing.T) {
+	needSandbox(t)
 	if cluster.Bin == "" {
 		t.Fatal("sandboxtest gave no klab binary")
 	}

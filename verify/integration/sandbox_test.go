@@ -28,9 +28,18 @@ func TestMain(m *testing.M) { os.Exit(sandboxtest.Main(m, &cluster)) }
 
 var nsCounter atomic.Int64
 
+// needSandbox skips when sandboxtest started no sandbox (go test -short).
+func needSandbox(t testing.TB) {
+	t.Helper()
+	if cluster == nil {
+		t.Skip("no sandbox with -short")
+	}
+}
+
 // namespace creates a fresh namespace for one test and deletes it after.
 func namespace(t testing.TB) string {
 	t.Helper()
+	needSandbox(t)
 	name := fmt.Sprintf("verify-%d-%d", os.Getpid()%10000, nsCounter.Add(1))
 	ctx := context.Background()
 	_, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
@@ -45,6 +54,7 @@ func namespace(t testing.TB) string {
 
 func newVerifier(t testing.TB, ns, lang string) *verify.Verifier {
 	t.Helper()
+	needSandbox(t)
 	v, err := verify.New(verify.Config{RestConfig: cluster.Config, Namespace: ns, Lang: lang})
 	if err != nil {
 		t.Fatal(err)
