@@ -2,8 +2,14 @@ package verify
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -38,4 +44,24 @@ func TestBadObjectivesAreErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	check(<-v.Watch(ctx, objs))
+}
+
+func TestErrorReasons(t *testing.T) {
+	v := newFakeVerifier(t, "en")
+	tgt := &lessons.Target{Kind: "Job", Name: "x"}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("get: %w", context.DeadlineExceeded), "timed out: get: context deadline exceeded"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, "cluster unreachable: dial tcp: connection refused"},
+		{apierrors.NewUnauthorized("token expired"), "credentials rejected by the cluster: token expired"},
+		{errors.New("boom"), "error: boom"},
+	} {
+		var r Result
+		v.setError(&r, tgt, tc.err)
+		if r.Status != StatusError || r.Message != tc.want {
+			t.Errorf("%v: %s %q, want %q", tc.err, r.Status, r.Message, tc.want)
+		}
+	}
 }

@@ -344,10 +344,11 @@ func (v *Verifier) setError(r *Result, t *lessons.Target, err error) {
 		r.Message = v.msgs.T("verify.err.forbidden", apiMessage(err))
 	case apierrors.IsUnauthorized(err):
 		r.Message = v.msgs.T("verify.err.unauthorized", apiMessage(err))
+	case errors.Is(err, context.DeadlineExceeded), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err):
+		// Before isUnreachable: context.DeadlineExceeded is a net.Error too.
+		r.Message = v.msgs.T("verify.err.timeout", rootCause(err))
 	case isUnreachable(err):
 		r.Message = v.msgs.T("verify.err.unreachable", rootCause(err))
-	case errors.Is(err, context.DeadlineExceeded), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err):
-		r.Message = v.msgs.T("verify.err.timeout", rootCause(err))
 	default:
 		r.Message = v.msgs.T("verify.err.other", err.Error())
 	}
