@@ -38,7 +38,7 @@ current-context: ctx
 `
 
 // newOfflineLab prepares a lab (no namespace creation) under a temp dir.
-func newOfflineLab(t *testing.T) *Lab {
+func newOfflineLab(t testing.TB) *Lab {
 	t.Helper()
 	dir := t.TempDir()
 	kc := filepath.Join(dir, "source-kubeconfig")
