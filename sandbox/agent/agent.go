@@ -16,6 +16,9 @@
 //     in place with restartCount+1 and CrashLoopBackOff in between. Back-off is BackoffInitial (0.5 s),
 //     doubled per restart up to BackoffMax (5 s), reset after BackoffReset (60 s) of running; the
 //     kubelet's figures are 10 s doubling to 5 min, too slow for a lesson.
+//   - Probes: exec probes run in the container's shell and files with the pod's own timings (liveness and
+//     startup failures restart the container, readiness sets Ready, Unhealthy events); httpGet, tcpSocket
+//     and grpc probes succeed, since nothing listens in the sandbox.
 //   - activeDeadlineSeconds: commands killed (exit 137), phase Failed, reason DeadlineExceeded.
 //   - Deletion: the apiserver sets deletionTimestamp; commands are cancelled at once (well within any
 //     grace period), the final status is written, then the pod is deleted with grace period 0 and a

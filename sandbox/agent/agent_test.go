@@ -627,3 +627,48 @@ func TestTerminationMessage(t *testing.T) {
 		t.Errorf("fallback message %q", m)
 	}
 }
+
+func TestLivenessProbeRestarts(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("live", corev1.RestartPolicyAlways, "touch /tmp/healthy; sleep 2; rm -f /tmp/healthy; sleep 600")
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}},
+		InitialDelaySeconds: 1, PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1}
+	h.createPod(pod)
+	p := h.waitPod("live", "restarted by its liveness probe", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
+	last := p.Status.ContainerStatuses[0].LastTerminationState.Terminated
+	if last == nil || last.ExitCode != 137 || last.FinishedAt.Sub(last.StartedAt.Time) < 2*time.Second {
+		t.Fatalf("last state %+v (it should have run healthy for 2 s first)", last)
+	}
+	evs, _ := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	seen := map[string]bool{}
+	for _, e := range evs.Items {
+		seen[e.Reason] = seen[e.Reason] || strings.Contains(e.Message, "robe")
+	}
+	if !seen["Unhealthy"] || !seen["Killing"] {
+		t.Errorf("events %v", seen)
+	}
+}
+
+func TestReadinessProbe(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("ready", corev1.RestartPolicyNever, "sleep 1; touch /tmp/ready; sleep 600")
+	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-f", "/tmp/ready"}}},
+		PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1}
+	h.createPod(pod)
+	h.waitPod("ready", "Running but not ready", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodRunning && len(p.Status.ContainerStatuses) == 1 && !p.Status.ContainerStatuses[0].Ready
+	})
+	h.waitPod("ready", "ready", func(p *corev1.Pod) bool {
+		if len(p.Status.ContainerStatuses) != 1 || !p.Status.ContainerStatuses[0].Ready {
+			return false
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				return c.Status == corev1.ConditionTrue
+			}
+		}
+		return false
+	})
+}

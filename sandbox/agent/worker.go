@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -556,25 +557,35 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		w.set(func() {
 			st.containerID = fmt.Sprintf("klab://%s-%s-%d", string(w.uid)[:8], c.Name, idx)
 			st.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: begin}}
-			st.started, st.ready = true, !st.init || isSidecar(w.pod, c.Name)
+			st.started = c.StartupProbe == nil
+			st.ready = (!st.init || isSidecar(w.pod, c.Name)) && c.ReadinessProbe == nil && c.StartupProbe == nil
 		})
 		w.event(st, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
 		if started != nil {
 			close(started)
 			started = nil
 		}
+		runCtx, stopRun := context.WithCancel(ctx)
+		var probeKilled atomic.Bool
+		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
+			kill: func() { probeKilled.Store(true); stopRun() }})
 		var code int
 		if server {
-			<-ctx.Done()
+			<-runCtx.Done()
 			code = 137
 		} else {
 			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()),
 				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
 			var err error
-			code, err = sh.Run(ctx, argv)
+			code, err = sh.Run(runCtx, argv)
 			if err != nil {
 				fmt.Fprintf(lw.stream("stderr"), "%v\n", err)
 			}
+		}
+		stopRun()
+		waitProbes()
+		if probeKilled.Load() {
+			code = 137
 		}
 		lw.close()
 		message := terminationMessage(c, fsys, logPath, code)
