@@ -68,7 +68,8 @@ type SelectOptions struct {
 	StateDir string
 	// Lang is the language of the messages written to Log (default en).
 	Lang string
-	// ProbeTimeout bounds each reachability probe (default 3s).
+	// ProbeTimeout bounds each reachability probe (default 5s: exec credential
+	// plugins such as cloud token helpers take a second or two).
 	ProbeTimeout time.Duration
 }
 
@@ -82,7 +83,7 @@ func Select(ctx context.Context, o SelectOptions) (*Cluster, error) {
 		o.Log = io.Discard
 	}
 	if o.ProbeTimeout <= 0 {
-		o.ProbeTimeout = 3 * time.Second
+		o.ProbeTimeout = 5 * time.Second
 	}
 	if o.KlabBin == "" {
 		exe, err := os.Executable()
