@@ -408,3 +408,19 @@ func TestSelectStartsTheSandbox(t *testing.T) {
 		t.Fatalf("second Select: %+v %v, log %q", c, err, log.String())
 	}
 }
+
+// On a real microk8s, the shim hands every other microk8s command to it.
+func TestMicrok8sShimPassesThrough(t *testing.T) {
+	needCluster(t)
+	fakeMicrok8s(t, true)
+	c, err := Select(context.Background(), selectOpts(t, &bytes.Buffer{}))
+	if err != nil || c.Kind != KindMicrok8s {
+		t.Fatalf("select %+v %v", c, err)
+	}
+	l := sandboxLab(t, c, "passthrough")
+	res, _ := l.Run(context.Background(), "microk8s status; microk8s enable dns", nil)
+	want := "microk8s is running\nhigh-availability: no\nmicrok8s stand-in: enable unsupported\n"
+	if res.Output != want || res.ExitCode != 1 {
+		t.Fatalf("exit %d, output %q, want %q", res.ExitCode, res.Output, want)
+	}
+}
