@@ -11,7 +11,7 @@ import (
 )
 
 // runAgent runs the node agent (our kubelet) until ctx ends and its pods stop.
-func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, logf func(string, ...any)) error {
+func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, logf func(string, ...any), ready func()) error {
 	err := agent.Run(ctx, agent.Config{
 		Client:       client,
 		NodeName:     NodeName,
@@ -21,7 +21,7 @@ func runAgent(ctx context.Context, client kubernetes.Interface, data string, p p
 		TLSKeyFile:   p.key(agentServingName),
 		ClientCAFile: p.crt(kubeletClientCAName),
 		Logf:         logf,
-	}, func() { logf("node %s registered", NodeName) })
+	}, ready)
 	if err != nil {
 		return fmt.Errorf("node agent: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -130,11 +131,13 @@ func parse(name string, nfs cliflag.NamedFlagSets, args []string) error {
 
 // startAPIServer builds kube-apiserver from its options and runs it; the
 // returned channel receives its end.
-func startAPIServer(ctx context.Context, args []string) (<-chan error, error) {
+func startAPIServer(ctx context.Context, ln net.Listener, args []string) (<-chan error, error) {
 	s := apiserveroptions.NewServerRunOptions()
 	if err := parse("kube-apiserver", s.Flags(), args); err != nil {
+		ln.Close()
 		return nil, err
 	}
+	s.SecureServing.Listener = ln
 	if err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set(); err != nil {
 		return nil, fmt.Errorf("feature gates: %w", err)
 	}

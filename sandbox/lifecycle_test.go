@@ -137,9 +137,14 @@ func TestDetachedLifecycle(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// The group leader turns zombie before its other threads have exited and
+	// closed their files: wait for the lock to be released too.
 	eventually(t, 10*time.Second, func() error {
 		if processExists(pid) {
 			return errorf("pid %d still alive", pid)
+		}
+		if _, ok := sandboxctl.Running(dir); ok {
+			return errorf("the lock of killed pid %d is still held", pid)
 		}
 		return nil
 	})

@@ -20,8 +20,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"go.etcd.io/etcd/server/v3/embed"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -162,27 +164,43 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	prev, _ := sandboxctl.ReadState(data)
 	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
-	if st.EtcdPort, err = pickPort(prev.EtcdPort); err != nil {
+	// The apiserver's listener is opened here and handed over, so its port
+	// cannot be taken between the choice and the bind.
+	apiLn, err := listenLoopback(prev.APIServerPort)
+	if err != nil {
 		return fail(err)
 	}
-	if st.EtcdPeerPort, err = pickPort(prev.EtcdPeerPort, st.EtcdPort); err != nil {
-		return fail(err)
-	}
-	if st.APIServerPort, err = pickPort(prev.APIServerPort, st.EtcdPort, st.EtcdPeerPort); err != nil {
-		return fail(err)
-	}
+	st.APIServerPort = apiLn.Addr().(*net.TCPAddr).Port
 	st.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
 	s.Server = st.Server
-	if err := sandboxctl.WriteState(data, st); err != nil {
-		return fail(err)
-	}
 	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
+		apiLn.Close()
 		return fail(err)
 	}
 
-	// etcd
-	etcd, err := startEtcd(filepath.Join(data, "etcd"), st.EtcdPort, st.EtcdPeerPort, sandboxctl.LogPath(data))
-	if err != nil {
+	// etcd: its ports are chosen free, then bound by etcd; another process
+	// may take one in between, so a failed start is retried on new ports.
+	var etcd *embed.Etcd
+	for attempt := 0; ; attempt++ {
+		if st.EtcdPort, err = pickPort(prev.EtcdPort, st.APIServerPort); err == nil {
+			st.EtcdPeerPort, err = pickPort(prev.EtcdPeerPort, st.APIServerPort, st.EtcdPort)
+		}
+		if err == nil {
+			etcd, err = startEtcd(filepath.Join(data, "etcd"), st.EtcdPort, st.EtcdPeerPort, sandboxctl.LogPath(data))
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 2 || !(errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")) {
+			apiLn.Close()
+			return fail(err)
+		}
+		log.Printf("etcd ports %d/%d taken meanwhile, choosing others: %v", st.EtcdPort, st.EtcdPeerPort, err)
+		prev.EtcdPort, prev.EtcdPeerPort = 0, 0
+	}
+	if err := sandboxctl.WriteState(data, st); err != nil {
+		etcd.Close()
+		apiLn.Close()
 		return fail(err)
 	}
 	s.goRun(tierEtcd, "etcd", func(ctx context.Context) error {
@@ -199,7 +217,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	t1 := time.Now()
 
 	// kube-apiserver
-	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, apiserverArgs(p, st.APIServerPort, st.EtcdPort, data))
+	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, apiLn, apiserverArgs(p, st.APIServerPort, st.EtcdPort, data))
 	if err != nil {
 		return fail(fmt.Errorf("kube-apiserver: %w", err))
 	}
@@ -243,13 +261,20 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s.goRun(tierComponents, "kube-scheduler", func(context.Context) error { return <-schedDone })
 	agentDone := make(chan error, 1)
+	agentReady := make(chan struct{})
+	var readyOnce sync.Once
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, data, p, func(f string, a ...any) { log.Printf("agent: "+f, a...) })
+		err := runAgent(ctx, client, data, p, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})
 
 	if err := waitFor(ctx, agentDone, 2*time.Minute, func() bool {
+		select {
+		case <-agentReady: // registered by this process, not a Node left from the last run
+		default:
+			return false
+		}
 		if _, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
 			return false
 		}
@@ -390,6 +415,20 @@ func pickPort(want int, avoid ...int) (int, error) {
 		}
 	}
 	return 0, errors.New("pick a port: no free port")
+}
+
+// listenLoopback listens on 127.0.0.1:want when it is free, else on a free port.
+func listenLoopback(want int) (net.Listener, error) {
+	if want > 0 {
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(want)); err == nil {
+			return l, nil
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen on 127.0.0.1: %w", err)
+	}
+	return l, nil
 }
 
 func portFree(port int) bool {
