@@ -27,7 +27,7 @@ const (
 type runState struct {
 	id          int
 	block       *lessons.Block
-	out         strings.Builder
+	out         []byte // the output's last maxOutput bytes
 	done        bool
 	res         RunResult
 	err         error
@@ -35,7 +35,13 @@ type runState struct {
 	interrupted bool // Ctrl+C was pressed once
 }
 
-const maxOutput = 256 << 10
+// maxOutput bounds the output kept for the pane (streams such as `-w` run
+// for long: the pane shows their tail); maxOutLines bounds what is drawn.
+const (
+	maxOutput   = 64 << 10
+	maxOutLines = 500
+	outputFlush = 50 * time.Millisecond
+)
 
 // lessonModel is one open lesson: intro, steps, finish.
 type lessonModel struct {
@@ -77,10 +83,12 @@ type lessonModel struct {
 	entered     map[*lessons.Page]bool // scripts run this session
 
 	// output
-	runSeq  int
-	run     *runState
-	outOpen bool
-	outVP   viewport.Model
+	runSeq   int
+	run      *runState
+	outOpen  bool
+	outDirty bool // output arrived since the pane was last drawn
+	outTail  bool // the pane follows the end of the output
+	outVP    viewport.Model
 
 	prompt   promptKind
 	toast    string
@@ -293,7 +301,7 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	rs := &runState{id: m.runSeq, block: b, cancel: cancel}
 	m.run = rs
-	m.outOpen = true
+	m.outOpen, m.outTail = true, true
 	m.refreshOutput()
 	ch := make(chan tea.Msg, 64)
 	be, id := m.be, rs.id
@@ -410,16 +418,30 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case outputMsg:
-		if m.run != nil && m.run.id == msg.id && m.run.out.Len() < maxOutput {
-			m.run.out.Write(msg.data)
-			m.refreshOutput()
+		if m.run != nil && m.run.id == msg.id {
+			m.run.out = append(m.run.out, msg.data...)
+			if n := len(m.run.out); n > maxOutput {
+				m.run.out = append(m.run.out[:0], m.run.out[n-maxOutput:]...)
+			}
+			// Redraw the pane at most every outputFlush, not on every chunk.
+			if !m.outDirty {
+				m.outDirty = true
+				return tea.Batch(waitOutput(msg.ch), tick(outputFlush, outputFlushMsg{}))
+			}
 		}
 		return waitOutput(msg.ch)
+	case outputFlushMsg:
+		if m.outDirty {
+			m.outDirty = false
+			m.refreshOutput()
+		}
+		return nil
 	case runDoneMsg:
 		if m.run == nil || m.run.id != msg.id {
 			return nil
 		}
 		m.run.done, m.run.res, m.run.err = true, msg.res, msg.err
+		m.outDirty = false
 		if msg.err != nil {
 			m.c.logf("run block %d: %v", m.run.block.Index, msg.err)
 		}
@@ -542,8 +564,10 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		m.vp.PageDown()
 	case actOutUp:
 		m.outVP.ScrollUp(3)
+		m.outTail = m.outVP.AtBottom()
 	case actOutDown:
 		m.outVP.ScrollDown(3)
+		m.outTail = m.outVP.AtBottom()
 	case actNextBlock, actPrevBlock:
 		d := 1
 		if a == actPrevBlock {

@@ -23,8 +23,10 @@ type (
 		err  error
 	}
 	retryMsg struct{ gen int }
-	pingTick struct{ gen int }
-	pingMsg  struct {
+	// outputFlushMsg redraws the output pane after a burst of output.
+	outputFlushMsg struct{}
+	pingTick       struct{ gen int }
+	pingMsg        struct {
 		gen int
 		err error
 	}

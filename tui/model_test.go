@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -359,5 +360,34 @@ func TestSmallTerminalLayout(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("60x20 lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// A long stream keeps its tail on screen and stays cheap to draw.
+func TestOutputTail(t *testing.T) {
+	f := newFake()
+	m := newSized(t, testConfig(f, t.TempDir()), 100, 30)
+	d := 200 * time.Millisecond
+	driveCmd(m, m.Init(), d)
+	drive(m, keyMsg("enter"), d)
+	l := m.lesson
+	l.runSeq++
+	l.run = &runState{id: l.runSeq, block: l.page().Blocks[0], cancel: func() {}}
+	l.outOpen, l.outTail = true, true
+	start := time.Now()
+	for i := range 5000 {
+		// The returned command waits on the stream's channel: not needed here.
+		m.Update(outputMsg{id: l.runSeq, data: fmt.Appendf(nil, "ligne %05d de sortie\r\n", i)})
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("5000 chunks took %s", el)
+	}
+	m.Update(outputFlushMsg{})
+	got := screen(m)
+	if !strings.Contains(got, "ligne 04999 de sortie") || strings.Contains(got, "ligne 00000") {
+		t.Fatalf("tail not shown:\n%s", got)
+	}
+	if len(l.run.out) > maxOutput {
+		t.Fatalf("kept %d bytes", len(l.run.out))
 	}
 }

@@ -157,9 +157,10 @@ func (m *lessonModel) refreshOutput() {
 		m.outVP.SetContent("")
 		return
 	}
-	follow := m.outVP.AtBottom() || m.outVP.TotalLineCount() <= m.outVP.Height
-	text := sanitize(m.run.out.String())
-	text = strings.TrimRight(text, "\n")
+	text := strings.TrimRight(sanitize(string(m.run.out)), "\n")
+	if lines := strings.Split(text, "\n"); len(lines) > maxOutLines {
+		text = strings.Join(lines[len(lines)-maxOutLines:], "\n")
+	}
 	if m.run.done && m.run.err != nil {
 		text += "\n" + m.c.st.Fail.Render(m.t("tui.run.error", m.run.err))
 	}
@@ -167,7 +168,7 @@ func (m *lessonModel) refreshOutput() {
 		text = lipgloss.NewStyle().Width(m.outVP.Width).Render(text)
 	}
 	m.outVP.SetContent(text)
-	if follow {
+	if m.outTail {
 		m.outVP.GotoBottom()
 	}
 }
@@ -206,6 +207,9 @@ func (m *lessonModel) view() string {
 			n := min(h/3, m.outVP.TotalLineCount(), h-fixed-minText)
 			if n >= 1 {
 				m.outVP.Height = n
+				if m.outTail {
+					m.outVP.GotoBottom()
+				}
 				out = append(out, m.outVP.View())
 				fixed += n
 			}
