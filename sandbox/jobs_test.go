@@ -274,17 +274,15 @@ func TestCronJobs(t *testing.T) {
 
 	// First schedule: the next minute boundary.
 	first := time.Now().Truncate(time.Minute).Add(time.Minute)
+	var forbidFirst, replaceFirst []batchv1.Job
 	eventually(t, time.Until(first)+45*time.Second, func() error {
-		if n := len(jobsOf("allow")); n < 1 {
-			return fmt.Errorf("cronjob allow: no job since %s", first.Format(time.TimeOnly))
+		forbidFirst, replaceFirst = jobsOf("forbid"), jobsOf("replace")
+		if n := len(jobsOf("allow")); n < 1 || len(forbidFirst) != 1 || len(replaceFirst) != 1 {
+			return fmt.Errorf("since %s: allow has %d jobs, forbid %d, replace %d; want 1 each",
+				first.Format(time.TimeOnly), n, len(forbidFirst), len(replaceFirst))
 		}
 		return nil
 	})
-	forbidFirst := jobsOf("forbid")
-	replaceFirst := jobsOf("replace")
-	if len(forbidFirst) != 1 || len(replaceFirst) != 1 {
-		t.Fatalf("after the first schedule: forbid has %d jobs, replace %d; want 1 each", len(forbidFirst), len(replaceFirst))
-	}
 
 	// Second schedule, one minute later; give the controllers time to act.
 	second := first.Add(time.Minute)
