@@ -5,6 +5,20 @@
 //
 // Feature gates, klog, metrics and /configz are process-global, so a process
 // runs at most one control plane: Start may be called once per process.
+//
+// The data dir holds everything, and a restart on it keeps every object:
+//
+//	pki/           CA, apiserver, admin (system:masters), agent serving and
+//	               apiserver→agent client certificates, service-account keys (0600)
+//	etcd/          etcd data (fsync off: survives kill -9, not a power cut)
+//	agent/         pod roots, volumes and logs of the node agent
+//	kubeconfig     admin kubeconfig (0600), rewritten when the port changes
+//	sandbox.lock   flock held while running, with the pid
+//	sandbox.json   pid, start and ready times, ports (reused on restart)
+//	sandbox.log    component logs
+//
+// Everything listens on 127.0.0.1 only; the kube-controller-manager and
+// kube-scheduler serve nothing (secure port 0).
 package sandbox
 
 import (
