@@ -24,7 +24,12 @@ import (
 // cluster is the sandbox every test of this package may use (one per binary).
 var cluster *sandboxtest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(sandboxtest.Main(m, &cluster)) }
+func TestMain(m *testing.M) {
+	if script := os.Getenv("KLAB_RUNNER_TEST_HELPER"); script != "" {
+		os.Exit(crashHelper(script))
+	}
+	os.Exit(sandboxtest.Main(m, &cluster))
+}
 
 // needCluster skips t under `go test -short` (no sandbox then).
 func needCluster(t *testing.T) {

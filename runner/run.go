@@ -89,7 +89,7 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 
-	p, err := l.start(cmd)
+	p, err := l.start(cmd, true)
 	_ = slave.Close()
 	if err != nil {
 		_ = master.Close()
@@ -163,9 +163,10 @@ wait:
 	return res, nil
 }
 
-// StartBackground runs a lesson background script detached (its own session,
-// no terminal, stdin from /dev/null) with its output in LogPath(s). It ends
-// when it finishes, when ctx ends, or at Close or Reset.
+// StartBackground runs a lesson background script detached, in its own
+// session and terminal (so it hangs up if klab dies without Close), with its
+// output in LogPath(s). It ends when it finishes (taking what it left behind
+// with it), when ctx ends, or at Close or Reset; Interrupt leaves it alone.
 func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 	if s == nil {
 		return errors.New("start background: no script")
@@ -173,30 +174,65 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
-	logPath := l.LogPath(s)
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(l.LogPath(s), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
-	defer f.Close()
+	l.mu.Lock()
+	cols, rows := l.cols, l.rows
+	l.mu.Unlock()
+	master, slave, err := openPTY(cols, rows)
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("start background %s: %w", s.Path, err)
+	}
 	cmd := l.bashCommand(s.Path, s.Body)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	p, err := l.start(cmd)
+	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	p, err := l.start(cmd, false)
+	_ = slave.Close()
 	if err != nil {
+		_ = master.Close()
+		_ = f.Close()
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer f.Close()
+		buf := make([]byte, 32<<10)
+		var answers queryAnswerer
+		for {
+			n, err := master.Read(buf)
+			if n > 0 {
+				_, _ = f.Write(answers.feed(buf[:n], master))
+			}
+			if err != nil {
+				_, _ = f.Write(answers.flush())
+				return
+			}
+		}
+	}()
 	waitDone := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		close(waitDone)
 		killSession(p, syscall.SIGKILL)
+		select {
+		case <-readDone:
+		case <-time.After(time.Second):
+			_ = master.SetReadDeadline(time.Now())
+			<-readDone
+		}
+		_ = master.Close()
 		l.finish(p)
 	}()
 	go func() {
 		select {
 		case <-waitDone:
 		case <-ctx.Done():
+			p.interrupted.Store(true)
 			killSession(p, syscall.SIGTERM)
 			select {
 			case <-waitDone:
@@ -291,7 +327,7 @@ func (l *Lab) bashCommand(name, script string) *exec.Cmd {
 }
 
 // start starts cmd (a session leader) and tracks its process group.
-func (l *Lab) start(cmd *exec.Cmd) (*proc, error) {
+func (l *Lab) start(cmd *exec.Cmd, foreground bool) (*proc, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -301,7 +337,7 @@ func (l *Lab) start(cmd *exec.Cmd) (*proc, error) {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
 	pid := cmd.Process.Pid
-	p := &proc{pgid: pid, sid: pid, done: make(chan struct{}), foreground: cmd.SysProcAttr.Setctty}
+	p := &proc{pgid: pid, sid: pid, done: make(chan struct{}), foreground: foreground}
 	l.procs[pid] = p
 	l.wg.Add(1)
 	return p, nil
