@@ -20,8 +20,8 @@
 //     startup failures restart the container, readiness sets Ready, Unhealthy events); httpGet, tcpSocket
 //     and grpc probes succeed, since nothing listens in the sandbox.
 //   - activeDeadlineSeconds: commands killed (exit 137), phase Failed, reason DeadlineExceeded.
-//   - Deletion: the apiserver sets deletionTimestamp; commands are cancelled at once (well within any
-//     grace period), the final status is written, then the pod is deleted with grace period 0 and a
+//   - Deletion: the apiserver sets deletionTimestamp; exec preStop hooks run (within the grace period),
+//     then the commands are cancelled at once (a shell has no SIGTERM handler to wait for), the final status is written, then the pod is deleted with grace period 0 and a
 //     UID precondition, as the kubelet does.
 //   - Logs: <DataDir>/pods/<uid>/logs/<container>/<restart>.log, served on /containerLogs with follow,
 //     tailLines, timestamps, sinceSeconds/sinceTime, limitBytes and previous; /exec, /attach,

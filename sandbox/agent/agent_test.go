@@ -672,3 +672,31 @@ func TestReadinessProbe(t *testing.T) {
 		return false
 	})
 }
+
+func TestPreStopHookRunsBeforeKill(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("hook", corev1.RestartPolicyNever, "sleep 600")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "out", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/hook-out"}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "out", MountPath: "/out"}}
+	pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{
+		Command: []string{"sh", "-c", "sleep 0.3; echo bye > /out/prestop"}}}}
+	h.createPod(pod)
+	h.waitPod("hook", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	p, _ := h.client.CoreV1().Pods("default").Get(context.Background(), "hook", metav1.GetOptions{})
+	now := metav1.Now()
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, ptr.To[int64](10)
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := time.Now().Add(10 * time.Second)
+	for time.Now().Before(waitFor) {
+		if _, err := h.client.CoreV1().Pods("default").Get(context.Background(), "hook", metav1.GetOptions{}); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, err := os.ReadFile(filepath.Join(HostPathDir(h.dir, "/hook-out"), "prestop"))
+	if err != nil || string(b) != "bye\n" {
+		t.Fatalf("preStop output %q %v", b, err)
+	}
+}

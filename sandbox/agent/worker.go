@@ -33,6 +33,7 @@ type ctrState struct {
 	started      bool
 	restartCount int32
 	containerID  string
+	preStop      func(context.Context) error // set while running, when the container has an exec preStop hook
 }
 
 // podWorker runs one pod: volumes, init containers in order, then the containers, and reports status.
@@ -121,23 +122,59 @@ func (w *podWorker) update(pod *corev1.Pod) {
 		go w.m.deleteNow(pod)
 		return
 	}
-	w.killAll("Killing")
+	w.killAll("Killing", true)
 }
 
-// killAll cancels the running commands, with a Killing event per running container.
-func (w *podWorker) killAll(reason string) {
+// killAll stops the pod's commands, with a Killing event per running container. On deletion (hooks
+// true), exec preStop hooks run first, within the pod's grace period; the cancel then happens in the
+// background so that the informer is never blocked.
+func (w *podWorker) killAll(reason string, hooks bool) {
 	w.mu.Lock()
 	var running []*ctrState
+	type hook struct {
+		c   *ctrState
+		run func(context.Context) error
+	}
+	var withHooks []hook
 	for _, c := range w.ctrs {
 		if c.state.Running != nil {
 			running = append(running, c)
+			if hooks && c.preStop != nil {
+				withHooks = append(withHooks, hook{c, c.preStop})
+			}
 		}
 	}
+	pod := w.pod
 	w.mu.Unlock()
 	for _, c := range running {
 		w.event(c, corev1.EventTypeNormal, reason, fmt.Sprintf("Stopping container %s", c.name))
 	}
-	w.kill()
+	if len(withHooks) == 0 {
+		w.kill()
+		return
+	}
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = *pod.DeletionGracePeriodSeconds
+	} else if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(w.runCtx, time.Duration(grace)*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for _, h := range withHooks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.run(ctx); err != nil {
+					w.event(h.c, corev1.EventTypeWarning, "FailedPreStopHook", fmt.Sprintf("PreStopHook failed: %v", err))
+				}
+			}()
+		}
+		wg.Wait()
+		w.kill()
+	}()
 }
 
 func (w *podWorker) stop() { w.kill() }
@@ -511,7 +548,7 @@ func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
 		w.msg = "Pod was active on the node longer than the specified deadline"
 		w.mu.Unlock()
 		w.event(nil, corev1.EventTypeNormal, "DeadlineExceeded", w.msg)
-		w.killAll("Killing")
+		w.killAll("Killing", false)
 	})
 	return func() { t.Stop() }
 }
@@ -566,6 +603,20 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			started = nil
 		}
 		runCtx, stopRun := context.WithCancel(ctx)
+		if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Exec != nil {
+			hook := c.Lifecycle.PreStop.Exec.Command
+			w.mu.Lock()
+			st.preStop = func(hctx context.Context) error {
+				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()),
+					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
+				code, err := sh.Run(hctx, hook)
+				if err == nil && code != 0 {
+					err = fmt.Errorf("command %q exited with %d", strings.Join(hook, " "), code)
+				}
+				return err
+			}
+			w.mu.Unlock()
+		}
 		var probeKilled atomic.Bool
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
@@ -584,6 +635,9 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		}
 		stopRun()
 		waitProbes()
+		w.mu.Lock()
+		st.preStop = nil
+		w.mu.Unlock()
 		if probeKilled.Load() {
 			code = 137
 		}
