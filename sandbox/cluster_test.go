@@ -139,7 +139,13 @@ func TestStreamingNotSupported(t *testing.T) {
 // the KUBECONFIG of the environment, like kubectl.
 func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	needCluster(t)
-	out := mustRun(t, cluster.Bin, "kubectl", "--kubeconfig="+cluster.Kubeconfig, "get", "nodes", "-o", "wide")
+	for name, kubectl := range kubectls(t) {
+		out := mustRun(t, append(append([]string{}, kubectl...), "get", "nodes", "-o", "wide")...)
+		if !regexp.MustCompile(`klab-sandbox\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
+			t.Errorf("%s kubectl get nodes -o wide:\n%s", name, out)
+		}
+	}
+	out := mustRun(t, cluster.Bin, "kubectl", "--kubeconfig="+cluster.Kubeconfig, "get", "nodes")
 	if !regexp.MustCompile(`klab-sandbox\s+Ready`).MatchString(out) {
 		t.Errorf("get nodes:\n%s", out)
 	}
