@@ -238,6 +238,12 @@ func (n nav) apply(a action) nav {
 	case actList:
 		if len(n.Unlocked) > 0 {
 			n.List, n.Cursor = true, n.Step
+			switch n.State {
+			case stateIntro:
+				n.Cursor = 0
+			case stateFinish:
+				n.Cursor = len(n.Unlocked) - 1
+			}
 		}
 	}
 	return n

@@ -89,6 +89,8 @@ func TestNavReplay(t *testing.T) {
 		{"list refuses locked step", []bool{false, false, false}, []string{"n", "l", "down", "down", "enter"}, stateStep, 0, true},
 		{"list esc closes", []bool{true, false, false}, []string{"n", "l", "down", "esc"}, stateStep, 0, false},
 		{"list cursor stops at end", []bool{true, true, true}, []string{"n", "l", "down", "down", "down", "down", "enter"}, stateStep, 2, false},
+		{"list from finish starts on the last step", []bool{true, true, true}, []string{"n", "n", "n", "n", "l", "up", "enter"}, stateStep, 1, false},
+		{"list from intro starts on step 1", []bool{true, true, true}, []string{"l", "enter"}, stateStep, 0, false},
 		{"n on finish stays", []bool{true, true, true}, []string{"n", "n", "n", "n", "n", "n"}, stateFinish, 0, false},
 	}
 	for _, tt := range tests {

@@ -293,7 +293,8 @@ func (m *lessonModel) banner() string {
 	}
 	w := m.c.width
 	reason := strings.ReplaceAll(m.connErr.Error(), "\n", " ")
-	l1 := m.c.st.Banner.Width(w).Render(truncate(m.t("tui.cluster.banner", reason), w-2))
+	// The reason may be long (a sandbox that cannot start): two lines at most.
+	l1 := m.c.st.Banner.Width(w).Render(truncate(m.t("tui.cluster.banner", reason), 2*(w-2)))
 	delay := m.c.cfg.RetryDelay
 	if m.connected {
 		delay = m.c.cfg.PingEvery
