@@ -69,7 +69,8 @@ type proc struct {
 	pgid       int
 	sid        int
 	done       chan struct{}
-	foreground bool // a Run under a terminal (not a background script)
+	foreground bool     // a Run (not a background script)
+	master     *os.File // klab's end of its terminal
 	// interrupted is set when Interrupt, Reset or Close ended the process.
 	interrupted atomic.Bool
 }

@@ -41,7 +41,8 @@ const (
 // ErrClosed is returned by runs on a closed lab.
 var ErrClosed = errors.New("lab is closed")
 
-// SetWindowSize sets the terminal size of the next runs (default 80x24).
+// SetWindowSize sets the terminal size of the runs: the next ones, and the
+// running ones (their programs get SIGWINCH, so a `-w` table redraws to fit).
 func (l *Lab) SetWindowSize(cols, rows int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -51,6 +52,28 @@ func (l *Lab) SetWindowSize(cols, rows int) {
 	if rows > 0 && rows <= 0xffff {
 		l.rows = uint16(rows)
 	}
+	for _, p := range l.procs {
+		_ = setSize(p.master, l.cols, l.rows)
+	}
+}
+
+// setSize resizes the terminal of master without putting it in blocking
+// mode (as File.Fd would).
+func setSize(master *os.File, cols, rows uint16) error {
+	rc, err := master.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("pty size: %w", err)
+	}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		ierr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+	}); err != nil {
+		return fmt.Errorf("pty size: %w", err)
+	}
+	if ierr != nil {
+		return fmt.Errorf("pty size: %w", ierr)
+	}
+	return nil
 }
 
 // Run runs script with bash in the workspace under a pseudo-terminal. out,
@@ -89,7 +112,7 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 
-	p, err := l.start(cmd, true)
+	p, err := l.start(cmd, true, master)
 	_ = slave.Close()
 	if err != nil {
 		_ = master.Close()
@@ -190,7 +213,7 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p, err := l.start(cmd, false)
+	p, err := l.start(cmd, false, master)
 	_ = slave.Close()
 	if err != nil {
 		_ = master.Close()
@@ -327,7 +350,7 @@ func (l *Lab) bashCommand(name, script string) *exec.Cmd {
 }
 
 // start starts cmd (a session leader) and tracks its process group.
-func (l *Lab) start(cmd *exec.Cmd, foreground bool) (*proc, error) {
+func (l *Lab) start(cmd *exec.Cmd, foreground bool, master *os.File) (*proc, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -337,7 +360,7 @@ func (l *Lab) start(cmd *exec.Cmd, foreground bool) (*proc, error) {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
 	pid := cmd.Process.Pid
-	p := &proc{pgid: pid, sid: pid, done: make(chan struct{}), foreground: foreground}
+	p := &proc{pgid: pid, sid: pid, done: make(chan struct{}), foreground: foreground, master: master}
 	l.procs[pid] = p
 	l.wg.Add(1)
 	return p, nil

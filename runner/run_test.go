@@ -559,3 +559,19 @@ func TestQueryAnswererHidesQueries(t *testing.T) {
 		})
 	}
 }
+
+func TestSetWindowSizeReachesRunningRuns(t *testing.T) {
+	l := newOfflineLab(t)
+	var once sync.Once
+	res, err := l.Run(context.Background(), `trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 0.05; done`, func(b []byte) {
+		if strings.Contains(string(b), "ready") {
+			once.Do(func() { go l.SetWindowSize(100, 30) })
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output != "ready\n30 100\n" || res.ExitCode != 0 {
+		t.Fatalf("%+v", res)
+	}
+}
