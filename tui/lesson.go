@@ -122,7 +122,7 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 			m.lp.Hints[k] = 0
 		}
 	}
-	m.elapsedBase = time.Duration(m.lp.Elapsed)
+	m.elapsedBase = max(time.Duration(m.lp.Elapsed), 0)
 	m.sessionStart = c.now()
 	m.nav = newNav(len(l.Steps))
 	for _, s := range m.lp.Unlocked {
@@ -287,13 +287,11 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 		return m.copyCmd(b)
 	}
 	if !m.connected {
-		m.setToast(m.t("tui.run.not_ready"), false)
-		return nil
+		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
 	if m.run != nil && !m.run.done {
 		if !b.Interrupt {
-			m.setToast(m.t("tui.run.busy"), false)
-			return nil
+			return m.setToast(m.t("tui.run.busy"), false)
 		}
 		m.run.cancel()
 	}
@@ -303,31 +301,33 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 	m.run = rs
 	m.outOpen, m.outTail = true, true
 	m.refreshOutput()
-	ch := make(chan tea.Msg, 64)
-	be, id := m.be, rs.id
-	go func() {
-		defer close(ch)
-		res, err := be.Run(ctx, b, func(p []byte) {
-			data := append([]byte(nil), p...)
+	be, id, done := m.be, rs.id, m.ctx.Done()
+	// The run streams its output through ch; each message re-issues the
+	// command that waits for the next one.
+	return func() tea.Msg {
+		ch := make(chan tea.Msg, 64)
+		go func() {
+			defer close(ch)
+			res, err := be.Run(ctx, b, func(p []byte) {
+				select {
+				case ch <- outputMsg{id: id, data: append([]byte(nil), p...), ch: ch}:
+				case <-done:
+				}
+			})
+			cancel()
 			select {
-			case ch <- outputMsg{id: id, data: data, ch: ch}:
-			case <-m.ctx.Done():
+			case ch <- runDoneMsg{id: id, res: res, err: err}:
+			case <-done:
 			}
-		})
-		cancel()
-		select {
-		case ch <- runDoneMsg{id: id, res: res, err: err}:
-		case <-m.ctx.Done():
-		}
-	}()
-	return waitOutput(ch)
+		}()
+		return waitOutput(ch)()
+	}
 }
 
 func (m *lessonModel) copyCmd(b *lessons.Block) tea.Cmd {
 	w := m.c.cfg.Clipboard
 	if w == nil {
-		m.setToast(m.t("tui.copy.unavailable"), false)
-		return nil
+		return m.setToast(m.t("tui.copy.unavailable"), false)
 	}
 	code := strings.TrimRight(b.Code, "\n")
 	return func() tea.Msg {
@@ -339,15 +339,14 @@ func (m *lessonModel) copyCmd(b *lessons.Block) tea.Cmd {
 func (m *lessonModel) resetCmd() tea.Cmd {
 	s := m.step()
 	if s == nil || !m.connected {
-		m.setToast(m.t("tui.run.not_ready"), false)
-		return nil
+		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
 	if m.run != nil && !m.run.done {
 		m.run.cancel()
 	}
 	be, ctx := m.be, m.ctx
-	m.setToast(m.t("tui.reset.running"), true)
-	return func() tea.Msg { return resetMsg{step: s.Index, err: be.ResetStep(ctx, s)} }
+	toast := m.setToast(m.t("tui.reset.running"), true)
+	return tea.Batch(toast, func() tea.Msg { return resetMsg{step: s.Index, err: be.ResetStep(ctx, s)} })
 }
 
 // pingLater schedules the next reachability check of a connected cluster.
