@@ -104,7 +104,7 @@ func TestFlowRunUnlockNext(t *testing.T) {
 	press(tm, "n") // locked: stays
 	waitFor(t, tm, "Terminez d'abord les objectifs")
 	press(tm, "1")
-	waitFor(t, tm, "$ kubectl apply -f job.yaml", "job.batch/pi created", "✓ Le Job pi existe", "n : étape suivante")
+	waitFor(t, tm, "$ kubectl apply -f job.yaml", "job.batch/pi created", "✓ Le Job pi existe", "n : étape suivante", "✓ code 0 · 1.2s")
 	press(tm, "n")
 	waitFor(t, tm, "Étape 2/3 · Lire les logs")
 	m := finish(t, tm)
