@@ -226,9 +226,9 @@ func Ensure(ctx context.Context, dataDir, klabBin string) (kubeconfig string, st
 		}
 		return KubeconfigPath(dataDir), false, nil
 	}
-	cmd := exec.CommandContext(ctx, klabBin, "sandbox", "up", "--detach", "--data-dir", dataDir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
+	// Start our own detached sandbox: it is "started" only if it is the one
+	// that became ready, not one that found another holding the lock.
+	if _, err := Start(ctx, dataDir, klabBin, StartOptions{Detach: true}); err != nil {
 		// Someone else may have started it at the same moment: use theirs.
 		if _, ok := Running(dataDir); ok {
 			wctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
@@ -237,7 +237,7 @@ func Ensure(ctx context.Context, dataDir, klabBin string) (kubeconfig string, st
 				return KubeconfigPath(dataDir), false, nil
 			}
 		}
-		return "", false, fmt.Errorf("start the sandbox: %w: %s", err, strings.TrimSpace(string(out)))
+		return "", false, fmt.Errorf("start the sandbox: %w", err)
 	}
 	return KubeconfigPath(dataDir), true, nil
 }
