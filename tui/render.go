@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/charmbracelet/glamour"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"github.com/klabdev/klab/assets"
@@ -71,27 +70,4 @@ func (r *renderCache) Render(md string, width int) string {
 	out = strings.Trim(out, "\n")
 	r.cache[md] = out
 	return out
-}
-
-// sanitize turns terminal output (pty, CRLF, colours, cursor moves) into
-// plain lines a viewport can show.
-func sanitize(s string) string {
-	s = ansi.Strip(s)
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if j := strings.LastIndexByte(strings.TrimRight(l, "\r"), '\r'); j >= 0 {
-			l = l[j+1:]
-		}
-		lines[i] = strings.TrimRight(strings.Map(func(r rune) rune {
-			if r == '\t' {
-				return r
-			}
-			if r < 0x20 || r == 0x7f {
-				return -1
-			}
-			return r
-		}, l), " ")
-	}
-	return strings.Join(lines, "\n")
 }

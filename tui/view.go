@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/runner"
 )
 
 // resize adapts the viewports to the terminal and re-renders the page (the
@@ -157,7 +158,7 @@ func (m *lessonModel) refreshOutput() {
 		m.outVP.SetContent("")
 		return
 	}
-	text := strings.TrimRight(sanitize(string(m.run.out)), "\n")
+	text := strings.TrimRight(runner.Plain(string(m.run.out)), "\n")
 	if lines := strings.Split(text, "\n"); len(lines) > maxOutLines {
 		text = strings.Join(lines[len(lines)-maxOutLines:], "\n")
 	}
