@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,7 +152,7 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 		rep.Steps = append(rep.Steps, cs)
 	}
 	if f.json {
-		if err := checkWriteJSON(cmd.OutOrStdout(), rep); err != nil {
+		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
 			return err
 		}
 	} else {
@@ -243,14 +242,4 @@ func printChecklist(w io.Writer, msgs *assets.Messages, rep checkReport, verbose
 		}
 	}
 	fmt.Fprintln(w, msgs.T("verify.check.summary", passed, total))
-}
-
-func checkWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
-	}
-	return nil
 }
