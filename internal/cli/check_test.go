@@ -2,9 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,14 +10,8 @@ import (
 )
 
 func TestCheckErrors(t *testing.T) {
-	dir := t.TempDir()
-	kc := filepath.Join(dir, "kubeconfig")
-	offline := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n" +
-		"users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
-	if err := os.WriteFile(kc, []byte(offline), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("XDG_STATE_HOME", dir)
+	kc := offlineKubeconfig(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -33,17 +24,7 @@ func TestCheckErrors(t *testing.T) {
 		{"bad wait", []string{"check", "jobs-cronjobs", "--wait", "soon"}, ExitUsage, "invalid argument"},
 		{"explicit cluster away", []string{"check", "--kubeconfig", kc, "jobs-cronjobs"}, ExitFailed, "does not answer"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			root := NewRootCommand()
-			var out, errb bytes.Buffer
-			root.SetOut(&out)
-			root.SetErr(&errb)
-			root.SetArgs(tc.args)
-			code := Execute(context.Background(), root, &errb)
-			if code != tc.code || !strings.Contains(errb.String(), tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), tc.code, tc.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantExit(t, tc.args, tc.code, tc.msg) })
 	}
 }
 
