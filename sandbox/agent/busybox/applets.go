@@ -440,18 +440,30 @@ func symbolicMode(spec string, mode fs.FileMode) fs.FileMode {
 	return mode
 }
 
+// copyTargets splits cp/mv operands into sources and a destination, which
+// must be a folder when there are several sources; it reports the error itself.
+func (p *proc) copyTargets(rest []string) (dst string, srcs []string, toDir, ok bool) {
+	if len(rest) < 2 {
+		p.errf("missing file operand")
+		return "", nil, false, false
+	}
+	dst = p.abs(rest[len(rest)-1])
+	srcs = rest[:len(rest)-1]
+	dfi, derr := p.sh.FS.Stat(dst)
+	toDir = derr == nil && dfi.IsDir()
+	if len(srcs) > 1 && !toDir {
+		p.errf("'%s' is not a directory", rest[len(rest)-1])
+		return "", nil, false, false
+	}
+	return dst, srcs, toDir, true
+}
+
 func cp(p *proc) int {
 	set, rest, _ := flags(p.args, "")
 	recursive := has(set, "rRa")
-	if len(rest) < 2 {
-		return p.errf("missing file operand")
-	}
-	dst := p.abs(rest[len(rest)-1])
-	srcs := rest[:len(rest)-1]
-	dfi, derr := p.sh.FS.Stat(dst)
-	toDir := derr == nil && dfi.IsDir()
-	if len(srcs) > 1 && !toDir {
-		return p.errf("'%s' is not a directory", rest[len(rest)-1])
+	dst, srcs, toDir, ok := p.copyTargets(rest)
+	if !ok {
+		return 1
 	}
 	code := 0
 	for _, s := range srcs {
@@ -742,15 +754,9 @@ func mkdir(p *proc) int {
 
 func mv(p *proc) int {
 	_, rest, _ := flags(p.args, "")
-	if len(rest) < 2 {
-		return p.errf("missing file operand")
-	}
-	dst := p.abs(rest[len(rest)-1])
-	srcs := rest[:len(rest)-1]
-	dfi, derr := p.sh.FS.Stat(dst)
-	toDir := derr == nil && dfi.IsDir()
-	if len(srcs) > 1 && !toDir {
-		return p.errf("'%s' is not a directory", rest[len(rest)-1])
+	dst, srcs, toDir, ok := p.copyTargets(rest)
+	if !ok {
+		return 1
 	}
 	code := 0
 	for _, s := range srcs {
