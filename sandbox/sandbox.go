@@ -93,6 +93,9 @@ type Sandbox struct {
 	closer []func()
 }
 
+// memoryLimit is the sandbox's soft Go memory limit (see Start).
+const memoryLimit = 180 << 20
+
 // Shutdown tiers: each stops only once every higher tier has stopped, so
 // that the apiserver still answers while controllers and the agent stop,
 // and etcd still answers while the apiserver drains.
@@ -131,6 +134,13 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	// (GOGC=50 keeps peak RSS ~40 MB lower). GOGC in the environment wins.
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(50)
+	}
+	// A soft memory limit above the live heap (~100 MiB for a lesson) keeps
+	// peak RSS under 350 MB over a whole lesson (measured: 342 MB instead of
+	// 361 MB, no extra CPU); at 160 MiB the GC ran three times as much.
+	// GOMEMLIMIT in the environment wins.
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	data, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
