@@ -187,3 +187,22 @@ func (d Diagnostic) String() string {
 	}
 	return fmt.Sprintf("%s: %s: %s", loc, d.Severity, d.Message)
 }
+
+// Bound is how long the step's objectives may take to pass: the step's
+// timeout, else its largest objective timeout, else def (validate's
+// post-check, `klab check --wait` with no value).
+func (s *Step) Bound(def time.Duration) time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	var longest time.Duration
+	for _, o := range s.Objectives {
+		if o.Timeout > longest {
+			longest = o.Timeout
+		}
+	}
+	if longest > 0 {
+		return longest
+	}
+	return def
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klabdev/klab/assets"
+	"github.com/klabdev/klab/internal/validate"
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/verify"
@@ -51,7 +52,10 @@ func newCheckCommand(opts *Options) *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&f.step, "step", 0, "check only step N (1-based)")
 	fl.BoolVar(&f.all, "all", false, "check every step (the default)")
-	fl.DurationVar(&f.wait, "wait", 0, "re-evaluate until every objective passes or this bound runs out (e.g. 90s)")
+	fl.DurationVar(&f.wait, "wait", 0, "re-evaluate until every objective passes or this bound runs out (e.g. 90s); --wait alone: the steps' own timeouts")
+	// --wait with no value: the bound the lesson gives (step timeout, else the
+	// objectives' largest, else validate's default).
+	fl.Lookup("wait").NoOptDefVal = "-1ns"
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show hints and expected-vs-actual diffs")
 	return cmd
@@ -125,6 +129,12 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 	var objs []*lessons.Objective
 	for _, s := range steps {
 		objs = append(objs, s.Objectives...)
+	}
+	if f.wait < 0 {
+		f.wait = 0
+		for _, s := range steps {
+			f.wait = max(f.wait, s.Bound(validate.DefaultStepTimeout))
+		}
 	}
 	var results []verify.Result
 	timedOut := false

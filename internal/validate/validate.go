@@ -310,7 +310,7 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 
 	// Post-check: watch the objectives until all pass or the step's bound.
 	if len(s.Objectives) > 0 {
-		last := waitAll(ctx, v, s.Objectives, stepBound(s, opts))
+		last := waitAll(ctx, v, s.Objectives, s.Bound(opts.StepTimeout))
 		for _, r := range last {
 			if r.Status != verify.StatusPass {
 				sr.Failures = append(sr.Failures, r)
@@ -337,22 +337,6 @@ func execBlocks(s *lessons.Step) []*lessons.Block {
 		}
 	}
 	return out
-}
-
-func stepBound(s *lessons.Step, opts Options) time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
-	}
-	var max time.Duration
-	for _, o := range s.Objectives {
-		if o.Timeout > max {
-			max = o.Timeout
-		}
-	}
-	if max > 0 {
-		return max
-	}
-	return opts.StepTimeout
 }
 
 func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Duration, watch bool) BlockReport {
