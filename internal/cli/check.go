@@ -52,10 +52,7 @@ func newCheckCommand(opts *Options) *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&f.step, "step", 0, "check only step N (1-based)")
 	fl.BoolVar(&f.all, "all", false, "check every step (the default)")
-	fl.DurationVar(&f.wait, "wait", 0, "re-evaluate until every objective passes or this bound runs out (e.g. 90s); --wait alone: the steps' own timeouts")
-	// --wait with no value: the bound the lesson gives (step timeout, else the
-	// objectives' largest, else validate's default).
-	fl.Lookup("wait").NoOptDefVal = "-1ns"
+	fl.Var((*waitFlag)(&f.wait), "wait", "re-evaluate until every objective passes or this bound runs out (e.g. 90s; auto: the steps' own timeouts)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show hints and expected-vs-actual diffs")
 	return cmd
@@ -130,7 +127,7 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 	for _, s := range steps {
 		objs = append(objs, s.Objectives...)
 	}
-	if f.wait < 0 {
+	if waitFlag(f.wait) == waitAuto {
 		f.wait = 0
 		for _, s := range steps {
 			f.wait = max(f.wait, s.Bound(validate.DefaultStepTimeout))
@@ -180,6 +177,34 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 		return Silent(ExitFailed)
 	}
 }
+
+// waitFlag is --wait: a duration, or "auto" for the bound the lesson gives
+// (the step's timeout, else its largest objective timeout, else validate's default).
+type waitFlag time.Duration
+
+const waitAuto = waitFlag(-1)
+
+func (w *waitFlag) String() string {
+	if *w == waitAuto {
+		return "auto"
+	}
+	return time.Duration(*w).String()
+}
+
+func (w *waitFlag) Set(s string) error {
+	if s == "auto" {
+		*w = waitAuto
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("invalid argument %q: a duration such as 90s, or auto", s)
+	}
+	*w = waitFlag(d)
+	return nil
+}
+
+func (w *waitFlag) Type() string { return "duration|auto" }
 
 // waitPass watches objs until they all pass or bound runs out; it returns
 // the last results and whether the bound ran out.

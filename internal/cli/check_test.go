@@ -78,3 +78,17 @@ func TestPrintChecklist(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitFlag(t *testing.T) {
+	var w waitFlag
+	for in, want := range map[string]string{"90s": "1m30s", "auto": "auto", "0": "0s"} {
+		if err := w.Set(in); err != nil || w.String() != want {
+			t.Errorf("Set(%q): %v, String() = %q, want %q", in, err, w.String(), want)
+		}
+	}
+	for _, bad := range []string{"soon", "-5s", ""} {
+		if err := w.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+}
