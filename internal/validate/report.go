@@ -43,6 +43,9 @@ func WriteText(w io.Writer, reports []*LessonReport) {
 		if r.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", r.Error)
 		}
+		for _, wn := range r.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", wn)
+		}
 		for _, s := range r.Steps {
 			mark := "✓"
 			if s.Status != StatusPass {

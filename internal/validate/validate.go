@@ -29,6 +29,8 @@ const (
 	DefaultBlockTimeout = 60 * time.Second
 	DefaultStepTimeout  = 120 * time.Second
 	DefaultWatchWindow  = 3 * time.Second
+	// A solution script does the work of several blocks: it gets this many block bounds.
+	solutionBlocks = 3
 )
 
 // Options tune a validation run.
@@ -74,6 +76,8 @@ type LessonReport struct {
 	Duration  time.Duration `json:"durationNs"`
 	Steps     []StepReport  `json:"steps"`
 	Error     string        `json:"error,omitempty"`
+	// Warnings from the intro and finish scripts and the clean-up.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // StepReport is the outcome of one step.
@@ -163,8 +167,11 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 	}
 	defer func() {
 		_ = lab.Close()
-		if !opts.Keep {
-			cleanup(context.WithoutCancel(ctx), lab)
+		if opts.Keep {
+			return
+		}
+		if err := cleanup(context.WithoutCancel(ctx), lab); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
 		}
 	}()
 	rc, err := lab.RestConfig()
@@ -176,8 +183,7 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		return nil, fmt.Errorf("verifier: %w", err)
 	}
 
-	var warnings []string
-	if err := runPageScripts(ctx, lab, l.Intro, &warnings); err != nil {
+	if err := runPageScripts(ctx, lab, l.Intro, &rep.Warnings); err != nil {
 		rep.Status, rep.Error = StatusFail, err.Error()
 		return rep, nil
 	}
@@ -187,9 +193,6 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		}
 		replay := opts.Step > 0 && s.Index < opts.Step
 		sr := validateStep(ctx, lab, v, l, s, opts, replay)
-		if len(warnings) > 0 && s.Index == 1 {
-			sr.Warnings = append(warnings, sr.Warnings...)
-		}
 		if replay {
 			if sr.Status != StatusPass {
 				sr.Error = strings.TrimSpace("replaying the solution failed: " + sr.Error)
@@ -210,8 +213,7 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		}
 	}
 	if rep.Status == StatusPass && opts.Step == 0 {
-		var fw []string
-		if err := runPageScripts(ctx, lab, l.Finish, &fw); err != nil {
+		if err := runPageScripts(ctx, lab, l.Finish, &rep.Warnings); err != nil {
 			rep.Status, rep.Error = StatusFail, err.Error()
 		}
 	}
@@ -280,7 +282,7 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 
 	// Solution.
 	if s.Solution != nil {
-		br := runBlock(ctx, lab, s.Solution.Body, opts.BlockTimeout*3, false)
+		br := runBlock(ctx, lab, s.Solution.Body, opts.BlockTimeout*solutionBlocks)
 		sr.Blocks = append(sr.Blocks, br)
 		if br.ExitCode != 0 {
 			sr.Warnings = append(sr.Warnings, fmt.Sprintf("solution %s exited %d", s.Solution.Path, br.ExitCode))
@@ -294,7 +296,7 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 			if watch {
 				bound = opts.WatchWindow
 			}
-			br := runBlock(ctx, lab, b.Code, bound, watch)
+			br := runBlock(ctx, lab, b.Code, bound)
 			sr.Blocks = append(sr.Blocks, br)
 			if br.ExitCode != 0 && !br.Interrupted {
 				sr.Warnings = append(sr.Warnings, fmt.Sprintf("%s:%d: block [%d] exited %d", b.File, b.Line, b.Index, br.ExitCode))
@@ -339,7 +341,7 @@ func execBlocks(s *lessons.Step) []*lessons.Block {
 	return out
 }
 
-func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Duration, watch bool) BlockReport {
+func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Duration) BlockReport {
 	bctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	res, err := lab.Run(bctx, code, nil)
@@ -399,26 +401,34 @@ func trimOutputs(bs []BlockReport) []BlockReport {
 	return out
 }
 
-// cleanup deletes the validation namespace and waits (bounded) for it to go.
-func cleanup(ctx context.Context, lab *runner.Lab) {
+// cleanup removes the workspace and deletes the validation namespace,
+// waiting (bounded) for it to go; it says what it could not do.
+func cleanup(ctx context.Context, lab *runner.Lab) error {
+	var errs []error
+	if err := os.RemoveAll(lab.Workspace); err != nil {
+		errs = append(errs, fmt.Errorf("remove workspace: %w", err))
+	}
 	rc, err := lab.RestConfig()
 	if err != nil {
-		return
+		return errors.Join(append(errs, fmt.Errorf("delete namespace %s: %w", lab.Namespace, err))...)
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return
+		return errors.Join(append(errs, fmt.Errorf("delete namespace %s: %w", lab.Namespace, err))...)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := cs.CoreV1().Namespaces().Delete(ctx, lab.Namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return
+		return errors.Join(append(errs, fmt.Errorf("delete namespace %s: %w", lab.Namespace, err))...)
 	}
-	_ = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, lab.Namespace, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
-	_ = os.RemoveAll(lab.Workspace)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("namespace %s still terminating after 60s", lab.Namespace))
+	}
+	return errors.Join(errs...)
 }
 
 func shortID(id string) string {

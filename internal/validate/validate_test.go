@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/sandbox/sandboxtest"
@@ -74,6 +77,13 @@ func TestGreenLesson(t *testing.T) {
 		if s.Duration <= 0 {
 			t.Errorf("step %d: no duration recorded", s.Index)
 		}
+	}
+	// Clean-up removed the namespace (and said nothing went wrong).
+	if len(rep.Warnings) > 0 {
+		t.Errorf("lesson warnings: %v", rep.Warnings)
+	}
+	if _, err := cluster.Client.CoreV1().Namespaces().Get(context.Background(), rep.Namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace %s still there after validate (err %v)", rep.Namespace, err)
 	}
 	// The watch block of step 2 was interrupted, as a learner would.
 	var sawWatch bool
