@@ -3,6 +3,7 @@ package busybox
 import (
 	"bytes"
 	"context"
+	"github.com/klabdev/klab/sandbox/agent/internal/canary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,32 +188,9 @@ func TestNoCommandBusyboxSh(t *testing.T) {
 }
 
 // canaries creates files outside the pod root and returns a check that they are intact.
-func canaries(t *testing.T) (dir string, check func()) {
-	t.Helper()
-	dir = t.TempDir()
-	files := map[string]string{"passwd": "host passwd", "shadow": "host secret", "var/log/app.log": "host log"}
-	for n, c := range files {
-		fp := filepath.Join(dir, n)
-		if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(fp, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir, func() {
-		t.Helper()
-		for n, c := range files {
-			b, err := os.ReadFile(filepath.Join(dir, n))
-			if err != nil || string(b) != c {
-				t.Errorf("canary %s changed: %q %v", n, b, err)
-			}
-		}
-	}
-}
 
 func TestIsolation(t *testing.T) {
-	host, check := canaries(t)
+	host, check := canary.Plant(t)
 	hostPathVol := filepath.Join(t.TempDir(), "hostpath-var-log")
 	if err := os.MkdirAll(hostPathVol, 0o755); err != nil {
 		t.Fatal(err)
@@ -223,17 +201,17 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	scripts := []string{
-		"cat " + host + "/shadow",
+		"cat " + host + "/etc/shadow",
 		"cat /etc/shadow",
-		"cat ../../../../../../../../" + host + "/shadow",
-		"cat " + rel + "/shadow",
-		"cd /tmp; cat " + rel + "/shadow",
+		"cat ../../../../../../../../" + host + "/etc/shadow",
+		"cat " + rel + "/etc/shadow",
+		"cd /tmp; cat " + rel + "/etc/shadow",
 		"echo x > /etc/passwd",
-		"echo x > " + host + "/passwd",
-		"echo x > ../../../../../../.." + host + "/passwd",
-		"ln -s / x; ls x; cat x" + host + "/shadow; echo y > x" + host + "/passwd",
-		"ln -s " + host + " /h; cat /h/shadow; echo y > /h/passwd; rm -rf /h/",
-		"ln -s ../../../../../../../../.. /up; ls /up; cat /up" + host + "/shadow",
+		"echo x > " + host + "/etc/passwd",
+		"echo x > ../../../../../../.." + host + "/etc/passwd",
+		"ln -s / x; ls x; cat x" + host + "/etc/shadow; echo y > x" + host + "/etc/passwd",
+		"ln -s " + host + " /h; cat /h/etc/shadow; echo y > /h/etc/passwd; rm -rf /h/",
+		"ln -s ../../../../../../../../.. /up; ls /up; cat /up" + host + "/etc/shadow",
 		"cd /var/log && ln -s ../../../../../../../.. up; ls up; find up -name '*.log' -delete",
 		"find /var/log -name '*.log' -delete",
 		"find / -name '*.log' -delete",
@@ -241,16 +219,18 @@ func TestIsolation(t *testing.T) {
 		"rm -rf " + host,
 		"rm -rf /",
 		"rm -rf /*",
-		"cp " + host + "/shadow /tmp/s; cat /tmp/s",
-		"mv " + host + "/passwd /tmp/p",
-		"gzip " + host + "/passwd",
-		"touch " + host + "/passwd",
-		"sh " + host + "/passwd",
+		"cp " + host + "/etc/shadow /tmp/s; cat /tmp/s",
+		"mv " + host + "/etc/passwd /tmp/p",
+		"gzip " + host + "/etc/passwd",
+		"touch " + host + "/etc/passwd",
+		"sh " + host + "/etc/passwd",
 	}
 	for _, s := range scripts {
 		out, errOut, _ := p.sh(t, s)
-		if strings.Contains(out, "host secret") || strings.Contains(out, "host passwd") || strings.Contains(out, "host log") {
-			t.Errorf("%s: leaked a host file: %q", s, out)
+		for _, c := range canary.Files {
+			if strings.Contains(out, c) {
+				t.Errorf("%s: leaked a host file: %q", s, out)
+			}
 		}
 		_ = errOut
 		check()
@@ -262,7 +242,7 @@ func TestIsolation(t *testing.T) {
 }
 
 func TestHostPathFindDelete(t *testing.T) {
-	host, check := canaries(t)
+	host, check := canary.Plant(t)
 	vol := filepath.Join(t.TempDir(), "hostpath", "var", "log")
 	if err := os.MkdirAll(vol, 0o755); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/klabdev/klab/sandbox/agent/internal/canary"
 	"io"
 	"os"
 	"os/exec"
@@ -259,32 +260,6 @@ func TestActiveDeadlineAndDeletion(t *testing.T) {
 	t.Logf("graceful deletion of a running pod took %v", time.Since(start))
 }
 
-// canaries writes files in a temp dir outside the sandbox's data dir and returns a check that they are
-// all intact.
-func canaries(t *testing.T) (string, func()) {
-	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{"var/log/app.log": "app", "var/log/sub/old.log": "old", "etc/passwd": "root:x:0:0:CANARY", "etc/shadow": "CANARY-SHADOW"}
-	for n, c := range files {
-		p := filepath.Join(dir, n)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir, func() {
-		t.Helper()
-		for n, c := range files {
-			b, err := os.ReadFile(filepath.Join(dir, n))
-			if err != nil || string(b) != c {
-				t.Errorf("host canary %s changed: %q %v", n, b, err)
-			}
-		}
-	}
-}
-
 func hostPathPod(name, hostPath, mountPath, script string) *corev1.Pod {
 	pod := busybox(name, corev1.RestartPolicyNever, script)
 	pod.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath}}}}
@@ -294,7 +269,7 @@ func hostPathPod(name, hostPath, mountPath, script string) *corev1.Pod {
 
 func TestHostIsolation(t *testing.T) {
 	ns := namespace(t)
-	canaryDir, check := canaries(t)
+	canaryDir, check := canary.Plant(t)
 	realLogs := listLogs(t, "/var/log")
 	pods := []*corev1.Pod{
 		hostPathPod("mkfile", filepath.Join(canaryDir, "var/log"), "/var/log", "echo pod > /var/log/pod.log; ls /var/log"),
