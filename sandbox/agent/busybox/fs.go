@@ -366,6 +366,60 @@ func (f *FS) Symlink(target, newp string) error {
 	return nil
 }
 
+// Link makes newp a hard link to oldp; both must be on the same mount (EXDEV otherwise, as across
+// file systems).
+func (f *FS) Link(oldp, newp string) error {
+	om, orel := f.resolve(oldp)
+	nm, nrel := f.resolve(newp)
+	if om != nm {
+		return perr("link", newp, syscall.EXDEV)
+	}
+	if err := nm.writable("link", newp); err != nil {
+		return err
+	}
+	if err := nm.root.Link(orel, nrel); err != nil {
+		return perr("link", newp, err)
+	}
+	return nil
+}
+
+// RealPath resolves every symbolic link of p inside the pod (readlink -f), as an absolute pod path.
+func (f *FS) RealPath(p string) (string, error) {
+	parts := strings.Split(strings.TrimPrefix(Clean(p), "/"), "/")
+	cur := "/"
+	for hops := 0; len(parts) > 0; {
+		name := parts[0]
+		parts = parts[1:]
+		if name == "" || name == "." {
+			continue
+		}
+		next := path.Join(cur, name)
+		fi, err := f.Lstat(next)
+		if err != nil {
+			if len(parts) == 0 && errors.Is(err, fs.ErrNotExist) {
+				return next, nil // readlink -f accepts a missing last element
+			}
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", perr("readlink", p, syscall.ELOOP)
+		}
+		t, err := f.Readlink(next)
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(t, "/") {
+			cur = "/"
+		}
+		parts = append(strings.Split(strings.TrimPrefix(t, "/"), "/"), parts...)
+	}
+	return cur, nil
+}
+
 // Readlink reads a symlink.
 func (f *FS) Readlink(p string) (string, error) {
 	m, rel := f.resolve(p)

@@ -11,8 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
+	"syscall"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
@@ -28,6 +28,9 @@ type Shell struct {
 	Stdin    io.Reader // nil = empty
 	Stdout   io.Writer
 	Stderr   io.Writer
+	Node     Node // what the commands see of the node (nproc, free, uptime)
+
+	procs procTable // the commands running now (ps, kill); the first one is PID 1
 }
 
 // Run runs argv (the container's command followed by its args) and returns its exit code. A cancelled
@@ -88,7 +91,7 @@ func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, err
 		errw = io.Discard
 	}
 	opts := []interp.RunnerOption{
-		interp.Env(env),
+		interp.Env(podEnviron{env}),
 		interp.StdIO(in, out, errw),
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return s.exec }),
 		interp.CallHandler(s.call),
@@ -218,9 +221,13 @@ func describe(err error) string {
 
 type applet func(p *proc) int
 
-// call rewrites the few builtins that would look at the host's files (PATH lookups of `.`, `source`,
-// `type`, `command -v`) into pod-side equivalents.
+// call adapts the builtins that would look at the host (PATH lookups of `.`, `source`, `type`,
+// `command -v`) or that the interpreter lacks (`kill`, a `printf` with precision) to the pod: `.` reads
+// the pod's file, `type` and `command -v` look in the pod's PATH, `kill` and `printf` run the pod's own
+// commands. As in a POSIX shell, an error of a special builtin (`.` of a missing file, `eval` or `trap`
+// of bad syntax) ends the shell with status 2.
 func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
+	hc := interp.HandlerCtx(ctx)
 	switch args[0] {
 	case "eval", "trap":
 		src := strings.Join(args[1:], " ")
@@ -229,29 +236,29 @@ func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
 		}
 		prog, err := syntax.NewParser().Parse(strings.NewReader(src), "")
 		if err == nil {
-			if err := checkSyntax(prog); err != nil {
-				return []string{internalError, "2", "sh: " + err.Error()}, nil
-			}
+			err = checkSyntax(prog)
+		}
+		if err != nil {
+			return nil, s.fatal(hc, args[0], err.Error())
 		}
 	case ".", "source":
 		if len(args) < 2 {
 			return args, nil
 		}
-		hc := interp.HandlerCtx(ctx)
 		p, ok := s.lookPath(hc, args[1], false)
 		if !ok {
-			return []string{internalError, "1", fmt.Sprintf("sh: %s: can't open '%s': No such file or directory", args[0], args[1])}, nil
+			return nil, s.fatal(hc, args[0], args[1]+": not found")
 		}
 		src, err := s.FS.ReadFile(p)
 		if err != nil {
-			return []string{internalError, "1", fmt.Sprintf("sh: %s: %s", args[0], errMsg(err))}, nil
+			return nil, s.fatal(hc, args[0], errMsg(err))
 		}
 		prog, err := syntax.NewParser().Parse(strings.NewReader(string(src)), args[1])
 		if err == nil {
 			err = checkSyntax(prog)
 		}
 		if err != nil {
-			return []string{internalError, "2", "sh: " + err.Error()}, nil
+			return nil, s.fatal(hc, args[0], err.Error())
 		}
 		return []string{"eval", string(src)}, nil
 	case "type":
@@ -260,8 +267,17 @@ func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
 		if len(args) > 2 && (args[1] == "-v" || args[1] == "-V") {
 			return append([]string{internalLookup, args[1]}, args[2:]...), nil
 		}
+	case "kill", "printf":
+		return append([]string{"/bin/" + args[0]}, args[1:]...), nil
 	}
 	return args, nil
+}
+
+// fatal prints a special builtin's error the way busybox sh does and returns the status that ends the
+// shell.
+func (s *Shell) fatal(hc interp.HandlerContext, builtin, msg string) error {
+	fmt.Fprintf(hc.Stderr, "sh: %s: line %d: %s\n", builtin, hc.Pos.Line(), msg)
+	return interp.NewExitStatus(2)
 }
 
 // checkSyntax refuses what the interpreter would do on the host itself: process substitution creates
@@ -277,11 +293,9 @@ func checkSyntax(node syntax.Node) error {
 	return err
 }
 
-// Internal commands the call handler rewrites to; their names cannot be typed by a script by accident.
-const (
-	internalError  = "klab\x00error"
-	internalLookup = "klab\x00lookup"
-)
+// internalLookup is the command the call handler turns `type` and `command -v` into, so that they answer
+// from the pod's PATH; its name cannot be typed by a script.
+const internalLookup = "klab\x00lookup"
 
 // lookPath finds name the way the shell would, inside the pod: a path if it has a slash, else in $PATH
 // (and, for `.`, the working directory).
@@ -329,7 +343,7 @@ func (s *Shell) lookup(hc interp.HandlerContext, mode string, names []string) in
 		}
 		switch {
 		case kind == "":
-			code = 1
+			code = 127
 			if mode != "-v" {
 				fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", n)
 			}
@@ -352,12 +366,7 @@ func (s *Shell) lookup(hc interp.HandlerContext, mode string, names []string) in
 func (s *Shell) exec(ctx context.Context, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	name := args[0]
-	switch name {
-	case internalError:
-		fmt.Fprintln(hc.Stderr, args[2])
-		code, _ := strconv.Atoi(args[1])
-		return interp.NewExitStatus(uint8(code))
-	case internalLookup:
+	if name == internalLookup {
 		if code := s.lookup(hc, args[1], args[2:]); code != 0 {
 			return interp.NewExitStatus(uint8(code))
 		}
@@ -376,9 +385,15 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 		return interp.NewExitStatus(127)
 	}
 	if ctx.Err() != nil {
-		return interp.NewExitStatus(137)
+		return interp.NewExitStatus(uint8(killedStatus(ctx)))
 	}
-	code := a(&proc{ctx: ctx, sh: s, hc: hc, name: name, args: args[1:]})
+	pctx, done := s.procs.start(ctx, args)
+	defer done()
+	code := a(&proc{ctx: pctx, sh: s, hc: hc, name: name, args: args[1:]})
+	if pctx.Err() != nil && ctx.Err() == nil { // killed by `kill`: the shell reports it and goes on
+		code = killedStatus(pctx)
+		reportSignal(hc.Stderr, syscall.Signal(code-128))
+	}
 	if code != 0 {
 		return interp.NewExitStatus(uint8(code))
 	}
@@ -453,4 +468,23 @@ func exported(env expand.Environ) expand.Environ {
 		}
 	}
 	return expand.ListEnviron(list...)
+}
+
+// podEnviron keeps the interpreter from filling variables from the host: it sets HOME, UID, EUID and
+// GID itself when the environment lacks them, from the klab process. In a pod they must come from the
+// container (HOME unset stays empty; the user is root).
+type podEnviron struct{ expand.Environ }
+
+func (e podEnviron) Get(name string) expand.Variable {
+	v := e.Environ.Get(name)
+	if v.IsSet() {
+		return v
+	}
+	switch name {
+	case "HOME":
+		return expand.Variable{Set: true, Kind: expand.String}
+	case "UID", "EUID", "GID":
+		return expand.Variable{Set: true, Kind: expand.String, ReadOnly: true, Str: "0"}
+	}
+	return v
 }

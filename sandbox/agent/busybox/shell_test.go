@@ -3,12 +3,13 @@ package busybox
 import (
 	"bytes"
 	"context"
-	"github.com/klabdev/klab/sandbox/agent/internal/canary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klabdev/klab/sandbox/agent/internal/canary"
 )
 
 type pod struct {
@@ -121,7 +122,7 @@ func TestCommands(t *testing.T) {
 		{"cmd subst", "x=$(echo sub); echo $x", "sub\n", 0},
 		{"arith", "i=0; while [ $i -lt 3 ]; do i=$((i+1)); done; echo $i", "3\n", 0},
 		{"source", "echo 'X=sourced' > /tmp/lib.sh; . /tmp/lib.sh; echo $X", "sourced\n", 0},
-		{"source missing", ". /etc/shadow", "", 1},
+		{"source missing", ". /etc/shadow", "", 2},
 		{"command -v", "command -v ls; command -v echo; command -v nosuch || echo none", "/bin/ls\necho\nnone\n", 0},
 		{"type", "type ls", "ls is /bin/ls\n", 0},
 		{"no proc subst", "cat <(echo hi)", "", 2},
@@ -132,10 +133,12 @@ func TestCommands(t *testing.T) {
 		{"sed re addr", "printf 'x\\ny\\n' | sed '/y/s/y/z/'", "x\nz\n", 0},
 		{"awk", "echo 'a b c' | awk '{print $2}'; echo 'k:v' | awk -F: '{print $2, $1}'; printf 'x\\ny\\n' | awk 'END {print NR}'", "b\nv k\n2\n", 0},
 		{"awk pattern", "printf 'a 1\\nb 2\\n' | awk '/b/ {print $NF}'", "2\n", 0},
-		{"awk unsupported", "echo 1 | awk '{s+=$1} END {print s}'", "", 2},
+		{"awk program", "printf '1\\n2\\n' | awk '{s+=$1} END {print s}'", "3\n", 0},
+		{"awk refuses commands", "awk 'BEGIN {system(\"echo hi\")}'", "", 2},
+		{"awk refuses files", "awk 'BEGIN {print \"x\" > \"/tmp/f\"}'; echo $?; ls /tmp", "2\n", 0},
 		{"base64", "echo hi | base64; echo aGkK | base64 -d", "aGkK\nhi\n", 0},
 		{"sha256sum", "printf abc | sha256sum", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n", 0},
-		{"timeout", "timeout 0.05 sleep 5; echo $?", "124\n", 0},
+		{"timeout", "timeout 0.05 sleep 5; echo $?", "143\n", 0},
 		{"which", "which ls sh", "/bin/ls\n/bin/sh\n", 0},
 		{"mktemp", "f=$(mktemp); test -f $f && echo ok", "ok\n", 0},
 		{"perl bpi", "perl -Mbignum=bpi -wle 'print bpi(10)'; perl -Mbignum=bpi -wle 'print bpi(2000)' | wc -c", "3.141592654\n2002\n", 0},

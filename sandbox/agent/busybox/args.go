@@ -1,0 +1,123 @@
+package busybox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"mvdan.cc/sh/v3/interp"
+)
+
+// flags splits leading single-letter options ("-rf", "-n 3" style handled by callers) from operands.
+// withValue lists letters taking a value ("n" for head -n 3 or -n3).
+func flags(args []string, withValue string) (set map[byte]string, rest []string, bad byte) {
+	set = map[byte]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return set, args[i+1:], 0
+		}
+		if len(a) < 2 || a[0] != '-' {
+			return set, args[i:], 0
+		}
+		for j := 1; j < len(a); j++ {
+			c := a[j]
+			if strings.IndexByte(withValue, c) >= 0 {
+				v := a[j+1:]
+				if v == "" {
+					if i+1 >= len(args) {
+						return set, nil, c
+					}
+					i++
+					v = args[i]
+				}
+				set[c] = v
+				break
+			}
+			set[c] = "1"
+		}
+	}
+	return set, nil, 0
+}
+
+func has(set map[byte]string, cs string) bool {
+	for i := 0; i < len(cs); i++ {
+		if _, ok := set[cs[i]]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func statusOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	var code uint8
+	var ok bool
+	if code, ok = interp.IsExitStatus(err); ok {
+		return int(code)
+	}
+	return 2
+}
+
+// inputs calls fn with stdin ("-" or no operand) or each named file; it reports unreadable files.
+func (p *proc) inputs(names []string, fn func(name string, r io.Reader) error) int {
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	code := 0
+	for _, n := range names {
+		if n == "-" {
+			if err := fn(n, p.stdin()); err != nil {
+				return p.fail(err)
+			}
+			continue
+		}
+		f, err := p.sh.FS.Open(p.abs(n))
+		if err == nil {
+			var fi fs.FileInfo
+			if fi, err = f.Stat(); err == nil && fi.IsDir() {
+				err = &fs.PathError{Op: "read", Path: n, Err: errors.New("Is a directory")}
+			}
+		}
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			fmt.Fprintf(p.hc.Stderr, "%s: can't open '%s': %s\n", p.name, n, describe(unwrapPath(err)))
+			code = 1
+			continue
+		}
+		err = fn(n, f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(p.hc.Stderr, "%s: %s: %s\n", p.name, n, describe(unwrapPath(err)))
+			code = 1
+		}
+	}
+	return code
+}
+
+// lines calls fn for each line of the inputs.
+func (p *proc) lines(names []string, fn func(string)) int {
+	return p.inputs(names, func(_ string, r io.Reader) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			fn(sc.Text())
+		}
+		return sc.Err()
+	})
+}
