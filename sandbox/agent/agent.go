@@ -90,6 +90,7 @@ type agent struct {
 	port     int
 	pods     *podManager
 	podIndex cache.Indexer
+	started  time.Time // when the node registered: what uptime counts from
 }
 
 // Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node
@@ -110,7 +111,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 			return fmt.Errorf("agent data dir: %w", err)
 		}
 	}
-	a := &agent{cfg: cfg, client: cfg.Client, logf: logf}
+	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now()}
 
 	tlsCfg, err := serverTLS(cfg)
 	if err != nil {

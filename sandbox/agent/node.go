@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/klabdev/klab/sandbox/agent/busybox"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +29,12 @@ func (a *agent) nodeCapacity() corev1.ResourceList {
 		corev1.ResourcePods:             resource.MustParse("250"),
 		corev1.ResourceEphemeralStorage: resource.MustParse("100Gi"),
 	}
+}
+
+// shellNode is what pods' commands see of the node (nproc, free, uptime): its registered capacity.
+func (a *agent) shellNode() busybox.Node {
+	capacity := a.nodeCapacity()
+	return busybox.Node{CPUs: capacity.Cpu().Value(), MemoryBytes: capacity.Memory().Value(), Started: a.started}
 }
 
 func (a *agent) nodeStatus(now metav1.Time) corev1.NodeStatus {

@@ -146,7 +146,7 @@ func (r *probeRun) probe(p *corev1.Probe) (bool, string) {
 	defer cancel()
 	var out bytes.Buffer
 	lw := &capWriter{buf: &out, left: 10 << 10}
-	sh := &busybox.Shell{FS: r.fsys, Env: r.env, Dir: r.c.WorkingDir, Hostname: podHostname(r.w.latest()), Stdout: lw, Stderr: lw}
+	sh := &busybox.Shell{FS: r.fsys, Env: r.env, Dir: r.c.WorkingDir, Hostname: podHostname(r.w.latest()), Node: r.w.m.a.shellNode(), Stdout: lw, Stderr: lw}
 	code, err := sh.Run(ctx, p.Exec.Command)
 	switch {
 	case r.ctx.Err() != nil:

@@ -607,7 +607,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			hook := c.Lifecycle.PreStop.Exec.Command
 			w.mu.Lock()
 			st.preStop = func(hctx context.Context) error {
-				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()),
+				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
 					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
 				code, err := sh.Run(hctx, hook)
 				if err == nil && code != 0 {
@@ -625,7 +625,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			<-runCtx.Done()
 			code = 137
 		} else {
-			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()),
+			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
 				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
 			var err error
 			code, err = sh.Run(runCtx, argv)

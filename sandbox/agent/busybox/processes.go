@@ -79,10 +79,18 @@ func builtinApplet(p *proc) int {
 	return statusOf(p.sh.runSource(p.ctx, p.hc, `"$@"`, p.name, append([]string{p.name}, p.args...), nil))
 }
 
+// busyboxApplet is the multi-call entry: `busybox NAME ARGS` runs NAME, `--list` lists the commands,
+// no argument or `--help` describes them by family.
 func busyboxApplet(p *proc) int {
-	if len(p.args) == 0 {
+	if len(p.args) == 0 || p.args[0] == "--help" {
 		fmt.Fprintln(p.out(), "BusyBox v1.36.1 (klab sandbox) multi-call binary.")
-		fmt.Fprintln(p.out(), "Currently defined functions:\n\t"+strings.Join(Applets(), ", "))
+		fmt.Fprint(p.out(), "\nCommands, by family (implementation in brackets):\n"+usage())
+		return 0
+	}
+	if p.args[0] == "--list" {
+		for _, n := range Applets() {
+			fmt.Fprintln(p.out(), n)
+		}
 		return 0
 	}
 	a, ok := appletFor(p.args[0])

@@ -1,6 +1,9 @@
 // Package busybox runs container commands for the klab sandbox: a POSIX shell (mvdan.cc/sh/v3) whose
 // commands are a busybox-like set implemented in Go. Nothing is ever exec'd on the host and every file
 // access goes through the pod's FS (os.Root per mount), so a pod cannot read or change a host file.
+//
+// The command set is one table (registry.go); README.md lists every command with where its
+// implementation comes from (ours, the interpreter's builtin, or GoAWK) and why.
 package busybox
 
 import (

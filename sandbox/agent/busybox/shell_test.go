@@ -15,6 +15,7 @@ import (
 type pod struct {
 	root string
 	fs   *FS
+	node Node
 }
 
 func newPod(t *testing.T, mounts ...Mount) *pod {
@@ -37,7 +38,7 @@ func newPod(t *testing.T, mounts ...Mount) *pod {
 func (p *pod) run(t *testing.T, argv ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin:/usr/bin", "HOME=/root", "FOO=bar"}, Hostname: "mypod", Stdout: &out, Stderr: &errb}
+	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin:/usr/bin", "HOME=/root", "FOO=bar"}, Hostname: "mypod", Stdout: &out, Stderr: &errb, Node: p.node}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	code, err := sh.Run(ctx, argv)
@@ -52,11 +53,15 @@ func (p *pod) sh(t *testing.T, script string) (string, string, int) {
 	return p.run(t, "sh", "-c", script)
 }
 
-func TestCommands(t *testing.T) {
-	tests := []struct {
-		name, script, want string
-		code               int
-	}{
+// cmdCase is a script run in a sandbox pod with the output and exit status it must give.
+type cmdCase struct {
+	name, script, want string
+	code               int
+}
+
+// commandCases are the sandbox-side command tests (the reference tests compare with real busybox).
+func commandCases() []cmdCase {
+	return []cmdCase{
 		{"echo", "echo hello world", "hello world\n", 0},
 		{"echo via env", "env echo -n hi", "hi", 0},
 		{"printf", `printf '%s-%03d\n' a 7`, "a-007\n", 0},
@@ -147,6 +152,14 @@ func TestCommands(t *testing.T) {
 		{"device write like linux", "echo x > /dev/zero; head -c 3 /dev/zero | wc -c", "3\n", 0},
 		{"set -e", "sh -e -c 'false; echo not'", "", 1},
 	}
+}
+
+func TestCommands(t *testing.T) {
+	runCases(t, commandCases())
+}
+
+func runCases(t *testing.T, tests []cmdCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPod(t)
