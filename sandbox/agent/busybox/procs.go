@@ -32,7 +32,7 @@ type procEntry struct {
 // signalError is the cause of a command's context when it was killed.
 type signalError struct{ sig syscall.Signal }
 
-func (e signalError) Error() string { return "killed by signal " + signalName(e.sig) }
+func (e signalError) Error() string { return "killed by signal " + sigName(e.sig) }
 
 // start registers a command and returns its context and the function that removes it.
 func (t *procTable) start(ctx context.Context, argv []string) (context.Context, func()) {
@@ -107,7 +107,7 @@ func reportSignal(w io.Writer, sig syscall.Signal) {
 	}
 }
 
-func signalName(sig syscall.Signal) string {
+func sigName(sig syscall.Signal) string {
 	if names := signalNames(); int(sig) > 0 && int(sig) < len(names) {
 		return names[sig]
 	}
