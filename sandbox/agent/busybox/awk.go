@@ -17,58 +17,9 @@ import (
 // operand and FNR counts across files like NR (the one difference from busybox awk, written in the
 // package documentation).
 func awk(p *proc) int {
-	var vars, progFiles, files []string
-	prog, haveProg := "", false
-	args := p.args
-	for len(args) > 0 {
-		a := args[0]
-		if a == "--" {
-			args = args[1:]
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		opt, val := a[:2], a[2:]
-		if val == "" && strings.Contains("Fvfe", a[1:2]) {
-			if len(args) < 2 {
-				return p.errf("option requires an argument -- %s", a[1:2])
-			}
-			val, args = args[1], args[1:]
-		}
-		switch opt {
-		case "-F":
-			if val == `\t` || val == "t" {
-				val = "\t"
-			}
-			vars = append(vars, "FS", val)
-		case "-v":
-			k, v, ok := strings.Cut(val, "=")
-			if !ok {
-				return p.errf("invalid -v argument '%s'", val)
-			}
-			vars = append(vars, k, v)
-		case "-f":
-			progFiles = append(progFiles, val)
-		case "-e":
-			prog, haveProg = prog+val+"\n", true
-		default:
-			return p.errf("unrecognized option '%s'", a)
-		}
-		args = args[1:]
-	}
-	for _, f := range progFiles {
-		b, err := p.sh.FS.ReadFile(p.abs(f))
-		if err != nil {
-			return p.errf("can't open '%s': %s", f, describe(unwrapPath(err)))
-		}
-		prog, haveProg = prog+string(b)+"\n", true
-	}
-	if !haveProg {
-		if len(args) == 0 {
-			return p.errf("usage: awk [-F SEP] [-v VAR=VAL] [-f FILE | 'PROGRAM'] [FILE]...")
-		}
-		prog, args = args[0], args[1:]
+	prog, vars, args, code := p.awkArgs()
+	if code >= 0 {
+		return code
 	}
 	parsed, err := parser.ParseProgram([]byte(prog), nil)
 	if err != nil {
@@ -81,6 +32,7 @@ func awk(p *proc) int {
 		return 1
 	}
 	// Operands of the form var=value are assignments, as in every awk; the rest are files.
+	var files []string
 	for _, a := range args {
 		if k, v, ok := strings.Cut(a, "="); ok && isAwkName(k) {
 			vars = append(vars, k, v)
@@ -119,6 +71,61 @@ func awk(p *proc) int {
 		return code
 	}
 	return status
+}
+
+// awkArgs reads awk's options: the program (from -f files, -e or the first operand), the -F and -v
+// variables and the remaining operands; code is -1 when they are good, else the exit status.
+func (p *proc) awkArgs() (prog string, vars, rest []string, code int) {
+	var progFiles []string
+	haveProg := false
+	args := p.args
+	for len(args) > 0 && args[0] != "--" && len(args[0]) > 1 && args[0][0] == '-' {
+		a := args[0]
+		opt, val := a[:2], a[2:]
+		if val == "" && strings.Contains("Fvfe", opt[1:]) {
+			if len(args) < 2 {
+				return "", nil, nil, p.errf("option requires an argument -- %s", opt[1:])
+			}
+			val, args = args[1], args[1:]
+		}
+		switch opt {
+		case "-F":
+			if val == `\t` || val == "t" {
+				val = "\t"
+			}
+			vars = append(vars, "FS", val)
+		case "-v":
+			k, v, ok := strings.Cut(val, "=")
+			if !ok {
+				return "", nil, nil, p.errf("invalid -v argument '%s'", val)
+			}
+			vars = append(vars, k, v)
+		case "-f":
+			progFiles = append(progFiles, val)
+		case "-e":
+			prog, haveProg = prog+val+"\n", true
+		default:
+			return "", nil, nil, p.errf("unrecognized option '%s'", a)
+		}
+		args = args[1:]
+	}
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	for _, f := range progFiles {
+		b, err := p.sh.FS.ReadFile(p.abs(f))
+		if err != nil {
+			return "", nil, nil, p.errf("can't open '%s': %s", f, describe(unwrapPath(err)))
+		}
+		prog, haveProg = prog+string(b)+"\n", true
+	}
+	if !haveProg {
+		if len(args) == 0 {
+			return "", nil, nil, p.errf("usage: awk [-F SEP] [-v VAR=VAL] [-f FILE | 'PROGRAM'] [FILE]...")
+		}
+		prog, args = args[0], args[1:]
+	}
+	return prog, vars, args, -1
 }
 
 // awkInput opens the file operands through the pod's FS as one stream ("-" is standard input); a file
