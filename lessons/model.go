@@ -126,6 +126,7 @@ type Objective struct {
 	Hint     string         `json:"hint,omitempty"`
 	Timeout  time.Duration  `json:"timeout,omitempty"`
 	PreCheck string         `json:"preCheck,omitempty"` // "" or "skip"
+	History  []Stage        `json:"history,omitempty"`  // what must have been observed during the step, in order
 	File     string         `json:"file"`
 	Line     int            `json:"line"`
 }
@@ -154,6 +155,23 @@ type Count struct {
 }
 
 // Expect is one CEL expectation.
+// Stage is one step of an objective's history: while the step is open, the target must be observed
+// in this state (Seen), observed deleted (Gone), or observed with the field at Changed holding another
+// value than when the stage began, each stage after the previous one.
+type Stage struct {
+	Seen    *Seen  `json:"seen,omitempty"`
+	Gone    bool   `json:"gone,omitempty"`
+	Changed string `json:"changed,omitempty"` // a field path such as spec.parallelism
+	Line    int    `json:"line"`
+}
+
+// Seen is a state of the target: a partial object (as an objective's match) and CEL expressions over
+// `object`.
+type Seen struct {
+	Match  map[string]any `json:"match,omitempty"`
+	Expect []Expect       `json:"expect,omitempty"`
+}
+
 type Expect struct {
 	CEL  string `json:"cel"`
 	Msg  string `json:"msg,omitempty"`

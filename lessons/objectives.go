@@ -14,7 +14,9 @@ import (
 )
 
 var (
-	objectiveKeys = keySet("id", "title", "target", "count", "absent", "match", "expect", "hint", "timeout", "preCheck", "script")
+	objectiveKeys = keySet("id", "title", "target", "count", "absent", "match", "expect", "hint", "timeout", "preCheck", "script", "history")
+	stageKeys     = keySet("seen", "gone", "changed")
+	seenKeys      = keySet("match", "expect")
 	targetKeys    = keySet("kind", "apiVersion", "name", "selector", "namespace")
 	countKeys     = keySet("min", "max")
 	expectKeys    = keySet("cel", "msg")
@@ -169,7 +171,7 @@ func (ld *loader) parseObjectives(file string, data []byte) []*Objective {
 func (c yamlCtx) objective(n *yaml.Node, num int) *Objective {
 	where := fmt.Sprintf("objective %d", num)
 	o := &Objective{File: c.file, Line: n.Line}
-	var idNode, targetNode, countNode, matchNode, expectNode, absentNode *yaml.Node
+	var idNode, targetNode, countNode, matchNode, expectNode, absentNode, historyNode *yaml.Node
 	ps := c.pairs(n, where, objectiveKeys)
 	if ps == nil {
 		return nil
@@ -237,6 +239,9 @@ func (c yamlCtx) objective(n *yaml.Node, num int) *Objective {
 				break
 			}
 			o.Script = c.script(v, where, s)
+		case "history":
+			historyNode = v
+			o.History = c.history(v, where+".history")
 		}
 	}
 	// Cross-field rules.
@@ -255,6 +260,9 @@ func (c yamlCtx) objective(n *yaml.Node, num int) *Objective {
 		c.errorf(n, "%s needs a target (an object to check) or a script", where)
 	case targetNode != nil && hasScript:
 		c.errorf(targetNode, "%s has both a target and a script: choose one", where)
+	}
+	if historyNode != nil && (hasScript || o.Target != nil && o.Target.Name == "") {
+		c.errorf(historyNode, "%s.history follows one object: it needs a target with a name", where)
 	}
 	if hasScript {
 		for _, x := range []*yaml.Node{countNode, matchNode, expectNode, absentNode} {
@@ -383,6 +391,82 @@ func (c yamlCtx) expect(n *yaml.Node, where string) []Expect {
 		out = append(out, e)
 	}
 	return out
+}
+
+// history reads an objective's history: a list of stages, each one of seen: {match, expect},
+// gone: true or changed: FIELD.PATH.
+func (c yamlCtx) history(n *yaml.Node, where string) []Stage {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		c.errorf(n, "%s must be a non-empty list of stages (seen, gone or changed), not %s", where, yamlKind(n))
+		return nil
+	}
+	var out []Stage
+	for i, item := range n.Content {
+		w := fmt.Sprintf("%s[%d]", where, i)
+		ps := c.pairs(item, w, stageKeys)
+		if len(ps) != 1 {
+			if ps != nil || item.Kind == yaml.MappingNode {
+				c.errorf(item, "%s must have exactly one of seen, gone or changed", w)
+			}
+			continue
+		}
+		k, v := ps[0][0], ps[0][1]
+		st := Stage{Line: item.Line}
+		switch k.Value {
+		case "seen":
+			st.Seen = c.seen(v, w+".seen")
+			if st.Seen == nil {
+				continue
+			}
+		case "gone":
+			if err := v.Decode(&st.Gone); err != nil || v.Kind != yaml.ScalarNode || !st.Gone {
+				c.errorf(v, "%s.gone must be true", w)
+				continue
+			}
+		case "changed":
+			s, ok := c.str(v, w+".changed")
+			if !ok {
+				continue
+			}
+			if !fieldPath.MatchString(s) {
+				c.errorf(v, "%s.changed %q is not a field path such as spec.parallelism", w, s)
+				continue
+			}
+			st.Changed = s
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// fieldPath is a dotted path of field names (no list indexes, no keys holding dots).
+var fieldPath = regexp.MustCompile(`^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$`)
+
+func (c yamlCtx) seen(n *yaml.Node, where string) *Seen {
+	ps := c.pairs(n, where, seenKeys)
+	if ps == nil && n.Kind != yaml.MappingNode {
+		return nil
+	}
+	s := &Seen{}
+	for _, kv := range ps {
+		switch v := kv[1]; kv[0].Value {
+		case "match":
+			if v.Kind != yaml.MappingNode {
+				c.errorf(v, "%s.match must be a mapping (a partial object), not %s", where, yamlKind(v))
+				continue
+			}
+			if err := v.Decode(&s.Match); err != nil {
+				c.errorf(v, "%s.match: %v", where, err)
+			}
+		case "expect":
+			s.Expect = c.expect(v, where+".expect")
+		}
+	}
+	if len(s.Match) == 0 && len(s.Expect) == 0 {
+		c.errorf(n, "%s needs a match or an expect", where)
+		return nil
+	}
+	return s
 }
 
 // script reads a script objective's file, relative to the objectives file.

@@ -40,6 +40,12 @@ func TestObjectivesValid(t *testing.T) {
     title: No job left
     target: {kind: Job, name: old}
     absent: true
+    history:
+      - seen:
+          match: {spec: {ttlSecondsAfterFinished: 10}}
+          expect: ["!has(object.status.completionTime)"]
+      - changed: spec.parallelism
+      - gone: true
 `
 	objs, diags := parseObj(src)
 	if len(diags) != 0 {
@@ -61,6 +67,10 @@ func TestObjectivesValid(t *testing.T) {
 	}
 	if !objs[2].Absent {
 		t.Error("absent not read")
+	}
+	if h := objs[2].History; len(h) != 3 || h[0].Seen == nil || len(h[0].Seen.Expect) != 1 || h[0].Line != 29 ||
+		h[1].Changed != "spec.parallelism" || !h[2].Gone {
+		t.Errorf("history = %+v", h)
 	}
 }
 
@@ -90,6 +100,13 @@ func TestObjectivesDiagnostics(t *testing.T) {
 		{"empty cel", "objectives:\n  - id: a\n    title: t\n    target: {kind: Pod, name: p}\n    expect: [{msg: m}]\n", "step1/objectives.yaml:5:14: error:", "no cel expression"},
 		{"no title", "objectives:\n  - id: a\n    target: {kind: Pod, name: p}\n", "step1/objectives.yaml:2:5: warning:", "no title"},
 		{"empty selector", "objectives:\n  - id: a\n    title: t\n    target: {kind: Pod, selector: {}}\n", "step1/objectives.yaml:4:35: error:", "selector is empty"},
+		{"history not a list", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history: {gone: true}\n", "step1/objectives.yaml:5:14: error:", "non-empty list of stages"},
+		{"history two keys", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history:\n      - {gone: true, changed: spec.x}\n", "step1/objectives.yaml:6:9: error:", "exactly one of seen, gone or changed"},
+		{"history unknown stage", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history:\n      - {vanished: true}\n", "step1/objectives.yaml:6:10: warning:", `unknown key "vanished"`},
+		{"history gone false", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history:\n      - gone: false\n", "step1/objectives.yaml:6:15: error:", "gone must be true"},
+		{"history bad path", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history:\n      - changed: spec[0]\n", "step1/objectives.yaml:6:18: error:", "not a field path"},
+		{"history empty seen", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, name: j}\n    history:\n      - seen: {}\n", "step1/objectives.yaml:6:15: error:", "needs a match or an expect"},
+		{"history with selector", "objectives:\n  - id: a\n    title: t\n    target: {kind: Job, selector: {a: b}}\n    history:\n      - gone: true\n", "step1/objectives.yaml:6:7: error:", "needs a target with a name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,22 @@
 // non-boolean result is an error. Script objectives run through the runner
 // lab: exit 0 passes, and the last output line is the message.
 //
+// history follows one named target through the step, in order: each stage is
+//
+//   - seen: {match, expect}: a version of the object in that state (expect sees only object);
+//   - gone: true: the object deleted;
+//   - changed: FIELD.PATH: the field holding another value than when the stage began.
+//
+// Watch with WithHistory feeds a History with every version its informers
+// deliver (each resourceVersion once, deletions included) and judges the
+// stages from it; Evaluate and FromHistory only judge. An objective with a
+// history passes when its present state holds (match, expect, absent as
+// above) and every stage was seen; while a stage is awaited the message says
+// which one (and which field of the object does not match it yet), since
+// that is what the learner has to make happen. Without a History it fails,
+// asking to be followed live. History.Snapshot is small and restorable
+// (NewHistory), so progress survives a restart.
+//
 // Statuses: pass, fail, error (unreachable cluster, RBAC, unknown kind,
 // broken lesson: with the reason) and pending (a script not run yet).
 // Messages come from assets/i18n/verify.<lang>.yaml.

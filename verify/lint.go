@@ -27,6 +27,22 @@ func Lint(l *lessons.Lesson) []lessons.Diagnostic {
 			if o == nil {
 				continue
 			}
+			for _, st := range o.History {
+				if st.Seen == nil {
+					continue
+				}
+				for _, e := range st.Seen.Expect {
+					p, err := compileExpr(env, e.CEL)
+					switch {
+					case err != nil:
+						out = append(out, lessons.Diagnostic{File: o.File, Line: e.Line, Severity: lessons.SevError,
+							Message: fmt.Sprintf("objective %q: history CEL %q does not compile (binding: object): %v", o.ID, e.CEL, err)})
+					case p.uses["pods"] || p.uses["jobs"] || p.uses["logs"]:
+						out = append(out, lessons.Diagnostic{File: o.File, Line: e.Line, Severity: lessons.SevError,
+							Message: fmt.Sprintf("objective %q: history CEL %q can only use object (each observed version of the target)", o.ID, e.CEL)})
+					}
+				}
+			}
 			for _, e := range o.Expect {
 				line := e.Line
 				if line == 0 {

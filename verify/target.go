@@ -159,7 +159,21 @@ func (v *Verifier) fetch(ctx context.Context, t *lessons.Target, m *meta.RESTMap
 }
 
 // evalTarget evaluates a target objective: existence or count, match, expect.
-func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Result) {
+// evalTarget checks the target's present state, then its history.
+func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Result, h *History) {
+	current := v.evalState(ctx, o, r)
+	if r.Status == StatusError || len(o.History) == 0 {
+		return
+	}
+	// A history still awaited says what the learner has to make happen next, which tells more than
+	// the present state (a Job that must end up deleted "still exists" until its TTL is set).
+	if ok, msg, fields := v.historyResult(h, o, current); !ok {
+		r.Status, r.Message, r.Fields, r.Diff = StatusFail, msg, fields, ""
+	}
+}
+
+// evalState checks the target's present state; current is the named target when it exists.
+func (v *Verifier) evalState(ctx context.Context, o *lessons.Objective, r *Result) (current map[string]any) {
 	t := o.Target
 	progs, err := v.cel.compileAll(o.Expect)
 	if err != nil {
@@ -182,6 +196,9 @@ func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Resu
 		return
 	}
 	kind := m.GroupVersionKind.Kind
+	if t.Name != "" && len(objs) > 0 {
+		current = objs[0].Object
+	}
 
 	// Objects that satisfy match (all of them when there is no match).
 	var matching []*unstructured.Unstructured
@@ -273,6 +290,7 @@ func (v *Verifier) evalTarget(ctx context.Context, o *lessons.Objective, r *Resu
 		}
 	}
 	r.Status = StatusPass
+	return current
 }
 
 func (v *Verifier) objMsg(key, kind, name, ns string) string {

@@ -163,15 +163,58 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
+// Option changes one Evaluate or Watch.
+type Option func(*options)
+
+type options struct {
+	historyOf func(*lessons.Objective) *History
+	readOnly  bool // judge from the history without feeding it
+}
+
+func (op options) history(o *lessons.Objective) *History {
+	if op.historyOf == nil || o == nil {
+		return nil
+	}
+	return op.historyOf(o)
+}
+
+// WithHistory gives history objectives the step's History: Watch feeds it with what it observes,
+// Evaluate and Watch judge history stages from it. Without it a history objective fails, saying it
+// must be followed live.
+func WithHistory(h *History) Option {
+	return func(o *options) { o.historyOf = func(*lessons.Objective) *History { return h } }
+}
+
+// WithHistoryOf is WithHistory for objectives of several steps: of returns each one's History.
+func WithHistoryOf(of func(*lessons.Objective) *History) Option {
+	return func(o *options) { o.historyOf = of }
+}
+
+// FromHistory judges history objectives from h without feeding it (h is fed by another Watch).
+func FromHistory(h *History) Option {
+	return func(o *options) {
+		o.historyOf, o.readOnly = func(*lessons.Objective) *History { return h }, true
+	}
+}
+
+func makeOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // Evaluate checks every objective once, in order.
-func (v *Verifier) Evaluate(ctx context.Context, objs []*lessons.Objective) []Result {
+func (v *Verifier) Evaluate(ctx context.Context, objs []*lessons.Objective, opts ...Option) []Result {
+	op := makeOptions(opts)
 	out := make([]Result, len(objs))
 	var wg sync.WaitGroup
 	for i, o := range objs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = v.evaluate(ctx, o, evalAll)
+			out[i] = v.evaluate(ctx, o, evalAll, op.history(o))
 		}()
 	}
 	wg.Wait()
@@ -186,7 +229,7 @@ const (
 	evalNoScripts
 )
 
-func (v *Verifier) evaluate(ctx context.Context, o *lessons.Objective, _ evalMode) Result {
+func (v *Verifier) evaluate(ctx context.Context, o *lessons.Objective, _ evalMode, h *History) Result {
 	if o == nil {
 		return Result{Status: StatusError, Message: v.msgs.T("verify.err.noTarget")}
 	}
@@ -197,7 +240,7 @@ func (v *Verifier) evaluate(ctx context.Context, o *lessons.Objective, _ evalMod
 	case o.Script != nil:
 		v.evalScript(ctx, o, &r)
 	case o.Target != nil:
-		v.evalTarget(ctx, o, &r)
+		v.evalTarget(ctx, o, &r, h)
 	default:
 		r.Status, r.Message = StatusError, v.msgs.T("verify.err.noTarget")
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,7 +38,7 @@ const (
 // 2 s. While the API server is unreachable the affected results are errors;
 // informers reconnect by themselves. The caller reads the channel until it
 // cancels ctx; the channel is closed when ctx ends.
-func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective) <-chan []Result {
+func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective, opts ...Option) <-chan []Result {
 	ch := make(chan []Result, 1)
 	objs = append([]*lessons.Objective(nil), objs...)
 	for i, o := range objs {
@@ -51,7 +53,11 @@ func (v *Verifier) Watch(ctx context.Context, objs []*lessons.Objective) <-chan 
 		kick:     make(chan struct{}, 1),
 		informer: map[string]cache.SharedIndexInformer{},
 		resolved: make([]bool, len(objs)),
+		follows:  map[string][]int{},
 	}
+	op := makeOptions(opts)
+	w.history = op.history
+	w.feeds = !op.readOnly && op.historyOf != nil
 	go w.run(ctx)
 	return ch
 }
@@ -65,6 +71,11 @@ type watcher struct {
 	resolved []bool                               // objective i has its informers
 	last     []Result
 	sent     []Result // last results sent
+
+	history func(*lessons.Objective) *History // each history objective's History (nil: none)
+	feeds   bool                              // this watch feeds them with every version of their targets
+	mu      sync.Mutex                        // guards follows (read by informer handlers)
+	follows map[string][]int                  // informer key → the history objectives whose target it watches
 }
 
 func (w *watcher) trigger() {
@@ -74,9 +85,9 @@ func (w *watcher) trigger() {
 	}
 }
 
-// needsTick: objectives whose truth can change without a watch event.
+// needsTick: objectives whose truth can change without a watch event (a history fed elsewhere).
 func (w *watcher) needsTick(o *lessons.Objective) bool {
-	return isScript(o) || w.v.cel.usesAny(o, "logs")
+	return isScript(o) || w.v.cel.usesAny(o, "logs") || len(o.History) > 0 && !w.feeds
 }
 
 func (w *watcher) run(ctx context.Context) {
@@ -160,7 +171,7 @@ func (w *watcher) runScripts(ctx context.Context, out chan<- scriptResults) {
 	res := scriptResults{}
 	for i, o := range w.objs {
 		if isScript(o) {
-			res[i] = w.v.evaluate(ctx, o, evalAll)
+			res[i] = w.v.evaluate(ctx, o, evalAll, w.historyOf(o))
 		}
 	}
 	select {
@@ -181,7 +192,7 @@ func (w *watcher) reevaluate(ctx context.Context, sel func(*lessons.Objective, R
 		}
 		n++
 		go func() {
-			next[i] = w.v.evaluate(ctx, o, evalNoScripts)
+			next[i] = w.v.evaluate(ctx, o, evalNoScripts, w.historyOf(o))
 			done <- struct{}{}
 		}()
 	}
@@ -229,7 +240,12 @@ func (w *watcher) setup(ctx context.Context) {
 		} else if len(o.Target.Selector) > 0 {
 			ls = labels.SelectorFromSet(o.Target.Selector).String()
 		}
-		w.start(ctx, m.Resource, ns, fs, ls)
+		key := w.start(ctx, m.Resource, ns, fs, ls)
+		if w.feeds && len(o.History) > 0 {
+			w.mu.Lock()
+			w.follows[key] = append(w.follows[key], i)
+			w.mu.Unlock()
+		}
 		kind := m.GroupVersionKind.Kind
 		if w.v.cel.usesAny(o, "pods", "logs") {
 			switch {
@@ -245,12 +261,13 @@ func (w *watcher) setup(ctx context.Context) {
 	}
 }
 
-// start runs one informer (once per resource, namespace and selectors);
-// every event and every watch error triggers a debounced re-evaluation.
-func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns, fieldSel, labelSel string) {
+// start runs one informer (once per resource, namespace and selectors) and returns its key;
+// every event and every watch error triggers a debounced re-evaluation, and every version it delivers
+// feeds the history of the objectives that follow it.
+func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns, fieldSel, labelSel string) string {
 	key := gvr.String() + "|" + ns + "|" + fieldSel + "|" + labelSel
 	if w.informer[key] != nil {
-		return
+		return key
 	}
 	inf := dynamicinformer.NewFilteredDynamicInformer(w.v.dynW, gvr, ns, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) {
@@ -260,13 +277,47 @@ func (w *watcher) start(ctx context.Context, gvr schema.GroupVersionResource, ns
 	// screen): the error results say what is wrong instead.
 	_ = inf.SetWatchErrorHandlerWithContext(func(context.Context, *cache.Reflector, error) { w.trigger() })
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.trigger() },
-		UpdateFunc: func(any, any) { w.trigger() },
-		DeleteFunc: func(any) { w.trigger() },
+		AddFunc:    func(obj any) { w.observe(key, obj, false); w.trigger() },
+		UpdateFunc: func(_, obj any) { w.observe(key, obj, false); w.trigger() },
+		DeleteFunc: func(obj any) { w.observe(key, obj, true); w.trigger() },
 	})
 	// Informers log through the context's logger: keep them quiet too.
 	w.informer[key] = inf
 	go inf.RunWithContext(klog.NewContext(ctx, logr.Discard()))
+	return key
+}
+
+func (w *watcher) historyOf(o *lessons.Objective) *History {
+	if w.history == nil {
+		return nil
+	}
+	return w.history(o)
+}
+
+// observe hands one version of a watched object to the history of the objectives that follow it.
+func (w *watcher) observe(key string, obj any, deleted bool) {
+	if !w.feeds {
+		return
+	}
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	idx := append([]int(nil), w.follows[key]...)
+	w.mu.Unlock()
+	rv := u.GetResourceVersion()
+	if deleted {
+		u, rv = nil, "deleted@"+rv // a deletion counts even when its final version was seen
+	}
+	for _, i := range idx {
+		if h := w.historyOf(w.objs[i]); h != nil {
+			w.v.observe(h, w.objs[i], u, rv)
+		}
+	}
 }
 
 // synced reports whether every informer has listed its objects.

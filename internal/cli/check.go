@@ -123,10 +123,18 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 		return fmt.Errorf("check: %w", err)
 	}
 
+	// History objectives are judged on what klab run (or an earlier check --wait) saw during the step;
+	// --wait goes on watching and adds to it.
+	hists := newStepHistories(lab.Dir, nil)
+	historyOf := map[*lessons.Objective]*verify.History{}
 	var objs []*lessons.Objective
 	for _, s := range steps {
 		objs = append(objs, s.Objectives...)
+		for _, o := range s.Objectives {
+			historyOf[o] = hists.get(s.Index)
+		}
 	}
+	withHistory := verify.WithHistoryOf(func(o *lessons.Objective) *verify.History { return historyOf[o] })
 	if waitFlag(f.wait) == waitAuto {
 		f.wait = 0
 		for _, s := range steps {
@@ -139,12 +147,12 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 		if !f.json {
 			fmt.Fprintln(cmd.ErrOrStderr(), msgs.T("verify.check.waiting", f.wait))
 		}
-		results, timedOut = waitPass(ctx, v, objs, f.wait)
+		results, timedOut = waitPass(ctx, v, objs, f.wait, withHistory)
 		if ctx.Err() != nil {
 			return fmt.Errorf("check: %w", ctx.Err())
 		}
 	} else {
-		results = v.Evaluate(ctx, objs)
+		results = v.Evaluate(ctx, objs, withHistory)
 	}
 
 	rep := checkReport{Lesson: lesson.ID, Cluster: cluster.Name, Namespace: lab.Namespace,
@@ -208,11 +216,11 @@ func (w *waitFlag) Type() string { return "duration|auto" }
 
 // waitPass watches objs until they all pass or bound runs out; it returns
 // the last results and whether the bound ran out.
-func waitPass(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration) ([]verify.Result, bool) {
+func waitPass(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration, opts ...verify.Option) ([]verify.Result, bool) {
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var last []verify.Result
-	for rs := range v.Watch(wctx, objs) {
+	for rs := range v.Watch(wctx, objs, opts...) {
 		last = rs
 		if verify.Passed(rs) {
 			return rs, false

@@ -162,6 +162,7 @@ type labBackend struct {
 	mu         sync.Mutex
 	lab        *runner.Lab
 	ver        *verify.Verifier
+	hist       *stepHistories // what each step's history objectives have seen (in the lab folder)
 	ping       rest.Interface
 	cols, rows int
 }
@@ -209,6 +210,7 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 		return tui.ClusterInfo{}, fmt.Errorf("verifier: %w", err)
 	}
 	b.lab, b.ver = lab, ver
+	b.hist = newStepHistories(lab.Dir, b.logf)
 	pc := rest.CopyConfig(rc)
 	pc.Timeout = pingTimeout
 	if cs, err := kubernetes.NewForConfig(pc); err == nil {
@@ -279,7 +281,13 @@ func (b *labBackend) Watch(ctx context.Context, s *lessons.Step) <-chan []verify
 		close(ch)
 		return ch
 	}
-	return ver.Watch(ctx, s.Objectives)
+	return ver.Watch(ctx, s.Objectives, verify.WithHistory(b.histories().get(s.Index)))
+}
+
+func (b *labBackend) histories() *stepHistories {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hist
 }
 
 // Check evaluates the step's objectives once.
@@ -288,7 +296,7 @@ func (b *labBackend) Check(ctx context.Context, s *lessons.Step) []verify.Result
 	if ver == nil {
 		return nil
 	}
-	return ver.Evaluate(ctx, s.Objectives)
+	return ver.Evaluate(ctx, s.Objectives, verify.FromHistory(b.histories().get(s.Index)))
 }
 
 // solutionTimeout bounds one earlier step's solution while resetting.
@@ -304,6 +312,7 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 	if err := lab.Reset(ctx); err != nil {
 		return fmt.Errorf("reset lab: %w", err)
 	}
+	b.histories().reset(s.Index)
 	for _, prev := range b.lesson.Steps {
 		if prev.Index >= s.Index || prev.Solution == nil {
 			continue

@@ -271,9 +271,14 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 		return sr
 	}
 
+	// History objectives are judged on what happens from here on: follow their targets live.
+	hist := verify.NewHistory(nil)
+	stopRecording := recordHistory(ctx, v, s.Objectives, hist)
+	defer stopRecording()
+
 	// Pre-check: an objective that already holds cannot tell whether the learner did anything.
 	if !replay && len(s.Objectives) > 0 {
-		for i, r := range v.Evaluate(ctx, s.Objectives) {
+		for i, r := range v.Evaluate(ctx, s.Objectives, verify.FromHistory(hist)) {
 			if r.Status == verify.StatusPass && s.Objectives[i].PreCheck != "skip" {
 				sr.PreCheckPassed = append(sr.PreCheckPassed, r.ID)
 			}
@@ -312,7 +317,7 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 
 	// Post-check: watch the objectives until all pass or the step's bound.
 	if len(s.Objectives) > 0 {
-		last := waitAll(ctx, v, s.Objectives, s.Bound(opts.StepTimeout))
+		last := waitAll(ctx, v, s.Objectives, s.Bound(opts.StepTimeout), hist)
 		for _, r := range last {
 			if r.Status != verify.StatusPass {
 				sr.Failures = append(sr.Failures, r)
@@ -355,23 +360,51 @@ func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Dura
 	return br
 }
 
+// recordHistory follows the targets of the history objectives among objs, feeding h, until the
+// returned function is called; it returns once the watch has taken its first look.
+func recordHistory(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, h *verify.History) func() {
+	var followed []*lessons.Objective
+	for _, o := range objs {
+		if o != nil && len(o.History) > 0 {
+			followed = append(followed, o)
+		}
+	}
+	if len(followed) == 0 {
+		return func() {}
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	ch := v.Watch(rctx, followed, verify.WithHistory(h))
+	select {
+	case <-ch:
+	case <-rctx.Done():
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range ch { //nolint:revive // drained until the watch ends
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // waitAll follows the objectives live until all pass or the bound runs out,
-// and returns the last results seen.
-func waitAll(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration) []verify.Result {
+// and returns the last results seen; history objectives are judged from h.
+func waitAll(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration, h *verify.History) []verify.Result {
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	if first := v.Evaluate(wctx, objs); allPass(first) {
+	hist := verify.FromHistory(h)
+	if first := v.Evaluate(wctx, objs, hist); allPass(first) {
 		return first
 	}
-	ch := v.Watch(wctx, objs)
+	ch := v.Watch(wctx, objs, hist)
 	for {
 		select {
 		case <-wctx.Done():
 			// One last look, so a pass that landed at the deadline counts.
-			return v.Evaluate(context.WithoutCancel(ctx), objs)
+			return v.Evaluate(context.WithoutCancel(ctx), objs, hist)
 		case rs, ok := <-ch:
 			if !ok {
-				return v.Evaluate(context.WithoutCancel(ctx), objs)
+				return v.Evaluate(context.WithoutCancel(ctx), objs, hist)
 			}
 			if allPass(rs) {
 				return rs

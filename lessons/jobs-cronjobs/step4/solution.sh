@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Step 4: "conversion" needs 4 successes, starts one Pod at a time, and its
-# parallelism is raised to 2 while it runs (a spec change: generation 2).
+# parallelism is raised to 2 while it runs.
 set -euo pipefail
 
 kubectl apply -f - <<'EOF'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Step 7: suspend "rapport", run it by hand while suspended (kubectl sets the
 # cronjob.kubernetes.io/instantiate=manual annotation and the owner
-# reference), then resume it. Two spec changes bring its generation to 3.
+# reference), then resume it. The objective follows spec.suspend through true, then false.
 set -euo pipefail
 
 kubectl patch cronjob rapport -p '{"spec":{"suspend":true}}'
