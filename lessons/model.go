@@ -24,7 +24,11 @@ type Lesson struct {
 
 	displayDir string // folder name used in messages (see FilePath)
 	onDisk     bool
+	embedded   bool
 }
+
+// IsEmbedded reports whether the lesson ships inside the klab binary.
+func (l *Lesson) IsEmbedded() bool { return l.embedded }
 
 // Page is a rendered unit of text: the intro, a step or the finish page.
 type Page struct {
