@@ -90,6 +90,11 @@ type lessonModel struct {
 	outTail  bool // the pane follows the end of the output
 	outVP    viewport.Model
 
+	// untrusted: the lesson's scripts may not run yet; trust is the trust
+	// screen when open.
+	untrusted bool
+	trust     *trustScreen
+
 	prompt   promptKind
 	toast    string
 	toastOK  bool
@@ -149,6 +154,10 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	m.vp = viewport.New(0, 0)
 	m.outVP = viewport.New(0, 0)
 	m.resize()
+	if tr, ok := m.be.(Truster); ok && !tr.Trusted() {
+		m.untrusted = true
+		m.openTrust() // asked once, when the lesson opens
+	}
 	return m
 }
 
@@ -198,7 +207,7 @@ func (m *lessonModel) connectCmd() tea.Cmd {
 // enterCmd runs the scripts of the intro (once a session) and of step s
 // (when it is not done yet), in that order.
 func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
-	if !m.connected || m.be == nil {
+	if !m.connected || m.be == nil || m.untrusted {
 		return nil
 	}
 	var pages []*lessons.Page
@@ -371,7 +380,12 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		m.resize()
 		return nil
 	case tea.KeyMsg:
+		if m.trust != nil {
+			return m.trustUpdate(msg)
+		}
 		return m.key(msg)
+	case trustedMsg:
+		return m.onTrusted(msg)
 	case connectedMsg:
 		if msg.gen != m.connGen {
 			return nil
@@ -610,6 +624,11 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			}
 			return tea.Batch(m.setToast(m.t("tui.check.running"), true), m.checkCmd())
 		}
+	case actTrust:
+		if !m.untrusted {
+			return m.setToast(m.t("tui.trust.already"), true)
+		}
+		m.openTrust()
 	case actDiff:
 		m.showDiff = !m.showDiff
 	case actOutput:
