@@ -128,6 +128,8 @@ func NewRootCommand() *cobra.Command {
 		newSandboxCommand(opts),
 		newKubectlCommand(opts),
 		newShellCommand(opts),
+		newTrustCommand(opts),
+		newUntrustCommand(opts),
 		newVersionCommand(),
 	)
 	// Kubernetes libraries register flags (--version) on pflag's global set,
