@@ -1,8 +1,8 @@
 package verify
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
