@@ -1,0 +1,139 @@
+package tui
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2ETrustTmux drives `klab run` in tmux on a lesson whose intro
+// background script writes a canary file: nothing is written before the
+// learner trusts the lesson on the trust screen; trusting runs it; an
+// edited script asks again; --trust skips the question; an embedded lesson
+// never asks.
+func TestE2ETrustTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	if testing.Short() {
+		t.Skip("starts the sandbox")
+	}
+	bin := klabBin(t)
+	dir, err := os.MkdirTemp("", "klab-trust-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	lesson := filepath.Join(dir, "lesson")
+	canary := filepath.Join(dir, "canary")
+	setup := "#!/bin/bash\n# writes the canary\necho canari > " + canary + "\n"
+	files := map[string]string{
+		"index.json": `{"id": "canari", "lang": "fr", "title": "Leçon canari",
+ "details": {"intro": {"title": "Intro", "text": "intro.md", "background": "setup.sh"},
+  "steps": [{"title": "Seule étape", "text": "step1.md"}]}}`,
+		"intro.md": "# Canari\n\nUne leçon dont le script d'arrière-plan écrit un fichier.\n",
+		"step1.md": "Rien à faire.\n",
+		"setup.sh": setup,
+	}
+	if err := os.MkdirAll(lesson, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(lesson, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sandboxDir := filepath.Join(dir, "sb")
+	state := filepath.Join(dir, "state")
+	s := tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	t.Cleanup(func() {
+		_, _ = s.run("kill-server")
+		stopSandbox(t, bin, sandboxDir)
+	})
+	env := []string{
+		"XDG_STATE_HOME=" + state, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "KLAB_SANDBOX_DIR=" + sandboxDir,
+		"TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "KUBECONFIG=" + filepath.Join(dir, "none"), "HOME=" + dir,
+	}
+	start := func(args string) {
+		t.Helper()
+		_, _ = s.run("kill-session", "-t", "e2e")
+		cmdline := "env " + strings.Join(env, " ") + " " + bin + " run " + args + " --sandbox; sleep 60"
+		if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
+			t.Fatalf("tmux new-session: %v %s", err, out)
+		}
+	}
+	noCanary := func(when string) {
+		t.Helper()
+		if _, err := os.Stat(canary); err == nil {
+			t.Fatalf("%s: the background script ran (canary written)", when)
+		}
+	}
+	const asks = "script(s) qui s'exécuteront sur votre machine"
+
+	// 1. Not trusted: the trust screen, and no canary while the lesson is connected.
+	start(lesson)
+	s.waitScreen(10*time.Second, asks, "▸ setup.sh · arrière-plan", "echo canari > "+canary)
+	s.send("n")
+	s.waitScreen(3*time.Minute, "● sandbox", "Scripts de la leçon non approuvés")
+	time.Sleep(2 * time.Second)
+	noCanary("before trust")
+	// 2. t, then y: trusted, the intro's background script runs.
+	s.send("t")
+	s.waitScreen(10*time.Second, asks)
+	s.send("y")
+	waitFile(t, canary, "canari")
+	s.waitScreen(10*time.Second, "Scripts approuvés")
+	s.send("q")
+	waitFile(t, filepath.Join(state, "klab", "trust.json"), "sha256:")
+
+	// 3. Trusted content: no question the next time.
+	if err := os.Remove(canary); err != nil {
+		t.Fatal(err)
+	}
+	start(lesson)
+	s.waitScreen(time.Minute, "● sandbox", "Une leçon dont le script")
+	waitFile(t, canary, "canari")
+	if screen, _ := s.run("capture-pane", "-p", "-t", "e2e"); strings.Contains(screen, asks) || strings.Contains(screen, "non approuvés") {
+		t.Fatalf("a trusted lesson asked again:\n%s", screen)
+	}
+	s.send("q")
+
+	// 4. An edited script asks again and does not run.
+	if err := os.Remove(canary); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lesson, "setup.sh"), []byte(setup+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(lesson)
+	s.waitScreen(10*time.Second, asks, "# edited")
+	s.send("n")
+	s.waitScreen(time.Minute, "● sandbox", "Scripts de la leçon non approuvés")
+	time.Sleep(2 * time.Second)
+	noCanary("after an edit, before trust")
+	s.send("q")
+
+	// 5. --trust: no question, the script runs, nothing remembered.
+	start(lesson + " --trust")
+	s.waitScreen(time.Minute, "● sandbox", "Une leçon dont le script")
+	waitFile(t, canary, "canari")
+	if screen, _ := s.run("capture-pane", "-p", "-t", "e2e"); strings.Contains(screen, asks) {
+		t.Fatalf("--trust asked:\n%s", screen)
+	}
+	s.send("q")
+	time.Sleep(500 * time.Millisecond)
+	if b, _ := os.ReadFile(filepath.Join(state, "klab", "trust.json")); strings.Count(string(b), "sha256:") != 1 {
+		t.Fatalf("--trust changed the trust store:\n%s", b)
+	}
+
+	// 6. An embedded lesson never asks.
+	start("jobs-cronjobs")
+	s.waitScreen(time.Minute, "● sandbox", "Jobs")
+	if screen, _ := s.run("capture-pane", "-p", "-t", "e2e"); strings.Contains(screen, asks) || strings.Contains(screen, "non approuvés") {
+		t.Fatalf("the embedded lesson asked:\n%s", screen)
+	}
+	s.send("q")
+}
