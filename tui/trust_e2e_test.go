@@ -137,3 +137,105 @@ func TestE2ETrustTmux(t *testing.T) {
 	}
 	s.send("q")
 }
+
+// TestE2ERemoteRunTmux: `klab run file:///…/repo.git//lessons/demo` clones
+// the lesson, asks for trust (a remote lesson is never trusted by itself),
+// runs it; `klab run` of the course's URL opens the picker with its lessons.
+func TestE2ERemoteRunTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	if testing.Short() {
+		t.Skip("starts the sandbox")
+	}
+	bin := klabBin(t)
+	dir, err := os.MkdirTemp("", "klab-remote-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	// The course: the e2e fixture lesson under lessons/demo, and a second one.
+	work := filepath.Join(dir, "work")
+	if err := os.MkdirAll(filepath.Join(work, "lessons"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-r", "testdata/e2e", filepath.Join(work, "lessons", "demo")).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	for name, body := range map[string]string{
+		"structure.json":           `{"items": [{"path": "lessons/demo"}, {"path": "lessons/other"}]}`,
+		"lessons/demo/setup.sh":    "echo prêt > prepared.txt\n",
+		"lessons/other/index.json": `{"id": "other", "lang": "fr", "title": "Autre leçon", "details": {"steps": [{"title": "Rien", "text": "s.md"}]}}`,
+		"lessons/other/s.md":       "Rien.\n",
+	} {
+		p := filepath.Join(work, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx := filepath.Join(work, "lessons", "demo", "index.json")
+	b, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), `"text": "intro.md"}`, `"text": "intro.md", "background": "setup.sh"}`, 1))
+	if err := os.WriteFile(idx, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git(work, "init", "-q", "-b", "main")
+	git(work, "add", ".")
+	git(work, "commit", "-q", "-m", "course")
+	bare := filepath.Join(dir, "course.git")
+	git(dir, "clone", "-q", "--bare", work, bare)
+	url := "file://" + bare
+
+	sandboxDir := filepath.Join(dir, "sb")
+	state := filepath.Join(dir, "state")
+	s := tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	t.Cleanup(func() {
+		_, _ = s.run("kill-server")
+		stopSandbox(t, bin, sandboxDir)
+	})
+	env := []string{
+		"XDG_STATE_HOME=" + state, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "KLAB_SANDBOX_DIR=" + sandboxDir,
+		"TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "KUBECONFIG=" + filepath.Join(dir, "none"), "HOME=" + dir,
+	}
+	start := func(args string) {
+		t.Helper()
+		_, _ = s.run("kill-session", "-t", "e2e")
+		cmdline := "env " + strings.Join(env, " ") + " " + bin + " run " + args + " --sandbox; sleep 60"
+		if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
+			t.Fatalf("tmux new-session: %v %s", err, out)
+		}
+	}
+	start(url + "//lessons/demo")
+	s.waitScreen(30*time.Second, "Leçon de test e2e", "▸ setup.sh · arrière-plan")
+	s.send("y")
+	s.waitScreen(3*time.Minute, "● sandbox", "Cette leçon sert au test")
+	s.send("Enter")
+	s.waitScreen(time.Minute, "Étape 1/2 · Une ConfigMap", "La ConfigMap e2e existe")
+	s.send("1")
+	s.waitScreen(time.Minute, "✓ La ConfigMap e2e existe", "configmap/e2e created")
+	s.send("q")
+	// The trusted background script ran in the lab workspace.
+	waitFile(t, filepath.Join(state, "klab", "labs", "e2e", "workspace", "prepared.txt"), "prêt")
+
+	start(url)
+	s.waitScreen(30*time.Second, "Leçon de test e2e", "Autre leçon")
+	s.send("q")
+}
