@@ -95,6 +95,11 @@ type lessonModel struct {
 	untrusted bool
 	trust     *trustScreen
 
+	// pageCtx bounds the scripts the step on screen started (see pagectx.go).
+	pageCtx     context.Context
+	pageCancel  context.CancelFunc
+	pageScripts *lessons.Page
+
 	prompt   promptKind
 	toast    string
 	toastOK  bool
@@ -223,14 +228,18 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 	for _, p := range pages {
 		m.entered[p] = true
 	}
-	be, ctx := m.be, m.ctx
+	be, ctx, pctx := m.be, m.ctx, m.stepScriptsCtx(s, pages)
 	idx := 0
 	if s != nil {
 		idx = s.Index
 	}
 	return func() tea.Msg {
 		for _, p := range pages {
-			if err := be.EnterPage(ctx, p); err != nil {
+			c := ctx
+			if s != nil && p == &s.Page {
+				c = pctx
+			}
+			if err := be.EnterPage(c, p); err != nil {
 				return enteredMsg{step: idx, err: err}
 			}
 		}
@@ -678,6 +687,7 @@ func (m *lessonModel) afterNav(before nav) tea.Cmd {
 
 // onEnterPage prepares the page on screen and starts what it needs.
 func (m *lessonModel) onEnterPage() tea.Cmd {
+	m.leavePage()
 	m.results = nil
 	m.showDiff = false
 	if m.run != nil && m.run.done {
