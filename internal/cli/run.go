@@ -247,6 +247,9 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 				return "", 0, err
 			}
 			r, err := lab.RunScript(ctx, s, nil)
+			if kerr := lab.KeepOutput(s, r); kerr != nil {
+				b.logf("%v", kerr)
+			}
 			return r.Output, r.ExitCode, err
 		},
 		TrustHint: b.trust.Command(),
@@ -298,7 +301,10 @@ func (b *labBackend) EnterPage(ctx context.Context, p *lessons.Page) error {
 	}
 	if p.Foreground != nil {
 		r, err := lab.RunScript(ctx, p.Foreground, nil)
-		b.logf("foreground %s: exit %d\n%s", p.Foreground.Path, r.ExitCode, r.Output)
+		b.logf("foreground %s: exit %d (output in %s)", p.Foreground.Path, r.ExitCode, lab.LogPath(p.Foreground))
+		if kerr := lab.KeepOutput(p.Foreground, r); kerr != nil {
+			b.logf("%v", kerr)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.Foreground.Path, err)
 		}
@@ -373,6 +379,9 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 		sctx, cancel := context.WithTimeout(ctx, d)
 		r, err := lab.RunScript(sctx, prev.Solution, nil)
 		cancel()
+		if kerr := lab.KeepOutput(prev.Solution, r); kerr != nil {
+			b.logf("%v", kerr)
+		}
 		b.logf("reset: step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
 		if err != nil {
 			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)

@@ -248,6 +248,7 @@ func gatedScripts(lab *runner.Lab, lt *lessonTrust) func(context.Context, *lesso
 			return "", 0, err
 		}
 		r, err := lab.RunScript(ctx, s, func([]byte) {})
+		_ = lab.KeepOutput(s, r) // best effort: the result is what counts
 		if err != nil {
 			return r.Output, r.ExitCode, fmt.Errorf("run %s: %w", s.Path, err)
 		}
