@@ -72,7 +72,7 @@ func (t *lessonTrust) Trust(context.Context) error {
 }
 
 // Command is what trusts the lesson from a shell.
-func (t *lessonTrust) Command() string { return "klab trust " + shellQuote(t.source) + " (or --trust)" }
+func (t *lessonTrust) Command() string { return "klab trust " + shellQuote(t.source) }
 
 // gate is what stands before every run of a lesson script: nil when it
 // may run, an error wrapping verify.ErrUntrusted when not.
