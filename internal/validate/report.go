@@ -100,12 +100,16 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Time       string          `xml:"time,attr"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Time       string           `xml:"time,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -133,7 +137,7 @@ func WriteJUnit(w io.Writer, reports []*LessonReport) error {
 	for _, r := range reports {
 		s := junitSuite{Name: r.ID, Time: secs(r.Duration)}
 		if r.Trust != "" {
-			s.Properties = []junitProperty{{Name: "klab.trust", Value: r.Trust}}
+			s.Properties = &junitProperties{Property: []junitProperty{{Name: "klab.trust", Value: r.Trust}}}
 		}
 		total += r.Duration
 		if r.Error != "" && len(r.Steps) == 0 {
