@@ -57,14 +57,7 @@ func TestE2ETrustTmux(t *testing.T) {
 		"XDG_STATE_HOME=" + state, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "KLAB_SANDBOX_DIR=" + sandboxDir,
 		"TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "KUBECONFIG=" + filepath.Join(dir, "none"), "HOME=" + dir,
 	}
-	start := func(args string) {
-		t.Helper()
-		_, _ = s.run("kill-session", "-t", "e2e")
-		cmdline := "env " + strings.Join(env, " ") + " " + bin + " run " + args + " --sandbox; sleep 60"
-		if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
-			t.Fatalf("tmux new-session: %v %s", err, out)
-		}
-	}
+	start := func(args string) { startRun(t, s, env, bin+" run "+args+" --sandbox") }
 	noCanary := func(when string) {
 		t.Helper()
 		if _, err := os.Stat(canary); err == nil {
@@ -215,14 +208,7 @@ func TestE2ERemoteRunTmux(t *testing.T) {
 		"XDG_STATE_HOME=" + state, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "KLAB_SANDBOX_DIR=" + sandboxDir,
 		"TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "KUBECONFIG=" + filepath.Join(dir, "none"), "HOME=" + dir,
 	}
-	start := func(args string) {
-		t.Helper()
-		_, _ = s.run("kill-session", "-t", "e2e")
-		cmdline := "env " + strings.Join(env, " ") + " " + bin + " run " + args + " --sandbox; sleep 60"
-		if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
-			t.Fatalf("tmux new-session: %v %s", err, out)
-		}
-	}
+	start := func(args string) { startRun(t, s, env, bin+" run "+args+" --sandbox") }
 	start(url + "//lessons/demo")
 	s.waitScreen(30*time.Second, "Leçon de test e2e", "▸ setup.sh · arrière-plan")
 	s.send("y")
@@ -238,4 +224,21 @@ func TestE2ERemoteRunTmux(t *testing.T) {
 	start(url)
 	s.waitScreen(30*time.Second, "Leçon de test e2e", "Autre leçon")
 	s.send("q")
+}
+
+// startRun runs cmdline in the e2e session: a new session the first time,
+// then the same pane respawned (killing the last session would stop the
+// tmux server under the next new-session).
+func startRun(t *testing.T, s tmuxSession, env []string, cmdline string) {
+	t.Helper()
+	cmdline = "env " + strings.Join(env, " ") + " " + cmdline + "; sleep 60"
+	if _, err := s.run("has-session", "-t", "e2e"); err == nil {
+		if out, err := s.run("respawn-pane", "-k", "-t", "e2e", cmdline); err != nil {
+			t.Fatalf("tmux respawn-pane: %v %s", err, out)
+		}
+		return
+	}
+	if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
+		t.Fatalf("tmux new-session: %v %s", err, out)
+	}
 }
