@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/internal/trust"
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -95,7 +96,7 @@ func addTrustFlag(cmd *cobra.Command, p *bool) {
 }
 
 // newTrustCommand builds `klab trust PATH|URL [--yes]`.
-func newTrustCommand(_ *Options) *cobra.Command {
+func newTrustCommand(opts *Options) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "trust PATH|URL",
@@ -107,7 +108,7 @@ func newTrustCommand(_ *Options) *cobra.Command {
 		Example: "  klab trust ./my-lesson\n  klab trust https://github.com/o/r.git//lessons/demo --yes",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTrust(cmd, args[0], yes)
+			return runTrust(cmd, opts, args[0], yes)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "trust without asking (non-interactive)")
@@ -115,7 +116,7 @@ func newTrustCommand(_ *Options) *cobra.Command {
 }
 
 // newUntrustCommand builds `klab untrust PATH|URL`.
-func newUntrustCommand(_ *Options) *cobra.Command {
+func newUntrustCommand(opts *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "untrust PATH|URL",
 		Short: "Forget that a lesson's scripts were trusted",
@@ -128,8 +129,9 @@ func newUntrustCommand(_ *Options) *cobra.Command {
 			store := trust.NewStore(stateDir())
 			for _, l := range ls {
 				src := sourceOf([]origin{o}, l)
+				t := cliCatalog(opts, l).T
 				if l.IsEmbedded() {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: embedded in klab, always trusted\n", l.ID)
+					fmt.Fprintln(cmd.OutOrStdout(), t("cli.trust.embedded", l.ID))
 					continue
 				}
 				h, err := trust.Hash(l.FS)
@@ -141,9 +143,9 @@ func newUntrustCommand(_ *Options) *cobra.Command {
 					return fmt.Errorf("untrust %s: %w", src, err)
 				}
 				if n == 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: was not trusted (%s)\n", l.ID, src)
+					fmt.Fprintln(cmd.OutOrStdout(), t("cli.untrust.none", l.ID, src))
 				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: no longer trusted (%s)\n", l.ID, src)
+					fmt.Fprintln(cmd.OutOrStdout(), t("cli.untrust.done", l.ID, src))
 				}
 			}
 			return nil
@@ -171,12 +173,13 @@ func trustTargets(cmd *cobra.Command, arg string) (origin, []*lessons.Lesson, er
 	return o, ls, nil
 }
 
-func runTrust(cmd *cobra.Command, arg string, yes bool) error {
+func runTrust(cmd *cobra.Command, opts *Options, arg string, yes bool) error {
 	o, ls, err := trustTargets(cmd, arg)
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	t := cliCatalog(opts, ls[0]).T
 	store := trust.NewStore(stateDir())
 	var pending []*lessonTrust
 	for _, l := range ls {
@@ -186,16 +189,16 @@ func runTrust(cmd *cobra.Command, arg string, yes bool) error {
 		}
 		switch lt.reason {
 		case trust.Embedded:
-			fmt.Fprintf(out, "%s: embedded in klab, always trusted\n", l.ID)
+			fmt.Fprintln(out, t("cli.trust.embedded", l.ID))
 			continue
 		case trust.NoScripts:
-			fmt.Fprintf(out, "%s: no scripts of its own, nothing to trust\n", l.ID)
+			fmt.Fprintln(out, t("cli.trust.noScripts", l.ID))
 			continue
 		case trust.Remembered:
-			fmt.Fprintf(out, "%s: already trusted (%s)\n", l.ID, lt.source)
+			fmt.Fprintln(out, t("cli.trust.already", l.ID, lt.source))
 			continue
 		}
-		printScripts(out, lt)
+		printScripts(out, t, lt)
 		pending = append(pending, lt)
 	}
 	if len(pending) == 0 {
@@ -204,14 +207,14 @@ func runTrust(cmd *cobra.Command, arg string, yes bool) error {
 	if !yes {
 		in, ok := cmd.InOrStdin().(*os.File)
 		if !ok || !term.IsTerminal(in.Fd()) {
-			return Fail(ExitUsage, "trust: not a terminal to ask on: give --yes to trust without asking")
+			return Fail(ExitUsage, "%s", t("cli.trust.notTTY"))
 		}
-		fmt.Fprintf(out, "Let klab run these scripts on this machine, with your rights? [y/N] ")
+		fmt.Fprint(out, t("cli.trust.ask"))
 		line, _ := bufio.NewReader(in).ReadString('\n')
 		switch strings.ToLower(strings.TrimSpace(line)) {
 		case "y", "yes", "o", "oui":
 		default:
-			fmt.Fprintln(out, "Not trusted: nothing changed.")
+			fmt.Fprintln(out, t("cli.trust.declined"))
 			return Silent(ExitFailed)
 		}
 	}
@@ -220,23 +223,23 @@ func runTrust(cmd *cobra.Command, arg string, yes bool) error {
 		if err := lt.Trust(cmd.Context()); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s: trusted (%s)\n", lt.lesson.ID, lt.source)
+		fmt.Fprintln(out, t("cli.trust.done", lt.lesson.ID, lt.source))
 	}
 	return nil
 }
 
 // printScripts lists a lesson's scripts: path, role, size, first lines.
-func printScripts(w io.Writer, lt *lessonTrust) {
+func printScripts(w io.Writer, t func(string, ...any) string, lt *lessonTrust) {
 	ss := lt.Scripts()
-	fmt.Fprintf(w, "%s — %s\n  from %s\n  %d script(s) that klab would run on this machine:\n", lt.lesson.ID, lt.lesson.Title, lt.source, len(ss))
+	fmt.Fprintln(w, t("cli.trust.header", lt.lesson.ID, lt.lesson.Title, lt.source, len(ss)))
 	for _, s := range ss {
-		fmt.Fprintf(w, "  %s  (%s, %d bytes)\n", s.Path, s.Role, s.Size)
+		fmt.Fprintln(w, t("cli.trust.script", s.Path, s.Role, s.Size))
 		lines := s.FirstLines(6)
 		for _, l := range lines {
 			fmt.Fprintf(w, "    │ %s\n", l)
 		}
 		if n := strings.Count(strings.TrimRight(s.Body, "\n"), "\n") + 1; n > len(lines) {
-			fmt.Fprintf(w, "    │ … %d more line(s): %s\n", n-len(lines), lt.lesson.FilePath(s.Path))
+			fmt.Fprintln(w, t("cli.trust.more", n-len(lines), lt.lesson.FilePath(s.Path)))
 		}
 	}
 }
@@ -254,4 +257,13 @@ func gatedScripts(lab *runner.Lab, lt *lessonTrust) func(context.Context, *lesso
 		}
 		return r.Output, r.ExitCode, nil
 	}
+}
+
+// cliCatalog is the messages in --lang, else the lesson's language.
+func cliCatalog(opts *Options, l *lessons.Lesson) *assets.Messages {
+	lang := opts.Lang
+	if lang == "" && l != nil {
+		lang = l.Lang
+	}
+	return assets.Catalog(lang)
 }
