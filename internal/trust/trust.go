@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/klabdev/klab/lessons"
 )
 
@@ -97,9 +99,31 @@ func (s Store) Has(hash string) (bool, error) {
 	return false, nil
 }
 
+// lock serialises the store's read-modify-write cycles between klab
+// processes (an advisory lock on a file next to the store).
+func (s Store) lock() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("trust store: %w", err)
+	}
+	f, err := os.OpenFile(s.Path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("trust store lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("trust store lock: %w", err)
+	}
+	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); _ = f.Close() }, nil
+}
+
 // Add remembers hash as trusted (from source). Entries of the same source
 // with another hash are dropped: the old content is no longer what is there.
 func (s Store) Add(hash, source string, now time.Time) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	f, err := s.load()
 	if err != nil {
 		return err
@@ -117,6 +141,11 @@ func (s Store) Add(hash, source string, now time.Time) error {
 // Remove forgets the entries with this hash or this source; it returns how
 // many it forgot.
 func (s Store) Remove(hash, source string) (int, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	f, err := s.load()
 	if err != nil {
 		return 0, err

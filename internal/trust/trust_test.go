@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -126,5 +127,24 @@ func TestScriptsAndBadStore(t *testing.T) {
 	}
 	if _, err := st.Has("x"); err == nil {
 		t.Fatal("a corrupt store must be an error, not an empty one")
+	}
+}
+
+// Trusting from many processes at once loses no entry (the store is locked).
+func TestStoreConcurrentAdds(t *testing.T) {
+	st := NewStore(t.TempDir())
+	done := make(chan error)
+	for i := range 20 {
+		go func() { done <- st.Add(fmt.Sprintf("h%d", i), fmt.Sprintf("/src/%d", i), time.Now()) }()
+	}
+	for range 20 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		if ok, err := st.Has(fmt.Sprintf("h%d", i)); err != nil || !ok {
+			t.Fatalf("entry %d lost: %v", i, err)
+		}
 	}
 }
