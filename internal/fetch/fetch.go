@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Source is a lesson location in a git repository.
@@ -147,10 +149,20 @@ func Checkout(ctx context.Context, s Source, cacheDir string) (clone, dir string
 	}
 	sum := sha256.Sum256([]byte(s.Repo + "\x00" + s.Ref))
 	clone = filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(filepath.Dir(clone), 0o700); err != nil {
+		return "", "", fmt.Errorf("git cache: %w", err)
+	}
+	// One klab at a time updates a clone (git would refuse a second one).
+	lf, err := os.OpenFile(clone+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", "", fmt.Errorf("git cache: %w", err)
+	}
+	defer lf.Close()
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		return "", "", fmt.Errorf("git cache lock: %w", err)
+	}
+	defer func() { _ = unix.Flock(int(lf.Fd()), unix.LOCK_UN) }()
 	if _, err := os.Stat(filepath.Join(clone, ".git")); err != nil {
-		if err := os.MkdirAll(filepath.Dir(clone), 0o700); err != nil {
-			return "", "", fmt.Errorf("git cache: %w", err)
-		}
 		tmp, err := os.MkdirTemp(filepath.Dir(clone), ".clone-")
 		if err != nil {
 			return "", "", fmt.Errorf("git cache: %w", err)
@@ -165,14 +177,11 @@ func Checkout(ctx context.Context, s Source, cacheDir string) (clone, dir string
 		if err := update(ctx, git, tmp, s); err != nil {
 			return "", "", err
 		}
+		_ = os.RemoveAll(clone) // a half-made clone left by a crash
 		if err := os.Rename(tmp, clone); err != nil {
-			// Another klab made it meanwhile: use theirs, updated below.
-			if _, serr := os.Stat(filepath.Join(clone, ".git")); serr != nil {
-				return "", "", fmt.Errorf("git cache: %w", err)
-			}
-		} else {
-			return s.dirIn(clone)
+			return "", "", fmt.Errorf("git cache: %w", err)
 		}
+		return s.dirIn(clone)
 	}
 	if err := update(ctx, git, clone, s); err != nil {
 		return "", "", err

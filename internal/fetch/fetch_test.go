@@ -135,6 +135,20 @@ func TestCheckout(t *testing.T) {
 	if _, _, err := Checkout(ctx, Source{Repo: "file://" + filepath.Join(root, "absent.git")}, cache); err == nil || !strings.Contains(err.Error(), "git fetch") {
 		t.Fatalf("missing repository: %v", err)
 	}
+	// Several klab at once on one URL: each gets the clone (a lock orders them).
+	errs := make(chan error)
+	fresh := filepath.Join(root, "cache2")
+	for range 4 {
+		go func() {
+			_, _, err := Checkout(ctx, src, fresh)
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent checkout: %v", err)
+		}
+	}
 	// Without git on PATH: ErrNoGit.
 	t.Setenv("PATH", t.TempDir())
 	if _, _, err := Checkout(ctx, src, cache); !errors.Is(err, ErrNoGit) {
