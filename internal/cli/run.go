@@ -29,7 +29,7 @@ import (
 func newRunCommand(opts *Options) *cobra.Command {
 	var restart, trustRun bool
 	cmd := &cobra.Command{
-		Use:   "run [LESSON|PATH]",
+		Use:   "run [LESSON|PATH|URL]",
 		Short: "Open a lesson in the interactive terminal UI",
 		Long: "klab run opens a lesson (an embedded lesson id, a lesson or course folder, or a git URL) in the terminal UI:\n" +
 			"the text rendered, its commands one key away, objectives checked live, progress saved and resumed. With no\n" +
