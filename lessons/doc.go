@@ -17,7 +17,8 @@
 //	               "verify",                    bash, exit 0 = pass
 //	               "objectives",                klab: objectives.yaml
 //	               "solution",                  klab: a script solving the step
-//	               "timeout"}],                 klab: e.g. "120s", bound for validate
+//	               "timeout",                   klab: e.g. "120s", bound for validate
+//	               "verifyTimeout"}],           klab: bound of one verify/script run (default 10s)
 //	    "finish": {"title", "text", "background", "foreground"},
 //	    "assets": {"host01": [{"file", "target", "chmod"}]}
 //	  },

@@ -23,7 +23,7 @@ var (
 	detailsKeys = keySet("intro", "steps", "finish", "assets")
 	pageKeys    = keySet("title", "text", "background", "foreground", "courseData", "code")
 	stepKeys    = keySet("title", "text", "background", "foreground", "courseData", "code",
-		"verify", "objectives", "solution", "timeout")
+		"verify", "objectives", "solution", "timeout", "verifyTimeout")
 	backendKeys = keySet("imageid")
 	assetKeys   = keySet("file", "target", "chmod")
 )
@@ -286,17 +286,8 @@ func (ld *loader) parseStep(c jsonCtx, n *jnode, index int) *Step {
 			}
 		}
 	}
-	if v, ok := c.str(n, "timeout", where); ok {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			c.errorAt(lastValue(n, "timeout").off, "%s.timeout %q is not a duration (e.g. \"120s\", \"2m\")", where, v)
-		case d <= 0:
-			c.errorAt(lastValue(n, "timeout").off, "%s.timeout %q must be positive", where, v)
-		default:
-			st.Timeout = d
-		}
-	}
+	st.Timeout = c.duration(n, "timeout", where)
+	st.VerifyTimeout = c.duration(n, "verifyTimeout", where)
 	if v, ok := c.str(n, "objectives", where); ok {
 		if rel, ok := ld.relPath(c, n, "objectives", where, v); ok {
 			st.ObjectivesFile = rel
@@ -307,6 +298,11 @@ func (ld *loader) parseStep(c jsonCtx, n *jnode, index int) *Step {
 	}
 	if st.Verify != nil {
 		ld.addVerifyObjective(st, c.idx.line(lastKeyOff(n, "verify")))
+	}
+	for _, o := range st.Objectives {
+		if o.Script != nil {
+			o.ScriptTimeout = st.VerifyTimeout
+		}
 	}
 	ld.checkObjectiveIDs(st)
 	return st
@@ -358,4 +354,23 @@ func (ld *loader) parseAssets(c jsonCtx, n *jnode) []Asset {
 		}
 	}
 	return out
+}
+
+// duration reads the positive duration at key ("120s", "2m"); 0 when absent
+// or wrong (then an error names it).
+func (c jsonCtx) duration(n *jnode, key, where string) time.Duration {
+	v, ok := c.str(n, key, where)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		c.errorAt(lastValue(n, key).off, "%s.%s %q is not a duration (e.g. \"120s\", \"2m\")", where, key, v)
+	case d <= 0:
+		c.errorAt(lastValue(n, key).off, "%s.%s %q must be positive", where, key, v)
+	default:
+		return d
+	}
+	return 0
 }

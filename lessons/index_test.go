@@ -57,6 +57,8 @@ func TestIndexDiagnostics(t *testing.T) {
 		{"step without text", "{\"title\": \"x\", \"details\": {\"steps\": [{\"title\": \"a\"}]}}", nil, "index.json:1:38: error:", "has no text"},
 		{"bad timeout", "{\"title\": \"x\", \"details\": {\"steps\": [{\"text\": \"s.md\", \"timeout\": \"soon\"}]}}", map[string]string{"s.md": stepMD},
 			"index.json:1:66: error:", "not a duration"},
+		{"bad verifyTimeout", "{\"title\": \"x\", \"details\": {\"steps\": [{\"text\": \"s.md\", \"verifyTimeout\": \"-3s\"}]}}", map[string]string{"s.md": stepMD},
+			"index.json:1:72: error:", "verifyTimeout \"-3s\" must be positive"},
 		{"bad id", "{\"title\": \"x\", \"id\": \"My Lesson\", \"details\": {\"steps\": [{\"text\": \"s.md\"}]}}", map[string]string{"s.md": stepMD},
 			"index.json:1:16: error:", "DNS label"},
 		{"unsupported lang", "{\"title\": \"x\", \"lang\": \"de\", \"details\": {\"steps\": [{\"text\": \"s.md\"}]}}", map[string]string{"s.md": stepMD},

@@ -207,6 +207,7 @@ func loadEmbedded(name string) (*Lesson, []Diagnostic, error) {
 	l, diags := loadFS(embedded, name, name, "lessons/"+name)
 	if l != nil {
 		l.Dir = "embedded:" + name
+		l.embedded = true
 	}
 	return l, diags, diagErr(diags)
 }

@@ -24,7 +24,11 @@ type Lesson struct {
 
 	displayDir string // folder name used in messages (see FilePath)
 	onDisk     bool
+	embedded   bool
 }
+
+// IsEmbedded reports whether the lesson ships inside the klab binary.
+func (l *Lesson) IsEmbedded() bool { return l.embedded }
 
 // Page is a rendered unit of text: the intro, a step or the finish page.
 type Page struct {
@@ -63,6 +67,9 @@ type Step struct {
 	Verify   *Script       `json:"verify,omitempty"`   // Killercoda verify script (also an objective)
 	Solution *Script       `json:"solution,omitempty"` // klab: script solving the step
 	Timeout  time.Duration `json:"timeout,omitempty"`  // klab: bound for validate
+	// VerifyTimeout (klab) bounds one run of each of the step's script
+	// objectives (verify.sh); 0 is the verifier's default (10 s).
+	VerifyTimeout time.Duration `json:"verifyTimeout,omitempty"`
 	// SolutionHint is the <details> whose summary names a solution, if any.
 	SolutionHint *Hint `json:"-"`
 }
@@ -127,8 +134,11 @@ type Objective struct {
 	Timeout  time.Duration  `json:"timeout,omitempty"`
 	PreCheck string         `json:"preCheck,omitempty"` // "" or "skip"
 	History  []Stage        `json:"history,omitempty"`  // what must have been observed during the step, in order
-	File     string         `json:"file"`
-	Line     int            `json:"line"`
+	// ScriptTimeout bounds one run of a script objective (the step's
+	// verifyTimeout); 0 is the verifier's default.
+	ScriptTimeout time.Duration `json:"scriptTimeout,omitempty"`
+	File          string        `json:"file"`
+	Line          int           `json:"line"`
 }
 
 // Kind reports "script" for script objectives and "match" otherwise.

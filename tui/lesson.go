@@ -90,6 +90,16 @@ type lessonModel struct {
 	outTail  bool // the pane follows the end of the output
 	outVP    viewport.Model
 
+	// untrusted: the lesson's scripts may not run yet; trust is the trust
+	// screen when open.
+	untrusted bool
+	trust     *trustScreen
+
+	// pageCtx bounds the scripts the step on screen started (see pagectx.go).
+	pageCtx     context.Context
+	pageCancel  context.CancelFunc
+	pageScripts *lessons.Page
+
 	prompt   promptKind
 	toast    string
 	toastOK  bool
@@ -149,6 +159,10 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	m.vp = viewport.New(0, 0)
 	m.outVP = viewport.New(0, 0)
 	m.resize()
+	if tr, ok := m.be.(Truster); ok && !tr.Trusted() {
+		m.untrusted = true
+		m.openTrust() // asked once, when the lesson opens
+	}
 	return m
 }
 
@@ -198,7 +212,7 @@ func (m *lessonModel) connectCmd() tea.Cmd {
 // enterCmd runs the scripts of the intro (once a session) and of step s
 // (when it is not done yet), in that order.
 func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
-	if !m.connected || m.be == nil {
+	if !m.connected || m.be == nil || m.untrusted {
 		return nil
 	}
 	var pages []*lessons.Page
@@ -214,14 +228,18 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 	for _, p := range pages {
 		m.entered[p] = true
 	}
-	be, ctx := m.be, m.ctx
+	be, ctx, pctx := m.be, m.ctx, m.stepScriptsCtx(s, pages)
 	idx := 0
 	if s != nil {
 		idx = s.Index
 	}
 	return func() tea.Msg {
 		for _, p := range pages {
-			if err := be.EnterPage(ctx, p); err != nil {
+			c := ctx
+			if s != nil && p == &s.Page {
+				c = pctx
+			}
+			if err := be.EnterPage(c, p); err != nil {
 				return enteredMsg{step: idx, err: err}
 			}
 		}
@@ -371,7 +389,12 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		m.resize()
 		return nil
 	case tea.KeyMsg:
+		if m.trust != nil {
+			return m.trustUpdate(msg)
+		}
 		return m.key(msg)
+	case trustedMsg:
+		return m.onTrusted(msg)
 	case connectedMsg:
 		if msg.gen != m.connGen {
 			return nil
@@ -610,6 +633,11 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			}
 			return tea.Batch(m.setToast(m.t("tui.check.running"), true), m.checkCmd())
 		}
+	case actTrust:
+		if !m.untrusted {
+			return m.setToast(m.t("tui.trust.already"), true)
+		}
+		m.openTrust()
 	case actDiff:
 		m.showDiff = !m.showDiff
 	case actOutput:
@@ -659,6 +687,7 @@ func (m *lessonModel) afterNav(before nav) tea.Cmd {
 
 // onEnterPage prepares the page on screen and starts what it needs.
 func (m *lessonModel) onEnterPage() tea.Cmd {
+	m.leavePage()
 	m.results = nil
 	m.showDiff = false
 	if m.run != nil && m.run.done {

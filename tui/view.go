@@ -177,6 +177,9 @@ func (m *lessonModel) refreshOutput() {
 // view draws the lesson screen: header, banner, main pane, objectives,
 // output, status and help.
 func (m *lessonModel) view() string {
+	if m.trust != nil {
+		return m.trustView()
+	}
 	w, h := m.c.width, m.c.height
 	top := []string{m.header()}
 	if b := m.banner(); b != "" {
@@ -290,6 +293,9 @@ func spread(left, right string, w int) string {
 // banner explains an unreachable cluster; the text stays readable below.
 func (m *lessonModel) banner() string {
 	if m.connErr == nil {
+		if m.untrusted {
+			return m.c.st.Warn.Render(truncate(m.t("tui.trust.banner"), m.c.width))
+		}
 		return ""
 	}
 	w := m.c.width
@@ -344,6 +350,12 @@ func (m *lessonModel) objectivesView(compact bool) string {
 			mark = st.Fail.Render(sym.Fail)
 		}
 		lines = append(lines, " "+mark+" "+truncate(name, w-4))
+		if ok && r.Untrusted {
+			if !compact {
+				lines = append(lines, "   "+st.Warn.Render(truncate(m.t("tui.trust.objective"), w-4)))
+			}
+			continue
+		}
 		if ok && !detailShown && (r.Status == StatusFail || r.Status == StatusError) {
 			detailShown = true
 			if r.Message != "" {

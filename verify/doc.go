@@ -34,7 +34,11 @@
 // Expressions are compiled once. A false expression fails with its msg; a
 // runtime error (a key the object does not have yet) fails with the error; a
 // non-boolean result is an error. Script objectives run through the runner
-// lab: exit 0 passes, and the last output line is the message.
+// lab: exit 0 passes, and the last output line is the message. One run is
+// bounded by the objective's ScriptTimeout (its step's verifyTimeout), else
+// DefaultScriptTimeout (10 s). A RunScript answering ErrUntrusted (the
+// lesson's scripts are not trusted) gives an error result marked Untrusted
+// that names Config.TrustHint; the script does not run.
 //
 // history follows one named target through the step, in order: each stage is
 //

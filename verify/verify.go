@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -45,7 +46,18 @@ type Result struct {
 	Hint    string  `json:"hint,omitempty"`
 	Diff    string  `json:"diff,omitempty"`
 	Fields  []Field `json:"fields,omitempty"`
+	// Untrusted says a script objective was not run: the lesson's scripts
+	// are not trusted yet (Status is StatusError).
+	Untrusted bool `json:"untrusted,omitempty"`
 }
+
+// DefaultScriptTimeout bounds one run of a script objective (a verify.sh):
+// it should answer in a few seconds.
+const DefaultScriptTimeout = 10 * time.Second
+
+// ErrUntrusted is what RunScript answers for a lesson whose scripts the
+// learner has not trusted: the objective is reported Untrusted, not run.
+var ErrUntrusted = errors.New("lesson scripts not trusted")
 
 // Passed reports whether every result passed (false for an empty list's
 // callers to decide: an empty list passes).
@@ -71,8 +83,12 @@ type Config struct {
 	Mapper  meta.ResettableRESTMapper
 	// RunScript overrides Lab for script objectives.
 	RunScript func(ctx context.Context, s *lessons.Script) (output string, exitCode int, err error)
-	// ScriptTimeout bounds one script run (default 60 s).
+	// ScriptTimeout bounds one script run (default DefaultScriptTimeout;
+	// an objective's own ScriptTimeout, from its step's verifyTimeout, wins).
 	ScriptTimeout time.Duration
+	// TrustHint tells, in untrusted script results, how to trust the
+	// lesson (a command such as `klab trust ./lesson`).
+	TrustHint string
 }
 
 // Verifier evaluates objectives; it is safe for concurrent use.
@@ -103,7 +119,7 @@ func New(cfg Config) (*Verifier, error) {
 		run:     cfg.RunScript,
 	}
 	if v.cfg.ScriptTimeout <= 0 {
-		v.cfg.ScriptTimeout = 60 * time.Second
+		v.cfg.ScriptTimeout = DefaultScriptTimeout
 	}
 	var err error
 	if v.cel, err = newCELCache(); err != nil {
@@ -252,9 +268,18 @@ func (v *Verifier) evalScript(ctx context.Context, o *lessons.Objective, r *Resu
 		r.Status, r.Message = StatusError, v.msgs.T("verify.script.noLab", o.Script.Path)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, v.cfg.ScriptTimeout)
+	bound := v.cfg.ScriptTimeout
+	if o.ScriptTimeout > 0 {
+		bound = o.ScriptTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	output, code, err := v.run(ctx, o.Script)
+	if errors.Is(err, ErrUntrusted) {
+		r.Status, r.Untrusted = StatusError, true
+		r.Message = v.msgs.T("verify.script.untrusted", o.Script.Path, v.cfg.TrustHint)
+		return
+	}
 	if err != nil {
 		r.Status, r.Message = StatusError, v.msgs.T("verify.script.error", o.Script.Path, err.Error())
 		return

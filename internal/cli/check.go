@@ -23,6 +23,7 @@ type checkFlags struct {
 	wait    time.Duration
 	json    bool
 	verbose bool
+	trust   bool
 }
 
 // newCheckCommand builds `klab check [LESSON|PATH]`: evaluate the objectives
@@ -55,6 +56,7 @@ func newCheckCommand(opts *Options) *cobra.Command {
 	fl.Var((*waitFlag)(&f.wait), "wait", "re-evaluate until every objective passes or this bound runs out (e.g. 90s; auto: the steps' own timeouts)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show hints and expected-vs-actual diffs")
+	addTrustFlag(cmd, &f.trust)
 	return cmd
 }
 
@@ -118,7 +120,12 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	v, err := verify.New(verify.Config{RestConfig: rc, Namespace: lab.Namespace, Lang: lang, Lab: lab})
+	lt, err := newLessonTrust(lesson, sourceOf(nil, lesson), f.trust)
+	if err != nil {
+		return Fail(ExitUsage, "check: %v", err)
+	}
+	v, err := verify.New(verify.Config{RestConfig: rc, Namespace: lab.Namespace, Lang: lang, Lab: lab,
+		RunScript: gatedScripts(lab, lt), TrustHint: lt.Command()})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

@@ -21,7 +21,7 @@ import (
 func newLintCommand(_ *Options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "lint PATH...",
+		Use:   "lint PATH|URL...",
 		Short: "Check lessons and report every problem with its file and line",
 		Long: "lint loads each lesson folder, course folder (structure.json) or embedded lesson id and reports\n" +
 			"every problem as file:line:col: error|warning: message. It exits 0 when there is no error\n" +
@@ -30,7 +30,11 @@ func newLintCommand(_ *Options) *cobra.Command {
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLessons,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			diags, n := lintPaths(args)
+			origins, err := locateAll(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			diags, n := lintPaths(locals(origins))
 			errs, warns := 0, 0
 			for _, d := range diags {
 				if d.Severity == lessons.SevError {

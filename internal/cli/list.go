@@ -15,10 +15,10 @@ import (
 func newListCommand(_ *Options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "list [PATH]",
+		Use:   "list [PATH|URL]",
 		Short: "List lessons: id, title, steps, language",
 		Long: "list shows the lessons built into klab, or those found at PATH: a lesson folder, a course folder\n" +
-			"(its structure.json order) or a folder of lesson folders.",
+			"(its structure.json order), a folder of lesson folders, or a git URL of any of them.",
 		Example: "  klab list\n  klab list ./my-course --json",
 		Args:    cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -34,7 +34,11 @@ func newListCommand(_ *Options) *cobra.Command {
 			if len(args) == 0 {
 				ls, err = lessons.Embedded()
 			} else {
-				ls, diags, err = lessons.Discover(args[0])
+				o, lerr := locate(cmd.Context(), args[0])
+				if lerr != nil {
+					return lerr
+				}
+				ls, diags, err = lessons.Discover(o.local)
 			}
 			bad := false
 			for _, d := range diags {

@@ -90,7 +90,7 @@ type Options struct {
 func NewRootCommand() *cobra.Command {
 	opts := &Options{}
 	root := &cobra.Command{
-		Use:           "klab [LESSON|PATH]",
+		Use:           "klab [LESSON|PATH|URL]",
 		Short:         "Interactive Kubernetes labs in your terminal",
 		Long:          "klab runs Kubernetes lessons (Killercoda format) in your terminal, runs their commands against your cluster\nor an embedded sandbox, and checks each step's objectives live.",
 		SilenceUsage:  true,
@@ -128,6 +128,8 @@ func NewRootCommand() *cobra.Command {
 		newSandboxCommand(opts),
 		newKubectlCommand(opts),
 		newShellCommand(opts),
+		newTrustCommand(opts),
+		newUntrustCommand(opts),
 		newVersionCommand(),
 	)
 	// Kubernetes libraries register flags (--version) on pflag's global set,

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/klabdev/klab/internal/trust"
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/tui"
@@ -26,34 +27,46 @@ import (
 
 // newRunCommand opens a lesson in the TUI (`klab` alone maps here).
 func newRunCommand(opts *Options) *cobra.Command {
-	var restart bool
+	var restart, trustRun bool
 	cmd := &cobra.Command{
-		Use:   "run [LESSON|PATH]",
+		Use:   "run [LESSON|PATH|URL]",
 		Short: "Open a lesson in the interactive terminal UI",
-		Long: "klab run opens a lesson (an embedded lesson id or a lesson folder) in the terminal UI: the text rendered,\n" +
-			"its commands one key away, objectives checked live, progress saved and resumed. With no argument it opens\n" +
-			"the lesson picker when several lessons are embedded, the lesson itself when there is one.",
+		Long: "klab run opens a lesson (an embedded lesson id, a lesson or course folder, or a git URL) in the terminal UI:\n" +
+			"the text rendered, its commands one key away, objectives checked live, progress saved and resumed. With no\n" +
+			"argument it opens the lesson picker when several lessons are embedded, the lesson itself when there is one.\n" +
+			"A lesson that is not embedded runs none of its own scripts until you trust it (see klab trust).",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			return runTUI(cmd, opts, arg, restart)
+			return runTUI(cmd, opts, arg, restart, trustRun)
 		},
 	}
 	cmd.Flags().BoolVar(&restart, "restart", false, "start the lesson over (forget saved progress)")
+	addTrustFlag(cmd, &trustRun)
 	return cmd
 }
 
-func runTUI(cmd *cobra.Command, opts *Options, arg string, restart bool) error {
+func runTUI(cmd *cobra.Command, opts *Options, arg string, restart, trustRun bool) error {
 	cfg := tui.Config{Lang: opts.Lang, Restart: restart}
+	var origins []origin
 	if arg != "" {
-		l, diags, err := lessons.Resolve(arg)
-		if err != nil || l == nil {
-			return Fail(ExitUsage, "%s", lessonError(arg, diags, err))
+		o, err := locate(cmd.Context(), arg)
+		if err != nil {
+			return err
 		}
-		cfg.Open = l
+		origins = append(origins, o)
+		ls, err := openLessons(o)
+		if err != nil {
+			return err
+		}
+		if len(ls) == 1 {
+			cfg.Open = ls[0]
+		} else {
+			cfg.Lessons = ls
+		}
 	} else {
 		ls, err := lessons.Embedded()
 		if len(ls) == 0 {
@@ -86,7 +99,14 @@ func runTUI(cmd *cobra.Command, opts *Options, arg string, restart bool) error {
 		}
 	}()
 	cfg.NewBackend = func(l *lessons.Lesson) tui.Backend {
-		b := &labBackend{opts: *opts, lesson: l, logf: logf, logw: logWriter{logf}}
+		src := sourceOf(origins, l)
+		lt, err := newLessonTrust(l, src, trustRun)
+		if err != nil {
+			logf("%v", err)
+			lt = &lessonTrust{lesson: l, source: src} // not trusted, and cannot be
+		}
+		logf("lesson %s from %s: trust %q", l.ID, src, lt.reason)
+		b := &labBackend{opts: *opts, lesson: l, logf: logf, logw: logWriter{logf}, trust: lt}
 		mu.Lock()
 		backends = append(backends, b)
 		mu.Unlock()
@@ -101,6 +121,28 @@ func runTUI(cmd *cobra.Command, opts *Options, arg string, restart bool) error {
 		return err
 	}
 	return nil
+}
+
+// openLessons loads what klab run opens: one lesson, or the lessons of a
+// course (or folder of lessons) for the picker.
+func openLessons(o origin) ([]*lessons.Lesson, error) {
+	if st, err := os.Stat(o.local); err == nil && st.IsDir() && !exists(filepath.Join(o.local, lessons.IndexFile)) {
+		ls, diags, err := lessons.Discover(o.local)
+		if err != nil || len(ls) == 0 {
+			return nil, Fail(ExitUsage, "%s", lessonError(o.String(), diags, err))
+		}
+		return ls, nil
+	}
+	l, diags, err := lessons.Resolve(o.local)
+	if err != nil || l == nil {
+		return nil, Fail(ExitUsage, "%s", lessonError(o.String(), diags, err))
+	}
+	return []*lessons.Lesson{l}, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // lessonError names every error diagnostic (file:line) of a lesson that
@@ -158,6 +200,7 @@ type labBackend struct {
 	lesson *lessons.Lesson
 	logf   func(string, ...any)
 	logw   io.Writer
+	trust  *lessonTrust
 
 	mu         sync.Mutex
 	lab        *runner.Lab
@@ -201,9 +244,16 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 	ver, err := verify.New(verify.Config{
 		RestConfig: rc, Namespace: lab.Namespace, Lang: b.lang(),
 		RunScript: func(ctx context.Context, s *lessons.Script) (string, int, error) {
+			if err := b.trust.gate(s); err != nil {
+				return "", 0, err
+			}
 			r, err := lab.RunScript(ctx, s, nil)
+			if kerr := lab.KeepOutput(s, r); kerr != nil {
+				b.logf("%v", kerr)
+			}
 			return r.Output, r.ExitCode, err
 		},
+		TrustHint: b.trust.Command(),
 	})
 	if err != nil {
 		_ = lab.Close()
@@ -238,6 +288,14 @@ func (b *labBackend) EnterPage(ctx context.Context, p *lessons.Page) error {
 	if lab == nil {
 		return errNotConnected
 	}
+	for _, s := range []*lessons.Script{p.Background, p.Foreground} {
+		if s == nil {
+			continue
+		}
+		if err := b.trust.gate(s); err != nil {
+			return err
+		}
+	}
 	if p.Background != nil {
 		if err := lab.StartBackground(ctx, p.Background); err != nil {
 			return fmt.Errorf("%s: %w", p.Background.Path, err)
@@ -245,7 +303,10 @@ func (b *labBackend) EnterPage(ctx context.Context, p *lessons.Page) error {
 	}
 	if p.Foreground != nil {
 		r, err := lab.RunScript(ctx, p.Foreground, nil)
-		b.logf("foreground %s: exit %d\n%s", p.Foreground.Path, r.ExitCode, r.Output)
+		b.logf("foreground %s: exit %d (output in %s)", p.Foreground.Path, r.ExitCode, lab.LogPath(p.Foreground))
+		if kerr := lab.KeepOutput(p.Foreground, r); kerr != nil {
+			b.logf("%v", kerr)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.Foreground.Path, err)
 		}
@@ -317,6 +378,9 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 		if prev.Index >= s.Index || prev.Solution == nil {
 			continue
 		}
+		if err := b.trust.gate(prev.Solution); err != nil {
+			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
+		}
 		d := solutionTimeout
 		if prev.Timeout > 0 {
 			d = prev.Timeout
@@ -324,6 +388,9 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 		sctx, cancel := context.WithTimeout(ctx, d)
 		r, err := lab.RunScript(sctx, prev.Solution, nil)
 		cancel()
+		if kerr := lab.KeepOutput(prev.Solution, r); kerr != nil {
+			b.logf("%v", kerr)
+		}
 		b.logf("reset: step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
 		if err != nil {
 			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
@@ -380,4 +447,19 @@ func (b *labBackend) Close() {
 	if lab != nil {
 		_ = lab.Close()
 	}
+}
+
+// Trusted, Scripts and Trust make the backend a tui.Truster.
+func (b *labBackend) Trusted() bool { return b.trust.Trusted() }
+
+// Scripts are the lesson's own scripts.
+func (b *labBackend) Scripts() []trust.Script { return b.trust.Scripts() }
+
+// Trust remembers the lesson as trusted.
+func (b *labBackend) Trust(ctx context.Context) error {
+	if err := b.trust.Trust(ctx); err != nil {
+		return err
+	}
+	b.logf("lesson %s trusted (%s)", b.lesson.ID, b.trust.source)
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/klabdev/klab/internal/trust"
 	"github.com/klabdev/klab/internal/validate"
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -32,11 +33,12 @@ type validateOptions struct {
 func newValidateCommand(opts *Options) *cobra.Command {
 	vo := &validateOptions{}
 	cmd := &cobra.Command{
-		Use:   "validate PATH...",
+		Use:   "validate PATH|URL...",
 		Short: "Prove each step's objectives fail before and pass after its solution",
 		Long: "validate runs every lesson in a fresh namespace: for each step it checks that the objectives fail\n" +
 			"before the solution, runs the solution (the step's solution script, else its exec blocks), and\n" +
-			"waits for the objectives to pass. With --sandbox it starts a private, temporary sandbox.",
+			"waits for the objectives to pass. With --sandbox it starts a private, temporary sandbox.\n" +
+			"validate trusts the lessons it is asked to validate (it runs their scripts) and says so in its report.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runValidate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, vo, args)
@@ -76,7 +78,11 @@ func loadForValidate(w io.Writer, args []string) ([]*lessons.Lesson, error) {
 }
 
 func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, vo *validateOptions, args []string) error {
-	ls, err := loadForValidate(stderr, args)
+	origins, err := locateAll(ctx, args)
+	if err != nil {
+		return err
+	}
+	ls, err := loadForValidate(stderr, locals(origins))
 	if err != nil {
 		return err
 	}
@@ -121,6 +127,7 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 					reports[i].Error = errs[i].Error()
 				}
 			}
+			reports[i].Trust = validateTrust(l)
 		}()
 	}
 	wg.Wait()
@@ -263,4 +270,14 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// validateTrust says why validate ran the lesson's scripts: it trusts what
+// it is asked to validate (the author's test runner), without remembering it.
+func validateTrust(l *lessons.Lesson) string {
+	reason, _, err := trust.Decide(l, trust.NewStore(stateDir()), true)
+	if err != nil {
+		return string(trust.ThisRun)
+	}
+	return string(reason)
 }

@@ -40,6 +40,9 @@ func overall(reports []*LessonReport) Status {
 func WriteText(w io.Writer, reports []*LessonReport) {
 	for _, r := range reports {
 		fmt.Fprintf(w, "\n%s — %s (%s, namespace %s)\n", r.ID, r.Title, seconds(r.Duration), r.Namespace)
+		if t := trustText(r.Trust); t != "" {
+			fmt.Fprintf(w, "  trust: %s\n", t)
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", r.Error)
 		}
@@ -97,11 +100,21 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Time       string           `xml:"time,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -123,6 +136,9 @@ func WriteJUnit(w io.Writer, reports []*LessonReport) error {
 	var total time.Duration
 	for _, r := range reports {
 		s := junitSuite{Name: r.ID, Time: secs(r.Duration)}
+		if r.Trust != "" {
+			s.Properties = &junitProperties{Property: []junitProperty{{Name: "klab.trust", Value: r.Trust}}}
+		}
 		total += r.Duration
 		if r.Error != "" && len(r.Steps) == 0 {
 			s.Cases = append(s.Cases, junitCase{Name: "setup", Classname: r.ID, Time: "0.000",
@@ -194,4 +210,17 @@ func lastLines(s string, n int) string {
 		lines = append([]string{"…"}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// trustText says, for the text report, why the lesson's scripts ran.
+func trustText(t string) string {
+	switch t {
+	case "this-run":
+		return "scripts trusted for this run only (klab validate runs what it is asked to validate)"
+	case "embedded":
+		return "embedded lesson, trusted"
+	case "no-scripts":
+		return "no scripts of its own"
+	}
+	return t
 }

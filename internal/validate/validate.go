@@ -78,6 +78,10 @@ type LessonReport struct {
 	Error     string        `json:"error,omitempty"`
 	// Warnings from the intro and finish scripts and the clean-up.
 	Warnings []string `json:"warnings,omitempty"`
+	// Trust says why the lesson's scripts were run: "embedded", "no-scripts",
+	// or "this-run" (validate trusts what it is asked to validate, for this
+	// run only).
+	Trust string `json:"trust,omitempty"`
 }
 
 // StepReport is the outcome of one step.
