@@ -90,6 +90,7 @@ type agent struct {
 	port     int
 	pods     *podManager
 	podIndex cache.Indexer
+	images   pulledImages // the images the node has pulled
 }
 
 // Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node
