@@ -26,18 +26,42 @@ import (
 	schedoptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 )
 
-// controllers are the kube-controller-manager controllers the sandbox runs:
-// what Jobs, CronJobs, namespaces and service accounts need, nothing more.
-var controllers = []string{
-	"job-controller",
-	"cronjob-controller",
-	"garbage-collector-controller",
-	"ttl-after-finished-controller",
-	"serviceaccount-controller",
-	"serviceaccount-token-controller",
-	"root-ca-certificate-publisher-controller",
-	"namespace-controller",
-	"pod-garbage-collector-controller",
+// controllers are the kube-controller-manager controllers the sandbox runs: those a kubeadm cluster
+// runs, except the ones that need a cloud, node IPAM or real nodes' kubelets (node-lifecycle: the
+// agent keeps its nodes' leases and conditions itself; attach-detach: no volume plugin attaches).
+// The horizontal-pod-autoscaler runs and reports, as on a cluster without metrics-server, that no
+// metrics exist.
+func controllers() []string {
+	return []string{
+		"job-controller",
+		"cronjob-controller",
+		"deployment-controller",
+		"replicaset-controller",
+		"statefulset-controller",
+		"daemonset-controller",
+		"replicationcontroller-controller",
+		"endpoints-controller",
+		"endpointslice-controller",
+		"endpointslice-mirroring-controller",
+		"resourcequota-controller",
+		"disruption-controller",
+		"horizontal-pod-autoscaler-controller",
+		"persistentvolume-binder-controller",
+		"persistentvolume-expander-controller",
+		"persistentvolumeclaim-protection-controller",
+		"persistentvolume-protection-controller",
+		"ephemeral-volume-controller",
+		"garbage-collector-controller",
+		"ttl-after-finished-controller",
+		"ttl-controller",
+		"serviceaccount-controller",
+		"serviceaccount-token-controller",
+		"root-ca-certificate-publisher-controller",
+		"clusterrole-aggregation-controller",
+		"namespace-controller",
+		"pod-garbage-collector-controller",
+		"taint-eviction-controller",
+	}
 }
 
 // setupLogging sends klog, the standard logger and client-go warnings to w.
@@ -180,7 +204,7 @@ func startControllerManager(ctx context.Context, kubeconfig string, p pki) (<-ch
 	s.ParsedFlags = &nfs
 	if err := parse("kube-controller-manager", nfs, []string{
 		"--kubeconfig=" + kubeconfig,
-		"--controllers=" + strings.Join(controllers, ","),
+		"--controllers=" + strings.Join(controllers(), ","),
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",

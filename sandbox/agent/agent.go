@@ -90,7 +90,8 @@ type agent struct {
 	port     int
 	pods     *podManager
 	podIndex cache.Indexer
-	started  time.Time // when the node registered: what uptime counts from
+	started  time.Time    // when the node registered: what uptime counts from
+	images   pulledImages // the images the node has pulled
 }
 
 // Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klabdev/klab/sandbox/agent/images"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
@@ -438,7 +439,7 @@ func TestContainerArgv(t *testing.T) {
 		server bool
 	}{
 		{"busybox no command", corev1.Container{Image: "busybox:1.36"}, []string{"sh"}, false},
-		{"alpine digest", corev1.Container{Image: "docker.io/library/alpine@sha256:abc"}, []string{"/bin/sh"}, false},
+		{"alpine digest", corev1.Container{Image: "docker.io/library/alpine@sha256:" + strings.Repeat("ab", 32)}, []string{"/bin/sh"}, false},
 		{"args only", corev1.Container{Image: "busybox", Args: []string{"echo", "$(A)"}}, []string{"echo", "x"}, false},
 		{"command and args", corev1.Container{Image: "nginx", Command: []string{"sh", "-c"}, Args: []string{"echo $$A $(A) $(B)"}}, []string{"sh", "-c", "echo $A x $(B)"}, false},
 		{"server", corev1.Container{Image: "registry.k8s.io/pause:3.10"}, nil, true},
@@ -446,7 +447,11 @@ func TestContainerArgv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, server := containerArgv(&tt.c, []string{"A=x"})
+			ref, err := images.Lookup(tt.c.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, server := containerArgv(&tt.c, []string{"A=x"}, ref.Image)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) || server != tt.server {
 				t.Fatalf("got %q %v, want %q %v", got, server, tt.want, tt.server)
 			}

@@ -3,11 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/klabdev/klab/sandbox/agent/images"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -263,29 +263,9 @@ func expandRefs(s string, vars map[string]string) string {
 	return b.String()
 }
 
-// shellImages are images whose default command is a shell that exits at once without a terminal.
-var shellImages = map[string]string{
-	"busybox": "sh", "alpine": "/bin/sh", "ubuntu": "/bin/bash", "debian": "bash", "bash": "bash",
-	"centos": "/bin/bash", "fedora": "/bin/bash", "rockylinux": "/bin/bash", "almalinux": "/bin/bash",
-	"amazonlinux": "/bin/bash", "opensuse": "/bin/bash", "archlinux": "/usr/bin/bash",
-}
-
-// imageBase is an image reference's last path element without tag or digest: busybox for
-// docker.io/library/busybox:1.36.
-func imageBase(image string) string {
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		image = image[:i]
-	}
-	base := path.Base(image)
-	if i := strings.IndexByte(base, ':'); i >= 0 {
-		base = base[:i]
-	}
-	return base
-}
-
 // containerArgv applies Kubernetes' command/args rules to the image's defaults. server is true for an
 // image whose default process is a long-running server: the container then runs until it is stopped.
-func containerArgv(c *corev1.Container, env []string) (argv []string, server bool) {
+func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv []string, server bool) {
 	vars := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -301,10 +281,10 @@ func containerArgv(c *corev1.Container, env []string) (argv []string, server boo
 	if len(c.Command) > 0 {
 		return append(expand(c.Command), expand(c.Args)...), false
 	}
-	sh, isShell := shellImages[imageBase(c.Image)]
-	if !isShell {
+	if img == nil || img.Shell == "" {
 		return nil, true
 	}
+	sh := img.Shell
 	if len(c.Args) > 0 { // these images have no entrypoint: args replace the default command
 		return expand(c.Args), false
 	}

@@ -561,12 +561,16 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 	w.mu.Unlock()
 	backoff := BackoffInitial
 	for {
+		// As the kubelet does: the image first, then the container's configuration (env).
+		img := w.pull(ctx, st, c)
+		if img == nil {
+			return 137, true
+		}
 		env, err := w.waitEnv(ctx, st, c)
 		if err != nil {
 			return 137, true
 		}
-		argv, server := containerArgv(c, env)
-		w.event(st, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+		argv, server := containerArgv(c, env, img)
 		root, fsys, err := w.containerFS(st, c, vols)
 		if err != nil {
 			w.m.a.logf("agent: %v", err)

@@ -1,0 +1,118 @@
+// Package images is the sandbox's image catalogue: which images a pod can run, what each does when the
+// pod gives no command, and how pulling any other reference fails, with the messages a kubelet and
+// containerd give. Nothing is downloaded: a "pull" only looks the reference up here.
+package images
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// Image is one entry of the catalogue.
+type Image struct {
+	Name   string         // the familiar name ("nginx", "registry.k8s.io/pause")
+	Tags   *regexp.Regexp // the tags the registry has (whole match)
+	Shell  string         // default command: this shell, which exits at once without a terminal
+	Server bool           // default process: a server that runs until the container is stopped
+	Ports  []int32        // the ports its default process listens on
+	Size   int64          // bytes, for the "Successfully pulled" event
+	About  string         // what the sandbox does with it (README)
+}
+
+// Ref is a pull that succeeds: the normalized reference and its catalogue entry.
+type Ref struct {
+	Normalized string // docker.io/library/nginx:1.27
+	Image      *Image
+}
+
+// InvalidNameError is a reference that does not parse (the kubelet's InvalidImageName).
+type InvalidNameError struct{ Msg string }
+
+func (e *InvalidNameError) Error() string { return e.Msg }
+
+// PullError is a reference the registry does not have (ErrImagePull): Msg is containerd's message.
+type PullError struct{ Msg string }
+
+func (e *PullError) Error() string { return e.Msg }
+
+var version = func(majors string) string { return `(` + majors + `)(\.\d+){0,2}` }
+
+// catalogue is the whole list. Tag patterns follow the registries' real tag schemes (numbers within
+// the versions that exist, with their usual variants), so a typo in a tag fails like it would there.
+func catalogue() []Image {
+	shellTags := func(vers string, variants ...string) *regexp.Regexp {
+		alt := strings.Join(append([]string{"latest"}, variants...), "|")
+		return regexp.MustCompile(`^(` + alt + `|` + version(vers) + `(-(` + strings.Join(append([]string{"glibc", "musl", "uclibc"}, variants...), "|") + `))?)$`)
+	}
+	return []Image{
+		{Name: "busybox", Tags: shellTags(`1`, "stable", "unstable", "glibc", "musl", "uclibc"), Shell: "sh", Size: 2166802,
+			About: "a shell with the busybox commands (sandbox/agent/busybox)"},
+		{Name: "registry.k8s.io/e2e-test-images/busybox", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?(-\d+)?$`), Shell: "sh", Size: 1374155,
+			About: "the upstream e2e tests' busybox"},
+		{Name: "alpine", Tags: shellTags(`3`, "edge"), Shell: "/bin/sh", Size: 3653068, About: "a shell (busybox commands)"},
+		{Name: "debian", Tags: regexp.MustCompile(`^(latest|stable|testing|unstable|sid|(bookworm|bullseye|buster|trixie)(-slim)?|(9|10|11|12|13)(\.\d+)?(-slim)?)$`), Shell: "bash", Size: 48494272, About: "bash with the busybox commands"},
+		{Name: "ubuntu", Tags: regexp.MustCompile(`^(latest|rolling|devel|jammy|noble|focal|bionic|plucky|questing|(14|16|18|20|22|24)\.04|(23|24|25)\.10)$`), Shell: "/bin/bash", Size: 29754290, About: "bash with the busybox commands"},
+		{Name: "bash", Tags: regexp.MustCompile(`^(latest|devel|(3|4|5)(\.\d+){0,2})(-alpine[\d.]*)?$`), Shell: "bash", Size: 6012312, About: "bash with the busybox commands"},
+		{Name: "nginx", Tags: regexp.MustCompile(`^(latest|stable|mainline|alpine|perl|alpine-perl|1\.(\d|1\d|2\d)(\.\d+)?(-(alpine|perl|alpine-perl|bookworm|alpine-slim))?|(stable|mainline)-(alpine|perl|bookworm))$`), Server: true, Ports: []int32{80}, Size: 72188133,
+			About: "a server on port 80 (until stopped)"},
+		{Name: "httpd", Tags: regexp.MustCompile(`^(latest|alpine|2(\.[24](\.\d+)?)?(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{80}, Size: 58144402, About: "a server on port 80"},
+		{Name: "redis", Tags: regexp.MustCompile(`^(latest|alpine|[2-8](\.\d+){0,2}(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{6379}, Size: 45093110, About: "a server on port 6379"},
+		{Name: "postgres", Tags: regexp.MustCompile(`^(latest|alpine|(9\.\d|1[0-8])(\.\d+)?(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{5432}, Size: 158450000, About: "a server on port 5432"},
+		{Name: "mysql", Tags: regexp.MustCompile(`^(latest|lts|innovation|5\.[567](\.\d+)?|8(\.[0-4](\.\d+)?)?|9(\.\d+){0,2})(-oracle|-debian)?$`), Server: true, Ports: []int32{3306}, Size: 234000000, About: "a server on port 3306"},
+		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Ports: []int32{3306}, Size: 120000000, About: "a server on port 3306"},
+		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Ports: []int32{27017}, Size: 270000000, About: "a server on port 27017"},
+		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Ports: []int32{11211}, Size: 32000000, About: "a server on port 11211"},
+		{Name: "registry.k8s.io/pause", Tags: regexp.MustCompile(`^(latest|3\.\d+(\.\d+)?)$`), Server: true, Size: 320368, About: "sleeps until stopped"},
+		{Name: "perl", Tags: regexp.MustCompile(`^(latest|slim|5(\.\d+){0,2}(-slim)?)$`), Shell: "perl", Size: 350000000,
+			About: "only the documented pi program (perl -Mbignum=bpi -wle 'print bpi(N)')"},
+	}
+}
+
+// Lookup resolves an image reference as a kubelet pull would: the catalogue entry, or the error the
+// kubelet reports (*InvalidNameError for a reference that does not parse, *PullError for one the
+// registry does not have).
+func Lookup(image string) (Ref, error) {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return Ref{}, &InvalidNameError{Msg: fmt.Sprintf("Failed to apply default image tag %q: couldn't parse image name %q: %v", image, image, err)}
+	}
+	named = reference.TagNameOnly(named)
+	full := named.String()
+	repo := named.Name()
+	tag := ""
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	for _, im := range catalogue() {
+		n, err := reference.ParseNormalizedNamed(im.Name)
+		if err != nil || n.Name() != repo {
+			continue
+		}
+		if _, digested := named.(reference.Digested); digested || im.Tags.MatchString(tag) {
+			return Ref{Normalized: full, Image: &im}, nil
+		}
+		return Ref{}, &PullError{Msg: fmt.Sprintf("failed to pull and unpack image %q: failed to resolve reference %q: %s: not found", full, full, full)}
+	}
+	return Ref{}, &PullError{Msg: fmt.Sprintf("failed to pull and unpack image %q: failed to resolve reference %q: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed", full, full)}
+}
+
+// Names lists the catalogue's familiar names, for lint and the docs.
+func Names() []string {
+	var out []string
+	for _, im := range catalogue() {
+		out = append(out, im.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// IsPullError reports whether err is a pull failure (not a bad name).
+func IsPullError(err error) bool {
+	var pe *PullError
+	return errors.As(err, &pe)
+}
