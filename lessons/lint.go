@@ -16,6 +16,13 @@ func Lint(l *Lesson) []Diagnostic {
 	warn := func(file string, line int, format string, args ...any) {
 		out = append(out, Diagnostic{File: l.FilePath(file), Line: line, Severity: SevWarning, Message: fmt.Sprintf(format, args...)})
 	}
+	if len(l.Steps) == 0 {
+		what := "nothing to do"
+		if l.Intro != nil || l.Finish != nil {
+			what = "only its intro or finish page to read"
+		}
+		warn(IndexFile, 1, "the lesson has no steps: %s (add details.steps to give learners something to do)", what)
+	}
 	for _, s := range l.Steps {
 		if s == nil {
 			continue
