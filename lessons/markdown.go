@@ -557,6 +557,7 @@ func (ld *loader) parseMarkdown(p *Page, file string, src []byte) {
 	for ri, r := range regions {
 		h := Hint{Summary: r.summary, Line: r.start + 1, Markdown: trimBlankLines(strings.Join(docs[ri+1].lines, ""))}
 		h.Solution = isSolutionSummary(h.Summary)
+		h.Code = m.ld.hintCode(strings.Join(docs[ri+1].lines, ""), r.start+1)
 		p.Hints = append(p.Hints, h)
 	}
 

@@ -104,6 +104,8 @@ type Hint struct {
 	Markdown string `json:"markdown"`
 	Solution bool   `json:"solution"`
 	Line     int    `json:"line"`
+	// Code lists the hint's fenced blocks, annotated or not.
+	Code []HintCode `json:"code,omitempty"`
 }
 
 // Script is a lesson script (background, foreground, verify, solution).
