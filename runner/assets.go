@@ -37,7 +37,13 @@ type pathMap struct {
 // then on, the commands the lab runs (scripts, exec blocks, verify scripts)
 // see those files at the path the scenario names: the lab rewrites the
 // asset folders in their text to where they landed (see MapPaths).
-func (l *Lab) InstallAssets(les *lessons.Lesson) error {
+func (l *Lab) InstallAssets(les *lessons.Lesson) error { return l.installAssets(les, true) }
+
+// KeepAssets is InstallAssets for a lab that lives on (the TUI's): files
+// already there are the learner's (edited, maybe) and stay as they are.
+func (l *Lab) KeepAssets(les *lessons.Lesson) error { return l.installAssets(les, false) }
+
+func (l *Lab) installAssets(les *lessons.Lesson, overwrite bool) error {
 	copies, err := les.AssetCopies()
 	if err != nil {
 		return fmt.Errorf("assets: %w", err)
@@ -71,6 +77,9 @@ func (l *Lab) InstallAssets(les *lessons.Lesson) error {
 	l.paths = maps
 	l.mu.Unlock()
 	for i, c := range copies {
+		if _, err := os.Lstat(dests[i]); err == nil && !overwrite {
+			continue
+		}
 		if err := l.copyAsset(les.FS, c.Source, dests[i], c.Chmod); err != nil {
 			return fmt.Errorf("asset %s → %s: %w", c.Source, c.Dest, err)
 		}

@@ -90,6 +90,9 @@ type lessonModel struct {
 	outTail  bool // the pane follows the end of the output
 	outVP    viewport.Model
 
+	// the environment being prepared (background scripts), prepare.go
+	prep prepState
+
 	prompt   promptKind
 	toast    string
 	toastOK  bool
@@ -219,6 +222,12 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 	if s != nil {
 		idx = s.Index
 	}
+	if bs, ok := be.(BackgroundStarter); ok {
+		return func() tea.Msg {
+			fg, err := startPages(ctx, bs, pages)
+			return enteredMsg{step: idx, err: err, fg: fg}
+		}
+	}
 	return func() tea.Msg {
 		for _, p := range pages {
 			if err := be.EnterPage(ctx, p); err != nil {
@@ -289,12 +298,20 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 	if !m.connected {
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
+	if m.preparing() {
+		return m.setToast(m.t("tui.prep.wait"), false)
+	}
 	if m.run != nil && !m.run.done {
 		if !b.Interrupt {
 			return m.setToast(m.t("tui.run.busy"), false)
 		}
 		m.run.cancel()
 	}
+	return m.startRun(b)
+}
+
+// startRun runs b in the output pane, streaming its output.
+func (m *lessonModel) startRun(b *lessons.Block) tea.Cmd {
 	m.runSeq++
 	ctx, cancel := context.WithCancel(m.ctx)
 	rs := &runState{id: m.runSeq, block: b, cancel: cancel}
@@ -366,6 +383,9 @@ func (m *lessonModel) setToast(s string, ok bool) tea.Cmd {
 // ---- update ----
 
 func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.updatePrep(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize()
@@ -415,7 +435,8 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			m.c.logf("step %d scripts: %v", msg.step, msg.err)
 			return m.setToast(m.t("tui.step.setup_failed", msg.err), false)
 		}
-		return nil
+		m.prep.fg = append(m.prep.fg, msg.fg...)
+		return tea.Batch(m.prepPollCmd(), m.nextForeground())
 	case outputMsg:
 		if m.run != nil && m.run.id == msg.id {
 			m.run.out = append(m.run.out, msg.data...)
@@ -445,7 +466,7 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			m.c.logf("run block %d: %v", m.run.block.Index, msg.err)
 		}
 		m.refreshOutput()
-		return m.checkCmd()
+		return tea.Batch(m.checkCmd(), m.nextForeground())
 	case resultsMsg:
 		if msg.gen != m.watchGen {
 			return nil
@@ -526,6 +547,9 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			return m.resetCmd()
 		}
 		return nil
+	}
+	if cmd, ok := m.prepKey(k); ok {
+		return cmd
 	}
 	if a != actNone {
 		m.toast = ""

@@ -192,6 +192,10 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 	if err != nil {
 		return tui.ClusterInfo{}, fmt.Errorf("prepare lab: %w", err)
 	}
+	if err := b.installAssets(lab); err != nil {
+		_ = lab.Close()
+		return tui.ClusterInfo{}, err
+	}
 	rc, err := lab.RestConfig()
 	if err != nil {
 		_ = lab.Close()
@@ -303,6 +307,9 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 	}
 	if err := lab.Reset(ctx); err != nil {
 		return fmt.Errorf("reset lab: %w", err)
+	}
+	if err := b.installAssets(lab); err != nil {
+		return err
 	}
 	for _, prev := range b.lesson.Steps {
 		if prev.Index >= s.Index || prev.Solution == nil {
