@@ -78,3 +78,20 @@ func TestInteractiveSolutionFailsAtOnce(t *testing.T) {
 		t.Fatalf("block %+v", bl)
 	}
 }
+
+// Killercoda's marker pattern: the foreground script waits for a file the
+// background script writes when it is done.
+func TestMarkerFileScripts(t *testing.T) {
+	marker := t.TempDir() + "/finished"
+	l := load(t, "setup-race")
+	l.Intro.Background = &lessons.Script{Path: "background.sh", Body: "sleep 2\nkubectl create configmap base --from-literal=mode=prod\ntouch " + marker + "\n"}
+	l.Intro.Foreground = &lessons.Script{Path: "foreground.sh", Body: "echo Installing scenario...\nwhile [ ! -f " + marker + " ]; do sleep 1; done\necho DONE\n"}
+	start := time.Now()
+	rep := run(t, l, Options{})
+	if rep.Status != StatusPass || len(rep.Warnings) > 0 || len(rep.Steps[0].Warnings) > 0 {
+		t.Fatalf("status %s, warnings %q %q\n%s", rep.Status, rep.Warnings, rep.Steps[0].Warnings, messages(rep))
+	}
+	if time.Since(start) < 2*time.Second {
+		t.Fatal("the foreground script did not wait for the marker")
+	}
+}
