@@ -3,10 +3,13 @@ package tui
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/klabdev/klab/lessons"
@@ -102,4 +105,19 @@ func TestFlowPrepareGoAhead(t *testing.T) {
 	waitFor(t, tm, "✓ Le Job pi existe")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// A scenario with only a title: its intro says there is nothing to do.
+func TestNoStepsLesson(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f, t.TempDir())
+	cfg.Lessons = []*lessons.Lesson{{ID: "ubuntu-simple", Title: "Ubuntu simple", Lang: "fr", Dir: "x"}}
+	m := New(cfg)
+	m.Update(tea.WindowSizeMsg{Width: termW, Height: termH})
+	m.Update(keyMsg("n"))
+	m.Update(keyMsg("enter"))
+	v := ansi.Strip(m.View())
+	if m.State() != "intro" || !strings.Contains(v, "Ubuntu simple") || !strings.Contains(v, "Cette leçon n'a pas d'étape : rien à faire ici") {
+		t.Fatalf("state %s, screen:\n%s", m.State(), v)
+	}
 }
