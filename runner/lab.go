@@ -49,7 +49,7 @@ type Lab struct {
 	ShimDir    string // first on PATH
 	Cluster    *Cluster
 	// Env is the learner's environment plus KLAB_LESSON, KLAB_NAMESPACE,
-	// KLAB_WORKSPACE, KUBECONFIG and PATH (shims first); nothing secret is added.
+	// KLAB_WORKSPACE, KLAB_ROOT, KUBECONFIG and PATH (shims first); nothing secret is added.
 	Env []string
 	// Dir is the lab folder holding Workspace, Kubeconfig, ShimDir and the shell rc file.
 	Dir string
