@@ -197,6 +197,10 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		rep.Status, rep.Error = StatusFail, err.Error()
 		return rep, nil
 	}
+	if len(l.Steps) == 0 {
+		// Nothing to solve: the intro's setup still has to succeed.
+		bg.wait(ctx, lab, opts.StepTimeout, &rep.Warnings)
+	}
 	for _, s := range l.Steps {
 		if opts.Step > 0 && s.Index > opts.Step {
 			break
