@@ -71,7 +71,8 @@ func (m *lessonModel) updatePrep(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		was := len(m.prep.list) > 0
 		m.prep.list = msg.list
 		if len(msg.list) == 0 {
-			m.prep.since, m.prep.showLog = time.Time{}, false
+			// The next preparation (a step's, a reset's) asks again.
+			m.prep.since, m.prep.showLog, m.prep.goAhead = time.Time{}, false, false
 			if was {
 				return m.setToast(m.t("tui.prep.ready"), true), true
 			}

@@ -312,7 +312,8 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 		return err
 	}
 	for _, prev := range b.lesson.Steps {
-		if prev.Index >= s.Index || prev.Solution == nil {
+		sol, _ := prev.Solve() // the solution file, else a Killercoda Solution hint
+		if prev.Index >= s.Index || sol == nil {
 			continue
 		}
 		d := solutionTimeout
@@ -320,14 +321,14 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 			d = prev.Timeout
 		}
 		sctx, cancel := context.WithTimeout(ctx, d)
-		r, err := lab.RunScript(sctx, prev.Solution, nil)
+		r, err := lab.RunScript(sctx, sol, nil)
 		cancel()
-		b.logf("reset: step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+		b.logf("reset: step %d solution %s: exit %d", prev.Index, sol.Path, r.ExitCode)
 		if err != nil {
 			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
 		}
 		if r.ExitCode != 0 {
-			return fmt.Errorf("replay step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+			return fmt.Errorf("replay step %d solution %s: exit %d", prev.Index, sol.Path, r.ExitCode)
 		}
 	}
 	return nil
