@@ -22,10 +22,15 @@
 //	    "finish": {"title", "text", "background", "foreground"},
 //	    "assets": {"host01": [{"file", "target", "chmod"}]}
 //	  },
-//	  "backend": {"imageid": "kubernetes-kubeadm-1node"}
+//	  "backend": {"imageid": "kubernetes-kubeadm-1node"},
+//	  "interface": {"layout": "ide"}             informational (Lesson.Layout)
 //	}
 //
 // Katacoda's courseData and code are read as background and foreground.
+// details and details.steps may be missing (a title-only, intro-only or
+// finish-only scenario is a lesson with no steps; Lint warns). An asset file
+// may be a doublestar glob under assets/ (`*`, `**` = zero or more folders):
+// AssetCopies expands them into the files to copy and where.
 // Unknown keys are warnings. Every path is relative to the lesson folder: an
 // absolute path, a path climbing out with "..", a symlink resolving outside
 // the folder, or a file over MaxFileSize is an error. A course folder may hold
@@ -45,7 +50,10 @@
 //	`kubectl get jobs`{{exec}}   inline forms: {{exec}}, {{exec interrupt}},
 //	                             {{copy}}; `x`{{}} is plain code
 //
-// A fence without annotation is display-only. An unknown {{…}} after a code
+// A fence without annotation is display-only; an opening fence with
+// Killercoda's line highlighting (```yaml{2,5,6}) keeps its language, and
+// the lines go to Block.Highlight. An unclosed fence or <details> is a
+// warning; the page then reads as CommonMark does. An unknown {{…}} after a code
 // span or on a closing fence is an error at its file:line. Closing-fence
 // annotations are removed by a line-exact pre-pass, so goldmark and glamour
 // see valid CommonMark and every block keeps its source line.
@@ -53,7 +61,11 @@
 // <details><summary>…</summary> … </details> sections become Page.Hints and
 // are removed from Page.Markdown; a summary naming a solution (Solution,
 // Lösung, Solución, ✅ Solution …) makes Step.SolutionHint. Blocks inside a
-// hint are in Page.Blocks with Block.Hint set.
+// hint are in Page.Blocks with Block.Hint set; every fence of a hint is in
+// Hint.Code. Step.Solve says what solves a step: its solution file, else its
+// exec blocks, else (no exec block outside hints) its Solution hint's code
+// (HintSolution: manifests applied, command fences run). InteractiveCommand
+// spots commands that wait for a person (kubectl edit, vi, read …).
 //
 // Page.Markdown is the text to render; Page.Segments cuts it around the
 // page's fenced exec/copy blocks so a UI can draw numbered blocks itself;

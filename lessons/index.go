@@ -3,7 +3,6 @@ package lessons
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -24,8 +23,9 @@ var (
 	pageKeys    = keySet("title", "text", "background", "foreground", "courseData", "code")
 	stepKeys    = keySet("title", "text", "background", "foreground", "courseData", "code",
 		"verify", "objectives", "solution", "timeout", "verifyTimeout")
-	backendKeys = keySet("imageid")
-	assetKeys   = keySet("file", "target", "chmod")
+	backendKeys   = keySet("imageid")
+	interfaceKeys = keySet("layout")
+	assetKeys     = keySet("file", "target", "chmod")
 )
 
 func keySet(keys ...string) map[string]bool {
@@ -158,9 +158,13 @@ func (ld *loader) parseIndex(l *Lesson, data []byte) {
 	if be := lastValue(root, "backend"); c.object(be, "backend", backendKeys) {
 		l.ImageID, _ = c.str(be, "imageid", "backend")
 	}
+	if iface := lastValue(root, "interface"); c.object(iface, "interface", interfaceKeys) {
+		l.Layout, _ = c.str(iface, "layout", "interface")
+	}
 	det := lastValue(root, "details")
-	if det == nil {
-		c.errorAt(root.off, "index.json has no details (intro, steps, finish)")
+	if det == nil || det.kind == 'z' {
+		// Killercoda accepts a scenario with a title and a backend only: an
+		// environment with nothing to read. Lint warns (see Lint).
 		return
 	}
 	if !c.object(det, "details", detailsKeys) {
@@ -174,12 +178,10 @@ func (ld *loader) parseIndex(l *Lesson, data []byte) {
 	}
 	steps := lastValue(det, "steps")
 	switch {
-	case steps == nil || steps.kind == 'z':
-		c.errorAt(det.off, "details has no steps")
+	case steps == nil || steps.kind == 'z' || (steps.kind == 'a' && len(steps.elems) == 0):
+		// An intro-only or finish-only scenario is valid on Killercoda.
 	case steps.kind != 'a':
 		c.errorAt(steps.off, "details.steps must be an array, not %s", steps.kindName())
-	case len(steps.elems) == 0:
-		c.errorAt(steps.off, "details.steps is empty: a lesson needs at least one step")
 	default:
 		for i, sn := range steps.elems {
 			if st := ld.parseStep(c, sn, i+1); st != nil {
@@ -342,9 +344,12 @@ func (ld *loader) parseAssets(c jsonCtx, n *jnode) []Asset {
 				c.errorAt(lastValue(e, "file").off, "%s.file: %v", w, err)
 				continue
 			}
-			if strings.ContainsAny(rel, "*?[") { // a glob: Killercoda expands it
-				matches, gerr := fs.Glob(ld.fsys, rel)
-				if gerr != nil || len(matches) == 0 {
+			if isGlob(a.File) { // a glob: Killercoda expands it
+				matches, gerr := globAssets(ld.fsys, a.File)
+				switch {
+				case gerr != nil:
+					c.errorAt(lastValue(e, "file").off, "%s.file %q: %v", w, a.File, gerr)
+				case len(matches) == 0:
 					c.errorAt(lastValue(e, "file").off, "%s.file %q matches no file under assets/", w, a.File)
 				}
 			} else if _, err := ld.readRel(rel); err != nil {

@@ -53,7 +53,7 @@ func TestIndexDiagnostics(t *testing.T) {
 			"index.json:2:10: error:", "absolute path"},
 		{"dotdot path", "{\"title\": \"x\", \"details\": {\"steps\": [\n{\"text\": \"a/../../x.md\"}]}}", nil,
 			"index.json:2:10: error:", "leaves the lesson folder"},
-		{"no steps", "{\"title\": \"x\", \"details\": {\"steps\": []}}", nil, "index.json:1:37: error:", "steps is empty"},
+		{"steps not an array", "{\"title\": \"x\", \"details\": {\"steps\": {}}}", nil, "index.json:1:37: error:", "details.steps must be an array"},
 		{"step without text", "{\"title\": \"x\", \"details\": {\"steps\": [{\"title\": \"a\"}]}}", nil, "index.json:1:38: error:", "has no text"},
 		{"bad timeout", "{\"title\": \"x\", \"details\": {\"steps\": [{\"text\": \"s.md\", \"timeout\": \"soon\"}]}}", map[string]string{"s.md": stepMD},
 			"index.json:1:66: error:", "not a duration"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -34,6 +35,7 @@ var (
 	detailsTag  = regexp.MustCompile(`(?i)<details(\s[^>]*)?>`)
 	detailsEnd  = regexp.MustCompile(`(?i)</details\s*>`)
 	summaryElem = regexp.MustCompile(`(?is)<summary(\s[^>]*)?>(.*?)</summary\s*>`)
+	summaryTag  = regexp.MustCompile(`(?i)</?summary(\s[^>]*)?>`)
 	htmlTag     = regexp.MustCompile(`<[^>]+>`)
 )
 
@@ -72,6 +74,36 @@ func parseAnnotation(inner string) (annotation, error) {
 type fence struct {
 	open, close int // close is -1 when the fence is never closed
 	ann         *annotation
+	highlight   []int // lines to highlight (1-based in the block)
+}
+
+// fenceHighlight is an info string with Killercoda's line highlighting:
+// a language followed by {2,5,6} or {6-9}.
+var fenceHighlight = regexp.MustCompile(`^[ \t]*([^\s{}` + "`" + `]*)\{([0-9][0-9,\- \t]*)\}[ \t]*$`)
+
+// parseHighlight reads "2,5,6" or "6-9" into sorted line numbers (bad
+// parts are skipped: highlighting is decoration).
+func parseHighlight(spec string) []int {
+	var out []int
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil || a < 1 {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil || b < a || b-a > 10000 {
+				continue
+			}
+		}
+		for n := a; n <= b; n++ {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 func chomp(line string) (string, string) {
@@ -132,6 +164,12 @@ func (m *mdCtx) prepass(src []byte) {
 				continue
 			}
 			cur = &fence{open: i, close: -1}
+			if hl := fenceHighlight.FindStringSubmatch(g[3]); hl != nil {
+				// Killercoda's line highlighting (```yaml{2,5,6}): keep the
+				// language for CommonMark and the lines for the block.
+				cur.highlight = parseHighlight(hl[2])
+				m.lines[i] = g[1] + g[2] + hl[1] + eol
+			}
 			fch, flen = g[2][0], len(g[2])
 			m.fences[i] = cur
 			m.inFen[i] = true
@@ -231,9 +269,20 @@ func (m *mdCtx) detailsRegions() []*region {
 		}
 	}
 	if cur != nil {
-		m.errorf(cur.start+1, 1, "<details> is never closed with </details>")
-		cur.end = len(m.lines) - 1
-		out = append(out, cur)
+		// CommonMark shows what follows an unclosed <details> as page text:
+		// klab does too, with the tags taken out, and says so.
+		m.warnf(cur.start+1, 1, "<details> is never closed with </details>: what follows shows in the page, not as a hint")
+		for i := cur.start; i < len(m.lines) && i < cur.start+5 && !m.inFen[i]; i++ {
+			line, eol := chomp(m.lines[i])
+			if i == cur.start {
+				line = detailsTag.ReplaceAllString(line, "")
+			}
+			closes := strings.Contains(strings.ToLower(line), "</summary")
+			m.lines[i] = summaryTag.ReplaceAllString(line, "") + eol
+			if closes {
+				break
+			}
+		}
 	}
 	for _, r := range out {
 		m.splitRegion(r)
@@ -334,6 +383,7 @@ func (m *mdCtx) fencedBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedC
 		Kind:      f.ann.kind,
 		Interrupt: f.ann.interrupt,
 		Lang:      string(n.Language(src)),
+		Highlight: f.highlight,
 		Code:      c,
 		File:      m.file,
 		Line:      open + 2,
@@ -507,6 +557,7 @@ func (ld *loader) parseMarkdown(p *Page, file string, src []byte) {
 	for ri, r := range regions {
 		h := Hint{Summary: r.summary, Line: r.start + 1, Markdown: trimBlankLines(strings.Join(docs[ri+1].lines, ""))}
 		h.Solution = isSolutionSummary(h.Summary)
+		h.Code = m.ld.hintCode(strings.Join(docs[ri+1].lines, ""), r.start+1)
 		p.Hints = append(p.Hints, h)
 	}
 

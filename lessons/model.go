@@ -8,15 +8,18 @@ import (
 
 // Lesson is one parsed lesson folder.
 type Lesson struct {
-	ID          string  `json:"id"`
-	Title       string  `json:"title"`
-	Description string  `json:"description,omitempty"`
-	Lang        string  `json:"lang"` // "fr" or "en"; default "en"
-	ImageID     string  `json:"imageid,omitempty"`
-	Intro       *Page   `json:"intro,omitempty"`
-	Steps       []*Step `json:"steps"`
-	Finish      *Page   `json:"finish,omitempty"`
-	Assets      []Asset `json:"assets,omitempty"`
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	Lang        string `json:"lang"` // "fr" or "en"; default "en"
+	ImageID     string `json:"imageid,omitempty"`
+	// Layout is Killercoda's interface.layout ("ide", "terminal" …); klab
+	// has one layout and keeps it informational.
+	Layout string  `json:"layout,omitempty"`
+	Intro  *Page   `json:"intro,omitempty"`
+	Steps  []*Step `json:"steps"`
+	Finish *Page   `json:"finish,omitempty"`
+	Assets []Asset `json:"assets,omitempty"`
 	// Dir is the lesson folder as given (a path on disk, or "embedded:<id>").
 	Dir string `json:"dir"`
 	// FS holds the lesson's files, rooted at the lesson folder.
@@ -89,9 +92,12 @@ type Block struct {
 	Interrupt bool      `json:"interrupt"`
 	Inline    bool      `json:"inline,omitempty"`
 	Lang      string    `json:"lang,omitempty"`
-	Code      string    `json:"code"`
-	File      string    `json:"file"` // lesson-relative markdown path
-	Line      int       `json:"line"` // 1-based line of the block's first code line
+	// Highlight lists the block's lines to emphasise (Killercoda's
+	// ```yaml{2,5,6}), 1-based.
+	Highlight []int  `json:"highlight,omitempty"`
+	Code      string `json:"code"`
+	File      string `json:"file"` // lesson-relative markdown path
+	Line      int    `json:"line"` // 1-based line of the block's first code line
 	// Hint is 0 for a block shown in the page, n for a block inside the
 	// page's n-th <details> hint (Page.Hints[n-1]).
 	Hint int `json:"hint,omitempty"`
@@ -105,6 +111,8 @@ type Hint struct {
 	Markdown string `json:"markdown"`
 	Solution bool   `json:"solution"`
 	Line     int    `json:"line"`
+	// Code lists the hint's fenced blocks, annotated or not.
+	Code []HintCode `json:"code,omitempty"`
 }
 
 // Script is a lesson script (background, foreground, verify, solution).

@@ -49,7 +49,7 @@ type Lab struct {
 	ShimDir    string // first on PATH
 	Cluster    *Cluster
 	// Env is the learner's environment plus KLAB_LESSON, KLAB_NAMESPACE,
-	// KLAB_WORKSPACE, KUBECONFIG and PATH (shims first); nothing secret is added.
+	// KLAB_WORKSPACE, KLAB_ROOT, KUBECONFIG and PATH (shims first); nothing secret is added.
 	Env []string
 	// Dir is the lab folder holding Workspace, Kubeconfig, ShimDir and the shell rc file.
 	Dir string
@@ -58,6 +58,8 @@ type Lab struct {
 
 	mu     sync.Mutex
 	procs  map[int]*proc // by process group id
+	bgs    []*bgJob      // background scripts, in start order (background.go)
+	paths  []pathMap     // scenario paths of installed assets (assets.go)
 	closed bool
 	wg     sync.WaitGroup
 	cols   uint16
@@ -236,7 +238,7 @@ func (l *Lab) buildEnv(base []string) []string {
 		case "PATH":
 			path = v
 			continue
-		case "KUBECONFIG", "KLAB_LESSON", "KLAB_NAMESPACE", "KLAB_WORKSPACE":
+		case "KUBECONFIG", "KLAB_LESSON", "KLAB_NAMESPACE", "KLAB_WORKSPACE", "KLAB_ROOT":
 			continue
 		}
 		env = append(env, kv)
@@ -250,6 +252,7 @@ func (l *Lab) buildEnv(base []string) []string {
 		"KLAB_LESSON="+l.LessonID,
 		"KLAB_NAMESPACE="+l.Namespace,
 		"KLAB_WORKSPACE="+l.Workspace,
+		"KLAB_ROOT="+l.Root(),
 	)
 }
 
@@ -336,6 +339,7 @@ func (l *Lab) waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) er
 // workspace. It refuses to delete a namespace klab did not create.
 func (l *Lab) Reset(ctx context.Context) error {
 	l.killAll()
+	l.forgetBackgrounds()
 	if err := l.emptyWorkspace(); err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("run %s: %w", name, err)
 	}
-	cmd := l.bashCommand(name, script)
+	cmd := l.bashCommand(name, l.MapPaths(script))
 	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -209,7 +209,7 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 		_ = f.Close()
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
-	cmd := l.bashCommand(s.Path, s.Body)
+	cmd := l.bashCommand(s.Path, l.MapPaths(s.Body))
 	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -220,6 +220,7 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 		_ = f.Close()
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
+	job := l.trackBackground(s)
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -249,6 +250,7 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 			<-readDone
 		}
 		_ = master.Close()
+		l.finishBackground(job, exitCode(cmd.ProcessState), p.interrupted.Load())
 		l.finish(p)
 	}()
 	go func() {

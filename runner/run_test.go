@@ -282,7 +282,7 @@ echo "${PATH%%:*}"`, nil)
 	for _, kv := range l.Env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "PATH", "KUBECONFIG", "KLAB_LESSON", "KLAB_NAMESPACE", "KLAB_WORKSPACE":
+		case "PATH", "KUBECONFIG", "KLAB_LESSON", "KLAB_NAMESPACE", "KLAB_WORKSPACE", "KLAB_ROOT":
 			continue
 		}
 		if !learner[kv] {

@@ -13,14 +13,20 @@ func shq(s string) string {
 }
 
 // kubectlCommand is the shell command line (without arguments) that runs
-// kubectl against the cluster with the lab kubeconfig. KUBECONFIG is set too
-// so that flavours reading only the environment agree.
+// kubectl against the cluster with the lab kubeconfig, passed in KUBECONFIG
+// (the lab namespace is its context's namespace). No flag goes before the
+// learner's arguments: kubectl refuses flags before a plugin's name
+// ("flags cannot be placed before plugin name"). microk8s' own kubectl
+// ignores KUBECONFIG for a --kubeconfig of its own, so it alone gets the
+// flag (its plugins cannot be reached that way anyway).
 func (l *Lab) kubectlCommand() string {
 	parts := make([]string, 0, len(l.Cluster.Kubectl)+2)
 	for _, a := range l.Cluster.Kubectl {
 		parts = append(parts, shq(a))
 	}
-	parts = append(parts, shq("--kubeconfig="+l.Kubeconfig))
+	if l.Cluster.Kind == KindMicrok8s {
+		parts = append(parts, shq("--kubeconfig="+l.Kubeconfig))
+	}
 	return "KUBECONFIG=" + shq(l.Kubeconfig) + " exec " + strings.Join(parts, " ")
 }
 

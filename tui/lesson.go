@@ -100,6 +100,9 @@ type lessonModel struct {
 	pageCancel  context.CancelFunc
 	pageScripts *lessons.Page
 
+	// the environment being prepared (background scripts), prepare.go
+	prep prepState
+
 	prompt   promptKind
 	toast    string
 	toastOK  bool
@@ -233,13 +236,22 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 	if s != nil {
 		idx = s.Index
 	}
+	// A step's scripts end when its page is left (pagectx.go); the intro's live as long as klab.
+	ctxOf := func(p *lessons.Page) context.Context {
+		if s != nil && p == &s.Page {
+			return pctx
+		}
+		return ctx
+	}
+	if bs, ok := be.(BackgroundStarter); ok {
+		return func() tea.Msg {
+			fg, err := startPages(ctxOf, bs, pages)
+			return enteredMsg{step: idx, err: err, fg: fg}
+		}
+	}
 	return func() tea.Msg {
 		for _, p := range pages {
-			c := ctx
-			if s != nil && p == &s.Page {
-				c = pctx
-			}
-			if err := be.EnterPage(c, p); err != nil {
+			if err := be.EnterPage(ctxOf(p), p); err != nil {
 				return enteredMsg{step: idx, err: err}
 			}
 		}
@@ -307,12 +319,20 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 	if !m.connected {
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
+	if m.preparing() {
+		return m.setToast(m.t("tui.prep.wait"), false)
+	}
 	if m.run != nil && !m.run.done {
 		if !b.Interrupt {
 			return m.setToast(m.t("tui.run.busy"), false)
 		}
 		m.run.cancel()
 	}
+	return m.startRun(b)
+}
+
+// startRun runs b in the output pane, streaming its output.
+func (m *lessonModel) startRun(b *lessons.Block) tea.Cmd {
 	m.runSeq++
 	ctx, cancel := context.WithCancel(m.ctx)
 	rs := &runState{id: m.runSeq, block: b, cancel: cancel}
@@ -384,6 +404,9 @@ func (m *lessonModel) setToast(s string, ok bool) tea.Cmd {
 // ---- update ----
 
 func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.updatePrep(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize()
@@ -438,7 +461,8 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			m.c.logf("step %d scripts: %v", msg.step, msg.err)
 			return m.setToast(m.t("tui.step.setup_failed", msg.err), false)
 		}
-		return nil
+		m.prep.fg = append(m.prep.fg, msg.fg...)
+		return tea.Batch(m.prepPollCmd(), m.nextForeground())
 	case outputMsg:
 		if m.run != nil && m.run.id == msg.id {
 			m.run.out = append(m.run.out, msg.data...)
@@ -468,7 +492,7 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			m.c.logf("run block %d: %v", m.run.block.Index, msg.err)
 		}
 		m.refreshOutput()
-		return m.checkCmd()
+		return tea.Batch(m.checkCmd(), m.nextForeground())
 	case resultsMsg:
 		if msg.gen != m.watchGen {
 			return nil
@@ -549,6 +573,9 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			return m.resetCmd()
 		}
 		return nil
+	}
+	if cmd, ok := m.prepKey(k); ok {
+		return cmd
 	}
 	if a != actNone {
 		m.toast = ""

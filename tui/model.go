@@ -33,6 +33,7 @@ type (
 	enteredMsg struct {
 		step int
 		err  error
+		fg   []*lessons.Script // foreground scripts to run in view (BackgroundStarter)
 	}
 	outputMsg struct {
 		id   int

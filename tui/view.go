@@ -191,6 +191,9 @@ func (m *lessonModel) view() string {
 		help = m.help.FullHelpView(m.keys.FullHelp())
 	}
 	tail := m.statusLine() + "\n" + help
+	if pv := m.prepView(); pv != "" {
+		tail = pv + "\n" + tail
+	}
 	// The text keeps at least a third of the screen: on a small terminal the
 	// output pane shrinks first, then objective details go.
 	minText := max(h/3, 4)
@@ -408,6 +411,9 @@ func (m *lessonModel) outputTitle() string {
 		}
 	}
 	cmd := st.OutTitle.Render(fmt.Sprintf("%s [%d] $ ", fold, r.block.Index)) + fmtCmd(r.block.Code, sym.Ellipsis)
+	if r.block.Index == 0 { // a page's foreground script, run in view
+		cmd = st.OutTitle.Render(fmt.Sprintf("%s %s $ ", fold, r.block.File)) + fmtCmd(r.block.Code, sym.Ellipsis)
+	}
 	return spread(truncate(cmd, w-lipgloss.Width(state)-2), state, w)
 }
 
@@ -431,6 +437,9 @@ func (m *lessonModel) statusLine() string {
 	}
 	switch m.nav.State {
 	case stateIntro:
+		if len(m.l.Steps) == 0 {
+			return st.Accent.Render(m.t("tui.intro.no_steps"))
+		}
 		return st.Accent.Render(m.t("tui.intro.start"))
 	case stateFinish:
 		return st.Pass.Render(m.t("tui.finish.done"))

@@ -236,6 +236,10 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 	if err != nil {
 		return tui.ClusterInfo{}, fmt.Errorf("prepare lab: %w", err)
 	}
+	if err := b.installAssets(lab); err != nil {
+		_ = lab.Close()
+		return tui.ClusterInfo{}, err
+	}
 	rc, err := lab.RestConfig()
 	if err != nil {
 		_ = lab.Close()
@@ -374,11 +378,15 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 		return fmt.Errorf("reset lab: %w", err)
 	}
 	b.histories().reset(s.Index)
+	if err := b.installAssets(lab); err != nil {
+		return err
+	}
 	for _, prev := range b.lesson.Steps {
-		if prev.Index >= s.Index || prev.Solution == nil {
+		sol, _ := prev.Solve() // the solution file, else a Killercoda Solution hint
+		if prev.Index >= s.Index || sol == nil {
 			continue
 		}
-		if err := b.trust.gate(prev.Solution); err != nil {
+		if err := b.trust.gate(sol); err != nil {
 			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
 		}
 		d := solutionTimeout
@@ -386,17 +394,17 @@ func (b *labBackend) ResetStep(ctx context.Context, s *lessons.Step) error {
 			d = prev.Timeout
 		}
 		sctx, cancel := context.WithTimeout(ctx, d)
-		r, err := lab.RunScript(sctx, prev.Solution, nil)
+		r, err := lab.RunScript(sctx, sol, nil)
 		cancel()
-		if kerr := lab.KeepOutput(prev.Solution, r); kerr != nil {
+		if kerr := lab.KeepOutput(sol, r); kerr != nil {
 			b.logf("%v", kerr)
 		}
-		b.logf("reset: step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+		b.logf("reset: step %d solution %s: exit %d", prev.Index, sol.Path, r.ExitCode)
 		if err != nil {
 			return fmt.Errorf("replay step %d solution: %w", prev.Index, err)
 		}
 		if r.ExitCode != 0 {
-			return fmt.Errorf("replay step %d solution %s: exit %d", prev.Index, prev.Solution.Path, r.ExitCode)
+			return fmt.Errorf("replay step %d solution %s: exit %d", prev.Index, sol.Path, r.ExitCode)
 		}
 	}
 	return nil

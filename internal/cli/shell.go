@@ -59,6 +59,10 @@ func newShellCommand(opts *Options) *cobra.Command {
 				return fmt.Errorf("prepare lab: %w", err)
 			}
 			defer lab.Close()
+			// The files the scenario uploads are there too (absolute targets under $KLAB_ROOT).
+			if err := lab.KeepAssets(lesson); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "klab: %v\n", err)
+			}
 			msg := assets.Catalog(lang)
 			fmt.Fprintln(cmd.ErrOrStderr(), msg.T("runner.shell.enter", lesson.ID, cluster.Name, lab.Namespace, lab.Workspace))
 			sh := runner.ShellCommand(lab)

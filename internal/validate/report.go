@@ -55,6 +55,9 @@ func WriteText(w io.Writer, reports []*LessonReport) {
 				mark = "✗"
 			}
 			fmt.Fprintf(w, "  %s step %d  %-44s %8s\n", mark, s.Index, clip(s.Title, 44), seconds(s.Duration))
+			if s.SolutionFrom == "hint" {
+				fmt.Fprintf(w, "      solution: from the hint %s\n", s.Solution)
+			}
 			for _, wn := range s.Warnings {
 				fmt.Fprintf(w, "      warning: %s\n", wn)
 			}

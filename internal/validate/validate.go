@@ -96,6 +96,10 @@ type StepReport struct {
 	Warnings       []string        `json:"warnings,omitempty"`
 	Blocks         []BlockReport   `json:"blocks,omitempty"`
 	Error          string          `json:"error,omitempty"`
+	// SolutionFrom says what solved the step: "script", "blocks" or "hint"
+	// (the code of its Solution <details>, named by Solution).
+	SolutionFrom string `json:"solutionFrom,omitempty"`
+	Solution     string `json:"solution,omitempty"`
 }
 
 // BlockReport is one solution command and what it printed.
@@ -187,16 +191,26 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		return nil, fmt.Errorf("verifier: %w", err)
 	}
 
-	if err := runPageScripts(ctx, lab, l.Intro, &rep.Warnings); err != nil {
+	// Assets arrive before any script runs, as on Killercoda.
+	if err := lab.InstallAssets(l); err != nil {
 		rep.Status, rep.Error = StatusFail, err.Error()
 		return rep, nil
+	}
+	bg := &bgReporter{seen: map[string]bool{}}
+	if err := runPageScripts(ctx, lab, l.Intro, opts.StepTimeout, &rep.Warnings); err != nil {
+		rep.Status, rep.Error = StatusFail, err.Error()
+		return rep, nil
+	}
+	if len(l.Steps) == 0 {
+		// Nothing to solve: the intro's setup still has to succeed.
+		bg.wait(ctx, lab, opts.StepTimeout, &rep.Warnings)
 	}
 	for _, s := range l.Steps {
 		if opts.Step > 0 && s.Index > opts.Step {
 			break
 		}
 		replay := opts.Step > 0 && s.Index < opts.Step
-		sr := validateStep(ctx, lab, v, l, s, opts, replay)
+		sr := validateStep(ctx, lab, v, l, s, opts, replay, bg)
 		if replay {
 			if sr.Status != StatusPass {
 				sr.Error = strings.TrimSpace("replaying the solution failed: " + sr.Error)
@@ -217,7 +231,7 @@ func Lesson(ctx context.Context, l *lessons.Lesson, opts Options) (*LessonReport
 		}
 	}
 	if rep.Status == StatusPass && opts.Step == 0 {
-		if err := runPageScripts(ctx, lab, l.Finish, &rep.Warnings); err != nil {
+		if err := runPageScripts(ctx, lab, l.Finish, opts.StepTimeout, &rep.Warnings); err != nil {
 			rep.Status, rep.Error = StatusFail, err.Error()
 		}
 	}
@@ -236,7 +250,10 @@ func (o *Options) defaults() {
 	}
 }
 
-func runPageScripts(ctx context.Context, lab *runner.Lab, p *lessons.Page, warnings *[]string) error {
+// runPageScripts starts the page's background script and runs its
+// foreground script, bounded (a foreground that waits for a marker the
+// background never writes must not hang validate).
+func runPageScripts(ctx context.Context, lab *runner.Lab, p *lessons.Page, bound time.Duration, warnings *[]string) error {
 	if p == nil {
 		return nil
 	}
@@ -246,18 +263,23 @@ func runPageScripts(ctx context.Context, lab *runner.Lab, p *lessons.Page, warni
 		}
 	}
 	if p.Foreground != nil {
-		res, err := lab.RunScript(ctx, p.Foreground, nil)
+		fctx, cancel := context.WithTimeout(ctx, bound)
+		res, err := lab.RunScript(fctx, p.Foreground, nil)
+		cancel()
 		if err != nil {
 			return fmt.Errorf("foreground script %s: %w", p.Foreground.Path, err)
 		}
-		if res.ExitCode != 0 {
+		switch {
+		case res.Interrupted && ctx.Err() == nil:
+			*warnings = append(*warnings, fmt.Sprintf("foreground script %s still running after %s: interrupted", p.Foreground.Path, bound))
+		case res.ExitCode != 0:
 			*warnings = append(*warnings, fmt.Sprintf("foreground script %s exited %d", p.Foreground.Path, res.ExitCode))
 		}
 	}
 	return nil
 }
 
-func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *lessons.Lesson, s *lessons.Step, opts Options, replay bool) (sr StepReport) {
+func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *lessons.Lesson, s *lessons.Step, opts Options, replay bool, bg *bgReporter) (sr StepReport) {
 	start := time.Now()
 	sr = StepReport{Index: s.Index, Title: s.Title, Status: StatusPass}
 	if opts.Progress != nil && !replay {
@@ -270,10 +292,14 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 		}
 	}()
 
-	if err := runPageScripts(ctx, lab, &s.Page, &sr.Warnings); err != nil {
+	bound := s.Bound(opts.StepTimeout)
+	if err := runPageScripts(ctx, lab, &s.Page, bound, &sr.Warnings); err != nil {
 		sr.Status, sr.Error = StatusFail, err.Error()
 		return sr
 	}
+	// Setup before action: the background scripts (the intro's and the
+	// step's) finish before anything checks or solves the step.
+	bg.wait(ctx, lab, bound, &sr.Warnings)
 
 	// History objectives are judged on what happens from here on: follow their targets live.
 	hist := verify.NewHistory(nil)
@@ -290,11 +316,14 @@ func validateStep(ctx context.Context, lab *runner.Lab, v *verify.Verifier, l *l
 	}
 
 	// Solution.
-	if s.Solution != nil {
-		br := runBlock(ctx, lab, s.Solution.Body, opts.BlockTimeout*solutionBlocks)
+	script, from := s.Solve()
+	sr.SolutionFrom = from
+	if script != nil {
+		sr.Solution = script.Path
+		br := runBlock(ctx, lab, script.Body, opts.BlockTimeout*solutionBlocks)
 		sr.Blocks = append(sr.Blocks, br)
 		if br.ExitCode != 0 {
-			sr.Warnings = append(sr.Warnings, fmt.Sprintf("solution %s exited %d", s.Solution.Path, br.ExitCode))
+			sr.Warnings = append(sr.Warnings, fmt.Sprintf("solution %s exited %d", script.Path, br.ExitCode))
 		}
 	} else {
 		execs := execBlocks(s)
@@ -351,6 +380,10 @@ func execBlocks(s *lessons.Step) []*lessons.Block {
 }
 
 func runBlock(ctx context.Context, lab *runner.Lab, code string, bound time.Duration) BlockReport {
+	if cmd := lessons.InteractiveCommand(code); cmd != "" {
+		// It would wait for a person until the bound: fail it now, saying why.
+		return BlockReport{Code: code, ExitCode: 126, Output: fmt.Sprintf("klab: %s waits for someone at the keyboard: validate cannot run it (use kubectl apply, patch or sed)", cmd)}
+	}
 	bctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	res, err := lab.Run(bctx, code, nil)

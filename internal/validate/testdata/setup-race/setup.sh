@@ -1,0 +1,3 @@
+#!/bin/bash
+sleep 3
+kubectl create configmap base --from-literal=mode=prod

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl get configmap base -o jsonpath='{.metadata.labels.ready}' | grep -qx yes
