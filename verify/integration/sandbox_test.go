@@ -64,12 +64,12 @@ func newVerifier(t testing.TB, ns, lang string) *verify.Verifier {
 
 // waitFor watches objs until every result passes, failing the test with the
 // last results when bound runs out.
-func waitFor(t testing.TB, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration) []verify.Result {
+func waitFor(t testing.TB, v *verify.Verifier, objs []*lessons.Objective, bound time.Duration, opts ...verify.Option) []verify.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	var last []verify.Result
-	for rs := range v.Watch(ctx, objs) {
+	for rs := range v.Watch(ctx, objs, opts...) {
 		last = rs
 		if verify.Passed(rs) {
 			return rs
