@@ -320,6 +320,7 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
 	if m.preparing() {
+		m.prep.pending = b // run when the environment is ready, as typed ahead on Killercoda
 		return m.setToast(m.t("tui.prep.wait"), false)
 	}
 	if m.run != nil && !m.run.done {

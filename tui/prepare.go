@@ -43,6 +43,7 @@ type prepState struct {
 	showLog bool
 	polling bool
 	fg      []*lessons.Script // foreground scripts still to run in view
+	pending *lessons.Block    // the block asked for while preparing: it runs once ready (or on g)
 }
 
 type (
@@ -73,10 +74,11 @@ func (m *lessonModel) updatePrep(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		if len(msg.list) == 0 {
 			// The next preparation (a step's, a reset's) asks again.
 			m.prep.since, m.prep.showLog, m.prep.goAhead = time.Time{}, false, false
+			run := m.runPending()
 			if was {
-				return m.setToast(m.t("tui.prep.ready"), true), true
+				return tea.Batch(m.setToast(m.t("tui.prep.ready"), true), run), true
 			}
-			return nil, true
+			return run, true
 		}
 		if !was {
 			m.prep.since = m.c.now()
@@ -88,6 +90,16 @@ func (m *lessonModel) updatePrep(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	return nil, false
 }
 
+// runPending runs the block the learner asked for while the environment was being prepared.
+func (m *lessonModel) runPending() tea.Cmd {
+	b := m.prep.pending
+	m.prep.pending = nil
+	if b == nil {
+		return nil
+	}
+	return m.runCmd(b)
+}
+
 // prepKey handles `g` (go ahead anyway) and `v` (the setup's log) while the
 // environment is being prepared; ok is false when the key is not theirs.
 func (m *lessonModel) prepKey(k tea.KeyMsg) (tea.Cmd, bool) {
@@ -97,7 +109,7 @@ func (m *lessonModel) prepKey(k tea.KeyMsg) (tea.Cmd, bool) {
 	switch k.String() {
 	case "g":
 		m.prep.goAhead = true
-		return m.setToast(m.t("tui.prep.go_ahead"), false), true
+		return tea.Batch(m.setToast(m.t("tui.prep.go_ahead"), false), m.runPending()), true
 	case "v":
 		m.prep.showLog = !m.prep.showLog
 		return nil, true

@@ -64,8 +64,9 @@ func prepConfig(t *testing.T) (*prepFake, Config) {
 }
 
 // The intro's setup runs: the screen says the environment is being
-// prepared (script, time, log on v), exec blocks wait; once it is done, the
-// block runs and the step unlocks. The foreground script ran in view.
+// prepared (script, time, log on v), an exec block asked for meanwhile waits;
+// once the setup is done, that block runs and the step unlocks. The
+// foreground script ran in view.
 func TestFlowPreparing(t *testing.T) {
 	f, cfg := prepConfig(t)
 	tm := startFlow(t, cfg)
@@ -74,12 +75,10 @@ func TestFlowPreparing(t *testing.T) {
 	press(tm, "enter")
 	waitSeen(t, tm, "Étape 1/3")
 	press(tm, "1")
-	waitFor(t, tm, "L'environnement est en cours de préparation : attendez, ou g pour exécuter quand même.")
+	waitFor(t, tm, "En préparation : le bloc s'exécutera dès que ce sera prêt (g : maintenant).")
 	press(tm, "v")
 	waitFor(t, tm, "── setup.sh", "creating namespace delta")
 	f.release()
-	waitFor(t, tm, "L'environnement est prêt.")
-	press(tm, "1")
 	waitFor(t, tm, "✓ Le Job pi existe", "n : étape suivante")
 	finish(t, tm)
 	f.mu.Lock()
