@@ -28,6 +28,7 @@ type Shell struct {
 	Stdin    io.Reader // nil = empty
 	Stdout   io.Writer
 	Stderr   io.Writer
+	Signals  *Signals // nil: the command receives no signals
 }
 
 // Run runs argv (the container's command followed by its args) and returns its exit code. A cancelled
@@ -52,11 +53,11 @@ func (s *Shell) Run(ctx context.Context, argv []string) (int, error) {
 		return 126, fmt.Errorf("parse command: %w", err)
 	}
 	env := expand.ListEnviron(s.Env...)
-	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil)
+	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil, true)
 	if err != nil {
 		return 126, err
 	}
-	return exitCode(ctx, r.Run(ctx, prog))
+	return exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 }
 
 func (s *Shell) dir() string {
@@ -80,7 +81,9 @@ func exitCode(ctx context.Context, err error) (int, error) {
 	return 2, err
 }
 
-func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, errw io.Writer, params []string) (*interp.Runner, error) {
+// newRunner makes an interpreter: one shell process; pid1 when it is the container's main process.
+func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, errw io.Writer, params []string, pid1 bool) (*interp.Runner, error) {
+	rs := &runnerState{pid1: pid1}
 	if out == nil {
 		out = io.Discard
 	}
@@ -91,7 +94,7 @@ func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, err
 		interp.Env(env),
 		interp.StdIO(in, out, errw),
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return s.exec }),
-		interp.CallHandler(s.call),
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) { return s.call(ctx, rs, args) }),
 		interp.OpenHandler(s.open),
 		interp.ReadDirHandler2(s.readDir),
 		interp.StatHandler(s.stat),
@@ -220,8 +223,16 @@ type applet func(p *proc) int
 
 // call rewrites the few builtins that would look at the host's files (PATH lookups of `.`, `source`,
 // `type`, `command -v`) into pod-side equivalents.
-func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
+// In PID 1, a pending signal's trap runs first, and `exec` hands PID 1 over to the command it runs.
+func (s *Shell) call(ctx context.Context, rs *runnerState, args []string) ([]string, error) {
+	if trapped, ok := s.pendingTrap(rs, args); ok {
+		return trapped, nil
+	}
 	switch args[0] {
+	case "exec":
+		if rs.pid1 && len(args) > 1 {
+			return append([]string{"exec", internalPID1}, args[1:]...), nil
+		}
 	case "eval", "trap":
 		src := strings.Join(args[1:], " ")
 		if args[0] == "trap" && len(args) > 1 {
@@ -232,6 +243,9 @@ func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
 			if err := checkSyntax(prog); err != nil {
 				return []string{internalError, "2", "sh: " + err.Error()}, nil
 			}
+		}
+		if args[0] == "trap" {
+			return s.trapCall(rs, args), nil
 		}
 	case ".", "source":
 		if len(args) < 2 {
@@ -281,6 +295,7 @@ func checkSyntax(node syntax.Node) error {
 const (
 	internalError  = "klab\x00error"
 	internalLookup = "klab\x00lookup"
+	internalPID1   = "klab\x00pid1" // exec from PID 1: what it runs becomes PID 1
 )
 
 // lookPath finds name the way the shell would, inside the pod: a path if it has a slash, else in $PATH
@@ -362,6 +377,8 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 			return interp.NewExitStatus(uint8(code))
 		}
 		return nil
+	case internalPID1:
+		return s.exec(context.WithValue(ctx, pid1Key{}, true), args[1:])
 	}
 	if strings.Contains(name, "/") {
 		base := path.Base(name)
@@ -429,11 +446,11 @@ func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env e
 	}
 	params := append(append([]string{}, setOpts...), "--")
 	params = append(params, args...)
-	r, err := s.newRunner(env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr, params)
+	r, err := s.newRunner(env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr, params, pid1From(ctx))
 	if err != nil {
 		return err
 	}
-	code, err := exitCode(ctx, r.Run(ctx, prog))
+	code, err := exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
 		return interp.NewExitStatus(2)
