@@ -5,16 +5,17 @@ BIN := bin/klab
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 K8S_VERSION := v1.37.2
-LDFLAGS := -s -w \
-	-X github.com/klabdev/klab/internal/cli.version=$(VERSION) \
-	-X github.com/klabdev/klab/internal/cli.commit=$(COMMIT) \
-	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=37 \
 	-X k8s.io/component-base/version.gitTreeState=clean \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 \
 	-X k8s.io/client-go/pkg/version.gitMinor=37
+LDFLAGS := -s -w \
+	-X github.com/klabdev/klab/internal/cli.version=$(VERSION) \
+	-X github.com/klabdev/klab/internal/cli.commit=$(COMMIT) \
+	$(K8S_LDFLAGS)
 # Tests that need a cluster start bin/klab's sandbox (see sandbox/sandboxtest).
 export KLAB_TEST_BIN := $(CURDIR)/$(BIN)
 TEST_FLAGS ?= -timeout 45m -p 2
@@ -31,7 +32,7 @@ CONFORMANCE_FLAGS ?=
 .PHONY: help build run test bench lint e2e clean conformance
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build bin/klab (version stamped)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
@@ -60,7 +61,7 @@ conformance: build $(E2E_BIN) ## Run the upstream Job/CronJob/TTL e2e tests on a
 
 # The e2e test binary is rebuilt only when the suite or its module changes (go test -c relinks otherwise).
 $(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.go
-	cd conformance && $(GO) test -c -ldflags '$(LDFLAGS)' -o ../$(E2E_BIN) .
+	cd conformance && $(GO) test -c -ldflags '-s -w $(K8S_LDFLAGS)' -o ../$(E2E_BIN) .
 
 clean: ## Remove build output
 	rm -rf bin out
