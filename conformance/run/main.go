@@ -147,7 +147,14 @@ func runSuite(ctx context.Context, o options, skips skipList, stdout, stderr io.
 	cmd.Stderr = io.MultiWriter(stderr, logf)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second
-	fmt.Fprintf(stdout, "%s %s\n", o.e2e, strings.Join(args, " "))
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = a
+		if strings.ContainsAny(a, " ()|&!*$\\[]'\"") {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	fmt.Fprintf(stdout, "%s %s\n", o.e2e, strings.Join(quoted, " "))
 	runErr := cmd.Run()
 	var exitErr *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exitErr) {
