@@ -5,25 +5,34 @@ BIN := bin/klab
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 K8S_VERSION := v1.37.2
-LDFLAGS := -s -w \
-	-X github.com/klabdev/klab/internal/cli.version=$(VERSION) \
-	-X github.com/klabdev/klab/internal/cli.commit=$(COMMIT) \
-	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=37 \
 	-X k8s.io/component-base/version.gitTreeState=clean \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 \
 	-X k8s.io/client-go/pkg/version.gitMinor=37
+LDFLAGS := -s -w \
+	-X github.com/klabdev/klab/internal/cli.version=$(VERSION) \
+	-X github.com/klabdev/klab/internal/cli.commit=$(COMMIT) \
+	$(K8S_LDFLAGS)
 # Tests that need a cluster start bin/klab's sandbox (see sandbox/sandboxtest).
 export KLAB_TEST_BIN := $(CURDIR)/$(BIN)
 TEST_FLAGS ?= -timeout 45m -p 2
 LESSON ?= jobs-cronjobs
 
-.PHONY: help build run test bench lint e2e clean
+# The upstream e2e tests (conformance/): CONFORMANCE_FOCUS is a Ginkgo focus regex (default: the
+# sig-apps Job, CronJob and TTLAfterFinished tests), CONFORMANCE_LABELS an extra label filter, e.g.
+# 'Conformance && !Slow' for the subset CI runs.
+E2E_BIN := bin/e2e.test
+CONFORMANCE_FOCUS ?=
+CONFORMANCE_LABELS ?=
+CONFORMANCE_FLAGS ?=
+
+.PHONY: help build run test bench lint e2e clean conformance
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build bin/klab (version stamped)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
@@ -46,5 +55,13 @@ lint: ## gofmt, go vet and golangci-lint when installed
 e2e: build ## Drive the TUI in tmux against the sandbox
 	$(GO) test -run 'E2E' -v -ldflags '$(LDFLAGS)' ./tui/...
 
+conformance: build $(E2E_BIN) ## Run the upstream Job/CronJob/TTL e2e tests on a private sandbox
+	cd conformance && $(GO) run ./run -klab ../$(BIN) -e2e ../$(E2E_BIN) -skip-file skip.txt -out ../out/conformance \
+		$(if $(CONFORMANCE_FOCUS),-focus '$(CONFORMANCE_FOCUS)') $(if $(CONFORMANCE_LABELS),-labels '$(CONFORMANCE_LABELS)') $(CONFORMANCE_FLAGS)
+
+# The e2e test binary is rebuilt only when the suite or its module changes (go test -c relinks otherwise).
+$(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.go
+	cd conformance && $(GO) test -c -ldflags '-s -w $(K8S_LDFLAGS)' -o ../$(E2E_BIN) .
+
 clean: ## Remove build output
-	rm -rf bin
+	rm -rf bin out

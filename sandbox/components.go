@@ -138,6 +138,9 @@ func apiserverArgs(p pki, port, etcdPort int, data string) []string {
 		"--kubelet-certificate-authority=" + p.crt(caName),
 		"--profiling=false",
 		"--enable-priority-and-fairness=false",
+		// As kubeadm, kind and microk8s do: privileged pods are admitted. The agent gives a privileged
+		// container nothing more (same in-process shell, same os.Root confinement).
+		"--allow-privileged=true",
 	}
 }
 

@@ -252,26 +252,84 @@ func TestActiveDeadline(t *testing.T) {
 	_ = got
 }
 
+// deletePod marks the pod deleted with a grace period, as the apiserver's graceful deletion does (the
+// agent finishes the delete).
+func (h *harness) deletePod(name string, grace int64) {
+	h.t.Helper()
+	p, err := h.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	now := metav1.Now()
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, ptr.To(grace)
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// watchGone starts watching pod name; the returned func waits until the agent finished its deletion
+// and returns the last status it published.
+func (h *harness) watchGone(name string) func(within time.Duration) *corev1.Pod {
+	h.t.Helper()
+	wi, err := h.client.CoreV1().Pods("default").Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return func(within time.Duration) *corev1.Pod {
+		h.t.Helper()
+		defer wi.Stop()
+		var last *corev1.Pod
+		timeout := time.After(within)
+		for {
+			select {
+			case ev := <-wi.ResultChan():
+				p, ok := ev.Object.(*corev1.Pod)
+				if !ok || p.Name != name {
+					continue
+				}
+				if ev.Type == "DELETED" {
+					return last
+				}
+				last = p
+			case <-timeout:
+				h.t.Fatalf("pod %s not deleted within %v", name, within)
+			}
+		}
+	}
+}
+
 func TestGracefulDeletion(t *testing.T) {
 	h := startAgent(t)
+	// No trap: the container's main process ignores SIGTERM, so it runs until the grace period ends.
 	h.createPod(busyboxPod("long", corev1.RestartPolicyNever, "sleep 600"))
 	h.waitPod("long", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
-	// The apiserver's graceful deletion only sets deletionTimestamp; the agent finishes the delete.
-	p, _ := h.client.CoreV1().Pods("default").Get(context.Background(), "long", metav1.GetOptions{})
-	now := metav1.Now()
-	p.DeletionTimestamp = &now
-	p.DeletionGracePeriodSeconds = ptr.To[int64](30)
-	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
+	start := time.Now()
+	gone := h.watchGone("long")
+	h.deletePod("long", 3)
+	time.Sleep(1500 * time.Millisecond)
+	p, err := h.client.CoreV1().Pods("default").Get(context.Background(), "long", metav1.GetOptions{})
+	if err != nil || p.Status.ContainerStatuses[0].State.Running == nil {
+		t.Fatalf("within the grace period the container must still run: %v %+v", err, p)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := h.client.CoreV1().Pods("default").Get(context.Background(), "long", metav1.GetOptions{}); err != nil {
-			return // deleted
-		}
-		time.Sleep(20 * time.Millisecond)
+	gone(10 * time.Second)
+	if d := time.Since(start); d < 3*time.Second {
+		t.Errorf("killed after %v, before the 3 s grace period", d)
 	}
-	t.Fatal("pod was not deleted")
+
+	// A trap on TERM runs at once and its exit code is the container's.
+	h.createPod(busyboxPod("trap", corev1.RestartPolicyNever, "trap 'echo term; exit 143' TERM; while true; do sleep 0.1; done"))
+	h.waitPod("trap", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	start = time.Now()
+	gone = h.watchGone("trap")
+	h.deletePod("trap", 30)
+	last := gone(5 * time.Second)
+	term := last.Status.ContainerStatuses[0].State.Terminated
+	if last.Status.Phase != corev1.PodFailed || term == nil || term.ExitCode != 143 || term.Reason != "Error" {
+		t.Fatalf("last status: phase %s, %+v", last.Status.Phase, last.Status.ContainerStatuses[0].State)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the trap took %v", d)
+	}
 }
 
 func TestInitContainersRunFirst(t *testing.T) {

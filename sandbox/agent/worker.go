@@ -34,6 +34,7 @@ type ctrState struct {
 	restartCount int32
 	containerID  string
 	preStop      func(context.Context) error // set while running, when the container has an exec preStop hook
+	term         func() bool                 // set while running: delivers SIGTERM; false when nothing handles it
 }
 
 // podWorker runs one pod: volumes, init containers in order, then the containers, and reports status.
@@ -56,6 +57,7 @@ type podWorker struct {
 	reason, msg string
 	volHash     map[string]string // volume name → hash of the files last written
 	deleting    bool
+	terminating chan struct{} // closed when a graceful deletion starts: no container starts or restarts after it
 	deadline    bool
 	finished    bool
 	publishMu   sync.Mutex
@@ -65,7 +67,7 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 	ctx, cancel := context.WithCancel(m.ctx)
 	w := &podWorker{
 		m: m, uid: pod.UID, dir: m.podDir(pod.UID), ip: ip, done: make(chan struct{}),
-		runCtx: ctx, kill: cancel, pod: pod, phase: corev1.PodPending,
+		runCtx: ctx, kill: cancel, pod: pod, phase: corev1.PodPending, terminating: make(chan struct{}),
 		conds: map[corev1.PodConditionType]corev1.PodCondition{}, volHash: map[string]string{},
 	}
 	if pod.Status.PodIP != "" {
@@ -122,59 +124,122 @@ func (w *podWorker) update(pod *corev1.Pod) {
 		go w.m.deleteNow(pod)
 		return
 	}
-	w.killAll("Killing", true)
+	close(w.terminating)
+	w.terminate(pod)
 }
 
-// killAll stops the pod's commands, with a Killing event per running container. On deletion (hooks
-// true), exec preStop hooks run first, within the pod's grace period; the cancel then happens in the
-// background so that the informer is never blocked.
-func (w *podWorker) killAll(reason string, hooks bool) {
+func (w *podWorker) isTerminating() bool {
+	select {
+	case <-w.terminating:
+		return true
+	default:
+		return false
+	}
+}
+
+// minimumGracePeriod is the kubelet's floor for the time a container gets between SIGTERM and the kill.
+const minimumGracePeriod = 2 * time.Second
+
+// terminate stops a pod being deleted as the kubelet does: a Killing event per running container, the
+// exec preStop hooks, then SIGTERM to each container's main process; the containers keep running (the
+// pod shows Terminating) until they exit or the grace period ends (at least 2 s after the hooks), then
+// they are killed. It returns at once: the wait happens in the background, never in the informer.
+func (w *podWorker) terminate(pod *corev1.Pod) {
+	grace := time.Duration(corev1.DefaultTerminationGracePeriodSeconds) * time.Second
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	} else if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
 	w.mu.Lock()
 	var running []*ctrState
-	type hook struct {
-		c   *ctrState
-		run func(context.Context) error
-	}
-	var withHooks []hook
 	for _, c := range w.ctrs {
 		if c.state.Running != nil {
 			running = append(running, c)
-			if hooks && c.preStop != nil {
-				withHooks = append(withHooks, hook{c, c.preStop})
-			}
 		}
 	}
-	pod := w.pod
 	w.mu.Unlock()
 	for _, c := range running {
-		w.event(c, corev1.EventTypeNormal, reason, fmt.Sprintf("Stopping container %s", c.name))
+		w.event(c, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s", c.name))
 	}
-	if len(withHooks) == 0 {
+	if len(running) == 0 || grace <= 0 {
 		w.kill()
 		return
 	}
-	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
-	if pod.DeletionGracePeriodSeconds != nil {
-		grace = *pod.DeletionGracePeriodSeconds
-	} else if pod.Spec.TerminationGracePeriodSeconds != nil {
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
 	go func() {
-		ctx, cancel := context.WithTimeout(w.runCtx, time.Duration(grace)*time.Second)
-		defer cancel()
+		deadline := time.Now().Add(grace)
+		hctx, cancel := context.WithDeadline(w.runCtx, deadline)
 		var wg sync.WaitGroup
-		for _, h := range withHooks {
+		for _, c := range running {
+			w.mu.Lock()
+			hook := c.preStop
+			w.mu.Unlock()
+			if hook == nil {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := h.run(ctx); err != nil {
-					w.event(h.c, corev1.EventTypeWarning, "FailedPreStopHook", fmt.Sprintf("PreStopHook failed: %v", err))
+				if err := hook(hctx); err != nil {
+					w.event(c, corev1.EventTypeWarning, "FailedPreStopHook", fmt.Sprintf("PreStopHook failed: %v", err))
 				}
 			}()
 		}
 		wg.Wait()
+		cancel()
+		if time.Until(deadline) < minimumGracePeriod {
+			deadline = time.Now().Add(minimumGracePeriod)
+		}
+		w.mu.Lock()
+		var terms []func() bool
+		for _, c := range w.ctrs {
+			if c.state.Running != nil && c.term != nil {
+				terms = append(terms, c.term)
+			}
+		}
+		w.mu.Unlock()
+		for _, term := range terms {
+			term()
+		}
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		for time.Now().Before(deadline) && w.anyRunning() {
+			select {
+			case <-tick.C:
+			case <-w.runCtx.Done():
+				return
+			}
+		}
 		w.kill()
 	}()
+}
+
+func (w *podWorker) anyRunning() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.ctrs {
+		if c.state.Running != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// killAll stops the pod's commands at once (activeDeadlineSeconds), with a Killing event per running
+// container.
+func (w *podWorker) killAll(reason string) {
+	w.mu.Lock()
+	var running []*ctrState
+	for _, c := range w.ctrs {
+		if c.state.Running != nil {
+			running = append(running, c)
+		}
+	}
+	w.mu.Unlock()
+	for _, c := range running {
+		w.event(c, corev1.EventTypeNormal, reason, fmt.Sprintf("Stopping container %s", c.name))
+	}
+	w.kill()
 }
 
 func (w *podWorker) stop() { w.kill() }
@@ -445,7 +510,7 @@ func (w *podWorker) run() {
 			initPolicy = corev1.RestartPolicyOnFailure
 		}
 		code, killed := w.runContainer(w.runCtx, c, vols, initPolicy, nil)
-		if killed {
+		if killed || w.isTerminating() {
 			break
 		}
 		if code != 0 { // restartPolicy Never: the pod fails
@@ -461,7 +526,7 @@ func (w *podWorker) run() {
 		}
 	}
 	w.mu.Lock()
-	initOK := w.phase != corev1.PodFailed && w.runCtx.Err() == nil
+	initOK := w.phase != corev1.PodFailed && w.runCtx.Err() == nil && !w.isTerminating()
 	w.mu.Unlock()
 	if initOK && len(pod.Spec.InitContainers) > 0 {
 		w.set(func() {
@@ -548,7 +613,7 @@ func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
 		w.msg = "Pod was active on the node longer than the specified deadline"
 		w.mu.Unlock()
 		w.event(nil, corev1.EventTypeNormal, "DeadlineExceeded", w.msg)
-		w.killAll("Killing", false)
+		w.killAll("Killing")
 	})
 	return func() { t.Stop() }
 }
@@ -561,6 +626,9 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 	w.mu.Unlock()
 	backoff := BackoffInitial
 	for {
+		if w.isTerminating() {
+			return 137, true
+		}
 		// As the kubelet does: the image first, then the container's configuration (env).
 		img := w.pull(ctx, st, c)
 		if img == nil {
@@ -621,6 +689,15 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			}
 			w.mu.Unlock()
 		}
+		sig := &busybox.Signals{}
+		w.mu.Lock()
+		if server {
+			// A server image (pause, nginx…) stops on SIGTERM, as those images do.
+			st.term = func() bool { stopRun(); return true }
+		} else {
+			st.term = func() bool { return sig.Send("TERM") }
+		}
+		w.mu.Unlock()
 		var probeKilled atomic.Bool
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
@@ -630,7 +707,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			code = 137
 		} else {
 			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
+				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Signals: sig}
 			var err error
 			code, err = sh.Run(runCtx, argv)
 			if err != nil {
@@ -640,7 +717,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		stopRun()
 		waitProbes()
 		w.mu.Lock()
-		st.preStop = nil
+		st.preStop, st.term = nil, nil
 		w.mu.Unlock()
 		if probeKilled.Load() {
 			code = 137
@@ -658,7 +735,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			reason = "Error"
 		}
 		term := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: message, StartedAt: begin, FinishedAt: end, ContainerID: st.containerID}
-		restart := !killed && (policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && code != 0))
+		restart := !killed && !w.isTerminating() && restartOnExit(c, policy, code)
 		if !restart {
 			w.set(func() {
 				st.state = corev1.ContainerState{Terminated: term}
@@ -683,7 +760,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		w.event(st, corev1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID))
 		// The previous container's root goes away, as with a real restart.
 		_ = os.RemoveAll(filepath.Dir(root))
-		if !sleepCtx(ctx, backoff) {
+		if !sleepCtx(ctx, backoff, w.terminating) {
 			w.set(func() { st.state = corev1.ContainerState{Terminated: term} })
 			return code, true
 		}
@@ -691,13 +768,40 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// sleepCtx waits d; false when ctx ends first or one of stop closes.
+// restartOnExit is the kubelet's decision once a container exited with code: the container's
+// restartPolicyRules first (the first rule matching the exit code decides), then its own restartPolicy
+// (ContainerRestartRules, beta in 1.37), else fallback, the policy the pod gives this container.
+func restartOnExit(c *corev1.Container, fallback corev1.RestartPolicy, code int) bool {
+	for _, r := range c.RestartPolicyRules {
+		if r.ExitCodes == nil || r.Action != corev1.ContainerRestartRuleActionRestart {
+			continue
+		}
+		in := slices.Contains(r.ExitCodes.Values, int32(code))
+		if in == (r.ExitCodes.Operator == corev1.ContainerRestartRuleOnExitCodesOpIn) {
+			return true
+		}
+	}
+	policy := fallback
+	if c.RestartPolicy != nil && *c.RestartPolicy != "" {
+		policy = corev1.RestartPolicy(*c.RestartPolicy)
+	}
+	return policy == corev1.RestartPolicyAlways || (policy == corev1.RestartPolicyOnFailure && code != 0)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration, stop ...<-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	var s <-chan struct{}
+	if len(stop) > 0 {
+		s = stop[0]
+	}
 	select {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-s:
 		return false
 	}
 }

@@ -176,6 +176,14 @@ func kill(p *proc) int {
 			code = p.errf("invalid number '%s'", a)
 			continue
 		}
+		if pid == 1 {
+			// PID 1 of a container gets only the signals it traps (the kernel drops the others, SIGKILL
+			// included, when they come from inside its namespace): the trap runs at its next command.
+			if p.sh.Signals != nil && sig != 0 {
+				p.sh.Signals.Send(sigName(sig))
+			}
+			continue
+		}
 		if !p.sh.procs.signal(pid, sig) {
 			code = p.errf("can't kill pid %d: No such process", pid)
 		}

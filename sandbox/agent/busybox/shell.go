@@ -31,7 +31,8 @@ type Shell struct {
 	Stdin    io.Reader // nil = empty
 	Stdout   io.Writer
 	Stderr   io.Writer
-	Node     Node // what the commands see of the node (nproc, free, uptime)
+	Node     Node     // what the commands see of the node (nproc, free, uptime)
+	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
 
 	procs procTable // the commands running now (ps, kill); the first one is PID 1
 }
@@ -58,11 +59,11 @@ func (s *Shell) Run(ctx context.Context, argv []string) (int, error) {
 		return 126, fmt.Errorf("parse command: %w", err)
 	}
 	env := expand.ListEnviron(s.Env...)
-	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil)
+	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil, true)
 	if err != nil {
 		return 126, err
 	}
-	return exitCode(ctx, r.Run(ctx, prog))
+	return exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 }
 
 func (s *Shell) dir() string {
@@ -86,7 +87,9 @@ func exitCode(ctx context.Context, err error) (int, error) {
 	return 2, err
 }
 
-func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, errw io.Writer, params []string) (*interp.Runner, error) {
+// newRunner makes an interpreter: one shell process; pid1 when it is the container's main process.
+func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, errw io.Writer, params []string, pid1 bool) (*interp.Runner, error) {
+	rs := &runnerState{pid1: pid1}
 	if out == nil {
 		out = io.Discard
 	}
@@ -97,7 +100,7 @@ func (s *Shell) newRunner(env expand.Environ, dir string, in io.Reader, out, err
 		interp.Env(podEnviron{env}),
 		interp.StdIO(in, out, errw),
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return s.exec }),
-		interp.CallHandler(s.call),
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) { return s.call(ctx, rs, args) }),
 		interp.OpenHandler(s.open),
 		interp.ReadDirHandler2(s.readDir),
 		interp.StatHandler(s.stat),
@@ -225,13 +228,21 @@ func describe(err error) string {
 type applet func(p *proc) int
 
 // call adapts the builtins that would look at the host (PATH lookups of `.`, `source`, `type`,
-// `command -v`) or that the interpreter lacks (`kill`, a `printf` with precision) to the pod: `.` reads
-// the pod's file, `type` and `command -v` look in the pod's PATH, `kill` and `printf` run the pod's own
-// commands. As in a POSIX shell, an error of a special builtin (`.` of a missing file, `eval` or `trap`
-// of bad syntax) ends the shell with status 2.
-func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
+// `command -v`) or that the interpreter lacks (`kill`, a `printf` with precision, traps of signals) to
+// the pod: `.` reads the pod's file, `type` and `command -v` look in the pod's PATH, `kill` and
+// `printf` run the pod's own commands. As in a POSIX shell, an error of a special builtin (`.` of a
+// missing file, `eval` or `trap` of bad syntax) ends the shell with status 2. In PID 1, a pending
+// signal's trap runs first, and `exec` hands PID 1 over to the command it runs.
+func (s *Shell) call(ctx context.Context, rs *runnerState, args []string) ([]string, error) {
+	if trapped, ok := s.pendingTrap(rs, args); ok {
+		return trapped, nil
+	}
 	hc := interp.HandlerCtx(ctx)
 	switch args[0] {
+	case "exec":
+		if rs.pid1 && len(args) > 1 {
+			return append([]string{"exec", internalPID1}, args[1:]...), nil
+		}
 	case "eval", "trap":
 		src := strings.Join(args[1:], " ")
 		if args[0] == "trap" && len(args) > 1 {
@@ -243,6 +254,9 @@ func (s *Shell) call(ctx context.Context, args []string) ([]string, error) {
 		}
 		if err != nil {
 			return nil, s.fatal(hc, args[0], err.Error())
+		}
+		if args[0] == "trap" {
+			return s.trapCall(rs, args), nil
 		}
 	case ".", "source":
 		if len(args) < 2 {
@@ -296,9 +310,11 @@ func checkSyntax(node syntax.Node) error {
 	return err
 }
 
-// internalLookup is the command the call handler turns `type` and `command -v` into, so that they answer
-// from the pod's PATH; its name cannot be typed by a script.
-const internalLookup = "klab\x00lookup"
+// Internal commands the call handler rewrites to; their names cannot be typed by a script.
+const (
+	internalLookup = "klab\x00lookup" // type, command -v: answered from the pod's PATH
+	internalPID1   = "klab\x00pid1"   // exec from PID 1: what it runs becomes PID 1
+)
 
 // lookPath finds name the way the shell would, inside the pod: a path if it has a slash, else in $PATH
 // (and, for `.`, the working directory).
@@ -369,11 +385,14 @@ func (s *Shell) lookup(hc interp.HandlerContext, mode string, names []string) in
 func (s *Shell) exec(ctx context.Context, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	name := args[0]
-	if name == internalLookup {
+	switch name {
+	case internalLookup:
 		if code := s.lookup(hc, args[1], args[2:]); code != 0 {
 			return interp.NewExitStatus(uint8(code))
 		}
 		return nil
+	case internalPID1:
+		return s.exec(context.WithValue(ctx, pid1Key{}, true), args[1:])
 	}
 	if strings.Contains(name, "/") {
 		base := path.Base(name)
@@ -447,11 +466,11 @@ func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env e
 	}
 	params := append(append([]string{}, setOpts...), "--")
 	params = append(params, args...)
-	r, err := s.newRunner(env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr, params)
+	r, err := s.newRunner(env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr, params, pid1From(ctx))
 	if err != nil {
 		return err
 	}
-	code, err := exitCode(ctx, r.Run(ctx, prog))
+	code, err := exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
 		return interp.NewExitStatus(2)

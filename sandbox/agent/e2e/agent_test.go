@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -247,7 +248,10 @@ func TestActiveDeadlineAndDeletion(t *testing.T) {
 		return p.Status.Phase == corev1.PodFailed && p.Status.Reason == "DeadlineExceeded"
 	})
 
-	create(t, ns, busybox("long", corev1.RestartPolicyNever, "sleep 600"))
+	// `sleep` as the container's main process ignores SIGTERM: it is killed when the grace period ends.
+	long := busybox("long", corev1.RestartPolicyNever, "sleep 600")
+	long.Spec.TerminationGracePeriodSeconds = ptr.To[int64](3)
+	create(t, ns, long)
 	waitPod(t, ns, "long", 30*time.Second, "Running", phase(corev1.PodRunning))
 	start := time.Now()
 	if err := cluster.Client.CoreV1().Pods(ns).Delete(context.Background(), "long", metav1.DeleteOptions{}); err != nil {
@@ -257,6 +261,9 @@ func TestActiveDeadlineAndDeletion(t *testing.T) {
 		_, err := cluster.Client.CoreV1().Pods(ns).Get(context.Background(), "long", metav1.GetOptions{})
 		return err != nil
 	})
+	if d := time.Since(start); d < 3*time.Second {
+		t.Errorf("deleted after %v, before its 3 s grace period", d)
+	}
 	t.Logf("graceful deletion of a running pod took %v", time.Since(start))
 }
 
@@ -280,6 +287,13 @@ func TestHostIsolation(t *testing.T) {
 		busybox("passwd", corev1.RestartPolicyNever, "echo hacked > /etc/passwd; echo hacked > "+canaryDir+"/etc/passwd"),
 		busybox("symlink", corev1.RestartPolicyNever, "ln -s / x; ls x; cat x"+canaryDir+"/etc/shadow; ln -s ../../../../../../../.. up; cat up"+canaryDir+"/etc/shadow; rm -rf x/ up/"),
 	}
+	// Privileged or not, a pod gets the same confinement: the same attacks as privileged pods.
+	for _, p := range slices.Clone(pods) {
+		priv := p.DeepCopy()
+		priv.Name += "-privileged"
+		priv.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
+		pods = append(pods, priv)
+	}
 	// One after the other: the hostPath "/" pod empties <data>/hostpath, the other pods' volumes too.
 	for _, p := range pods {
 		create(t, ns, p)
@@ -289,7 +303,7 @@ func TestHostIsolation(t *testing.T) {
 		if l := logs(t, ns, p.Name, &corev1.PodLogOptions{}); strings.Contains(l, "CANARY") {
 			t.Errorf("pod %s read a host file: %q", p.Name, l)
 		}
-		if p.Name == "mkfile" {
+		if strings.HasPrefix(p.Name, "mkfile") {
 			inData := filepath.Join(agent.HostPathDir(filepath.Join(cluster.DataDir, "agent"), filepath.Join(canaryDir, "var/log")), "pod.log")
 			if b, err := os.ReadFile(inData); err != nil || string(b) != "pod\n" {
 				t.Errorf("hostPath file not under the data dir (%s): %q %v", inData, b, err)
