@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
+
+	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
 
 // listeners are every socket the sandbox process serves on, opened together
@@ -139,6 +142,53 @@ func etcdSocketPath(data, base string) (string, error) {
 	return p, nil
 }
 
+// privateDataDir makes sure the data dir is private (see checkPrivateDir).
+// One that others may enter or read but not write, and that holds nothing
+// but the sandbox's own files (a directory just made by mkdir, say), is made
+// 0700. Any other is refused: one others may write to may hold what they
+// planted, and one holding other things is more than a data dir, whose mode
+// is not the sandbox's to change.
+func privateDataDir(data string, logf func(string, ...any)) error {
+	err := checkPrivateDir(data, true)
+	if err == nil {
+		return nil
+	}
+	fi, serr := os.Stat(data)
+	if serr != nil || !fi.IsDir() || !ownedByMe(fi) || fi.Mode().Perm()&0o022 != 0 {
+		return err
+	}
+	entries, rerr := os.ReadDir(data)
+	if rerr != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !isSandboxFile(e.Name()) {
+			return fmt.Errorf("%w (klab leaves it as it is: it holds %s, not only sandbox files)", err, e.Name())
+		}
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		return fmt.Errorf("make the data dir private: %w", err)
+	}
+	logf("made the data dir %s private (mode %04o, now 0700)", data, fi.Mode().Perm())
+	return checkPrivateDir(data, true)
+}
+
+// isSandboxFile reports whether name is one of the files the sandbox keeps
+// in its data dir (see the package doc).
+func isSandboxFile(name string) bool {
+	switch name {
+	case sandboxctl.LockFile, sandboxctl.StateFile, sandboxctl.StateFile + ".tmp", sandboxctl.LogFile,
+		sandboxctl.LogFile + ".1", sandboxctl.Kubeconfig, "pki", "etcd", "agent", etcdSocketName:
+		return true
+	}
+	return strings.HasPrefix(name, ".tmp-") // writeFileAtomic's
+}
+
+func ownedByMe(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid()
+}
+
 // checkPrivateDir returns an error unless dir is a directory owned by the
 // current user that group and others cannot enter, read or write. A symlink
 // is followed only when follow is set (the data dir may be one; a socket dir
@@ -158,8 +208,8 @@ func checkPrivateDir(dir string, follow bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d)", dir, st.Uid, os.Geteuid())
+	if !ownedByMe(fi) {
+		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d)", dir, fi.Sys().(*syscall.Stat_t).Uid, os.Geteuid())
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("%s is open to other users (mode %04o): make it private with `chmod 700 %s`", dir, perm, dir)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -105,5 +106,54 @@ func TestCheckPrivateDir(t *testing.T) {
 		if err := checkPrivateDir(other, true); err == nil || !strings.Contains(err.Error(), "belongs to uid 65534") {
 			t.Errorf("a dir of uid 65534: %v", err)
 		}
+	}
+}
+
+func TestPrivateDataDir(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		mode  os.FileMode
+		files []string
+		want  os.FileMode // mode after
+		err   string      // "" for none
+	}{
+		{"private", 0o700, nil, 0o700, ""},
+		{"fresh mkdir", 0o755, nil, 0o700, ""},
+		{"sandbox files only", 0o750, []string{"pki/", "etcd/", "agent/", "sandbox.log", "sandbox.log.1", "kubeconfig", "sandbox.lock", ".tmp-kubeconfig123"}, 0o700, ""},
+		{"something else too", 0o755, []string{"pki/", "notes.txt"}, 0o755, "it holds notes.txt"},
+		{"writable by others", 0o777, nil, 0o777, "mode 0777"},
+		{"writable by the group", 0o770, nil, 0o770, "mode 0770"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tc.files {
+				var err error
+				if strings.HasSuffix(f, "/") {
+					err = os.Mkdir(filepath.Join(dir, f), 0o700)
+				} else {
+					err = os.WriteFile(filepath.Join(dir, f), nil, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			var logged []string
+			err := privateDataDir(dir, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+			if fi, _ := os.Stat(dir); fi.Mode().Perm() != tc.want {
+				t.Errorf("mode after: %04o, want %04o", fi.Mode().Perm(), tc.want)
+			}
+			if (tc.mode != tc.want) != (len(logged) == 1) {
+				t.Errorf("logged %q", logged)
+			}
+		})
 	}
 }

@@ -181,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		log.Printf("cleared the stale lock of pid %d", s.StaleLockPID)
 	}
 
-	if err := checkPrivateDir(data, true); err != nil {
+	if err := privateDataDir(data, log.Printf); err != nil {
 		return fail(fmt.Errorf("sandbox data dir: %w", err))
 	}
 	p := pki{dir: filepath.Join(data, "pki")}
