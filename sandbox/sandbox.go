@@ -15,7 +15,8 @@
 //	agent/         pod roots, volumes and logs of the node agent
 //	kubeconfig     admin kubeconfig (0600), rewritten when the port changes
 //	sandbox.lock   flock held while running, with the pid
-//	sandbox.json   pid, start and ready times, ports (reused on restart)
+//	sandbox.json   pid, start and ready times, apiserver port (reused on
+//	               restart), etcd socket
 //	sandbox.log    component logs
 //
 // etcd listens on a unix socket only its owner can reach; everything else
