@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 
 	"k8s.io/client-go/kubernetes"
@@ -10,13 +11,14 @@ import (
 	"github.com/klabdev/klab/sandbox/agent"
 )
 
-// runAgent runs the node agent (our kubelet) until ctx ends and its pods stop.
-func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, logf func(string, ...any), ready func()) error {
+// runAgent runs the node agent (our kubelet) on the listener ln until ctx
+// ends and its pods stop.
+func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, ln net.Listener, logf func(string, ...any), ready func()) error {
 	err := agent.Run(ctx, agent.Config{
 		Client:       client,
 		NodeName:     NodeName,
 		DataDir:      filepath.Join(data, "agent"),
-		Addr:         "127.0.0.1:0",
+		Listener:     ln,
 		TLSCertFile:  p.crt(agentServingName),
 		TLSKeyFile:   p.key(agentServingName),
 		ClientCAFile: p.crt(kubeletClientCAName),

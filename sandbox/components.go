@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,15 +84,21 @@ func setupLogging(w io.Writer) {
 	rest.SetDefaultWarningHandler(rest.NoWarnings{})
 }
 
-// startEtcd starts embedded etcd on loopback and waits until it serves.
-func startEtcd(dir string, port, peerPort int, logPath string) (*embed.Etcd, error) {
+// startEtcd starts embedded etcd with its client endpoint on the unix
+// socket sock and waits until it serves.
+func startEtcd(dir, sock, logPath string) (*embed.Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Name = "klab-sandbox"
 	cfg.Dir = dir
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(port)}
-	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(peerPort)}
+	client := url.URL{Scheme: "unix", Path: sock}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	// A single member has no peer to talk to: no peer listener. It still
+	// needs a peer URL as its name in the membership (its member ID derives
+	// from it), which nothing dials: etcd's default. A member created by an
+	// older klab keeps the 127.0.0.1 peer URL it was created with, just as
+	// undialled.
+	cfg.ListenPeerUrls = nil
+	cfg.AdvertisePeerUrls = []url.URL{{Scheme: "http", Host: "localhost:2380"}}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "warn"
 	cfg.LogOutputs = []string{logPath}
@@ -106,6 +113,12 @@ func startEtcd(dir string, port, peerPort int, logPath string) (*embed.Etcd, err
 	}
 	select {
 	case <-e.Server.ReadyNotify():
+		// The socket's directory already keeps others out; owner-only
+		// permissions on the socket itself make that hold on their own.
+		if err := os.Chmod(sock, 0o600); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("etcd socket: %w", err)
+		}
 		return e, nil
 	case err := <-e.Err():
 		e.Close()
@@ -116,9 +129,9 @@ func startEtcd(dir string, port, peerPort int, logPath string) (*embed.Etcd, err
 	}
 }
 
-func apiserverArgs(p pki, port, etcdPort int, data string) []string {
+func apiserverArgs(p pki, port int, etcdSocket, data string) []string {
 	return []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdPort),
+		"--etcd-servers=unix://" + etcdSocket,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
@@ -126,6 +139,7 @@ func apiserverArgs(p pki, port, etcdPort int, data string) []string {
 		"--tls-cert-file=" + p.crt(apiserverName),
 		"--tls-private-key-file=" + p.key(apiserverName),
 		"--client-ca-file=" + p.crt(caName),
+		"--anonymous-auth=false",
 		"--authorization-mode=Node,RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + p.path(saKeyName+".pub"),

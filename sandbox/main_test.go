@@ -20,7 +20,12 @@ import (
 // cluster is the sandbox of this test binary, run by bin/klab as a child.
 var cluster *sandboxtest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(sandboxtest.Main(m, &cluster)) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(otherUserProbeEnv); spec != "" { // TestOtherUserIsLockedOut's probe, run as another user
+		os.Exit(otherUserProbe(spec))
+	}
+	os.Exit(sandboxtest.Main(m, &cluster))
+}
 
 func needCluster(t testing.TB) {
 	t.Helper()

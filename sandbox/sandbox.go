@@ -11,14 +11,17 @@
 //	pki/           CA, apiserver, admin (system:masters), agent serving and
 //	               apiserver→agent client certificates, service-account keys (0600)
 //	etcd/          etcd data (fsync off: survives kill -9, not a power cut)
+//	etcd.sock      etcd's client socket (elsewhere if this path is too long)
 //	agent/         pod roots, volumes and logs of the node agent
 //	kubeconfig     admin kubeconfig (0600), rewritten when the port changes
 //	sandbox.lock   flock held while running, with the pid
-//	sandbox.json   pid, start and ready times, ports (reused on restart)
+//	sandbox.json   pid, start and ready times, apiserver port (reused on
+//	               restart), etcd socket
 //	sandbox.log    component logs
 //
-// Everything listens on 127.0.0.1 only; the kube-controller-manager and
-// kube-scheduler serve nothing (secure port 0).
+// etcd listens on a unix socket only its owner can reach; everything else
+// on 127.0.0.1 with TLS and client authentication (see listeners); the
+// kube-controller-manager and kube-scheduler serve nothing (secure port 0).
 package sandbox
 
 import (
@@ -27,17 +30,14 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -182,49 +182,39 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		log.Printf("cleared the stale lock of pid %d", s.StaleLockPID)
 	}
 
+	if err := privateDataDir(data, log.Printf); err != nil {
+		return fail(fmt.Errorf("sandbox data dir: %w", err))
+	}
 	p := pki{dir: filepath.Join(data, "pki")}
 	if err := p.ensure(); err != nil {
 		return fail(err)
 	}
 	prev, _ := sandboxctl.ReadState(data)
 	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
-	// The apiserver's listener is opened here and handed over, so its port
-	// cannot be taken between the choice and the bind.
-	apiLn, err := listenLoopback(prev.APIServerPort)
+	// Every listener is opened here (see listeners), the apiserver's and the
+	// agent's handed over, so that no port is taken between choice and bind.
+	ls, err := openListeners(data, prev.APIServerPort)
 	if err != nil {
 		return fail(err)
 	}
-	st.APIServerPort = apiLn.Addr().(*net.TCPAddr).Port
+	s.closer = append(s.closer, ls.close)
+	for _, l := range ls.describe() {
+		log.Printf("listening: %s", l)
+	}
+	st.APIServerPort = ls.apiserverPort()
 	st.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
+	st.EtcdSocket = ls.etcdSocket
 	s.Server = st.Server
 	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
-		apiLn.Close()
 		return fail(err)
 	}
 
-	// etcd: its ports are chosen free, then bound by etcd; another process
-	// may take one in between, so a failed start is retried on new ports.
-	var etcd *embed.Etcd
-	for attempt := 0; ; attempt++ {
-		if st.EtcdPort, err = pickPort(prev.EtcdPort, st.APIServerPort); err == nil {
-			st.EtcdPeerPort, err = pickPort(prev.EtcdPeerPort, st.APIServerPort, st.EtcdPort)
-		}
-		if err == nil {
-			etcd, err = startEtcd(filepath.Join(data, "etcd"), st.EtcdPort, st.EtcdPeerPort, sandboxctl.LogPath(data))
-		}
-		if err == nil {
-			break
-		}
-		if attempt == 2 || !(errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")) {
-			apiLn.Close()
-			return fail(err)
-		}
-		log.Printf("etcd ports %d/%d taken meanwhile, choosing others: %v", st.EtcdPort, st.EtcdPeerPort, err)
-		prev.EtcdPort, prev.EtcdPeerPort = 0, 0
+	etcd, err := startEtcd(filepath.Join(data, "etcd"), ls.etcdSocket, sandboxctl.LogPath(data))
+	if err != nil {
+		return fail(err)
 	}
 	if err := sandboxctl.WriteState(data, st); err != nil {
 		etcd.Close()
-		apiLn.Close()
 		return fail(err)
 	}
 	s.goRun(tierEtcd, "etcd", func(ctx context.Context) error {
@@ -241,7 +231,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	t1 := time.Now()
 
 	// kube-apiserver
-	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, apiLn, apiserverArgs(p, st.APIServerPort, st.EtcdPort, data))
+	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, ls.apiserver, apiserverArgs(p, st.APIServerPort, ls.etcdSocket, data))
 	if err != nil {
 		return fail(fmt.Errorf("kube-apiserver: %w", err))
 	}
@@ -288,7 +278,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	agentReady := make(chan struct{})
 	var readyOnce sync.Once
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, data, p, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
+		err := runAgent(ctx, client, data, p, ls.agent, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})
@@ -415,53 +405,6 @@ func waitFor(ctx context.Context, died <-chan error, timeout time.Duration, ok f
 		case <-t.C:
 		}
 	}
-}
-
-// pickPort reuses want when it is free on 127.0.0.1 (so restarts keep their
-// ports), else picks a free port not in avoid.
-func pickPort(want int, avoid ...int) (int, error) {
-	if want > 0 && portFree(want) {
-		return want, nil
-	}
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("pick a port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		clash := false
-		for _, a := range avoid {
-			clash = clash || a == port
-		}
-		if !clash {
-			return port, nil
-		}
-	}
-	return 0, errors.New("pick a port: no free port")
-}
-
-// listenLoopback listens on 127.0.0.1:want when it is free, else on a free port.
-func listenLoopback(want int) (net.Listener, error) {
-	if want > 0 {
-		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(want)); err == nil {
-			return l, nil
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen on 127.0.0.1: %w", err)
-	}
-	return l, nil
-}
-
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
 }
 
 // writeKubeconfig writes the admin kubeconfig (mode 0600) for server.

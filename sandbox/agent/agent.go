@@ -57,6 +57,7 @@ type Config struct {
 	NodeName     string               // "klab-sandbox"
 	DataDir      string               // <sandbox data dir>/agent: pod roots, volumes, logs
 	Addr         string               // "127.0.0.1:0": listen address of the HTTPS log server
+	Listener     net.Listener         // if set, the log server serves on it instead of listening on Addr
 	TLSCertFile  string               // serving cert of the log server
 	TLSKeyFile   string
 	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
@@ -118,9 +119,11 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("log server listen on %s: %w", cfg.Addr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("log server listen on %s: %w", cfg.Addr, err)
+		}
 	}
 	a.port = ln.Addr().(*net.TCPAddr).Port
 

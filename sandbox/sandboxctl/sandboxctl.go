@@ -55,8 +55,7 @@ type State struct {
 	Ready         time.Time `json:"ready,omitzero"` // zero until ready
 	Server        string    `json:"server"`         // https://127.0.0.1:PORT
 	APIServerPort int       `json:"apiserverPort"`
-	EtcdPort      int       `json:"etcdPort"`
-	EtcdPeerPort  int       `json:"etcdPeerPort"`
+	EtcdSocket    string    `json:"etcdSocket"` // etcd's unix socket (no TCP port)
 	ReadyLine     string    `json:"readyLine,omitempty"`
 }
 
