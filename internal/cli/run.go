@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klabdev/klab/internal/dirs"
+
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -160,17 +162,8 @@ func lessonError(arg string, diags []lessons.Diagnostic, err error) string {
 	return fmt.Sprintf("lesson %s has errors:\n  %s", arg, strings.Join(lines, "\n  "))
 }
 
-// stateDir is $XDG_STATE_HOME/klab (read at call time, like the runner).
-func stateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "klab")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "klab-state", "klab")
-	}
-	return filepath.Join(home, ".local", "state", "klab")
-}
+// stateDir is klab's state folder (internal/dirs).
+func stateDir() string { return dirs.State() }
 
 // openLog appends to the log file (stdout belongs to the TUI); when it cannot
 // be opened, logs are dropped rather than drawn over the screen.
