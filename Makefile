@@ -47,10 +47,18 @@ test: build ## Run the whole test suite (cluster tests on the embedded sandbox)
 bench: build ## Run the benchmarks (sandbox start, watch latency, TUI frames)
 	$(GO) test -run '^$$' -bench . -benchtime 5x -ldflags '$(LDFLAGS)' ./...
 
-lint: ## gofmt, go vet and golangci-lint when installed
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(CURDIR)/bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(dir $@)
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(CURDIR)/bin/tools/golangci-lint $@
+
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (pinned, installed in bin/tools from the module proxy)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed: skipped"; fi
+	$(GOLANGCI_LINT) run ./...
 
 e2e: build ## Drive the TUI in tmux against the sandbox
 	$(GO) test -run 'E2E' -v -ldflags '$(LDFLAGS)' ./tui/...

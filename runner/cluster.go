@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klabdev/klab/internal/dirs"
+
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -200,7 +202,7 @@ func selectMicrok8s(ctx context.Context, o SelectOptions, kubectl []string) (*Cl
 	}
 	dir := o.StateDir
 	if dir == "" {
-		dir = filepath.Join(stateHome(), "klab", "clusters")
+		dir = filepath.Join(dirs.State(), "clusters")
 	}
 	dir = filepath.Join(dir, "microk8s")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -309,19 +311,6 @@ func probe(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
 		return fmt.Errorf("GET /version: %w", err)
 	}
 	return nil
-}
-
-// stateHome is $XDG_STATE_HOME, else ~/.local/state (read at call time so
-// tests and callers may change the environment).
-func stateHome() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "klab-state")
-	}
-	return filepath.Join(home, ".local", "state")
 }
 
 // writeFileAtomic writes data to path through a temporary file and a rename.

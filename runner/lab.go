@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klabdev/klab/internal/dirs"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,7 +113,7 @@ func prepareLab(c *Cluster, lessonID string, o LabOptions) (*Lab, error) {
 	}
 	root := o.StateDir
 	if root == "" {
-		root = filepath.Join(stateHome(), "klab", "labs")
+		root = filepath.Join(dirs.State(), "labs")
 	}
 	root, err := filepath.Abs(root)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/internal/validate"
 	"github.com/klabdev/klab/lessons"
-	"github.com/klabdev/klab/runner"
 	"github.com/klabdev/klab/verify"
 )
 
@@ -104,31 +103,16 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 	}
 	msgs := assets.Catalog(lang)
 
-	cluster, err := runner.Select(ctx, runner.SelectOptions{
-		Sandbox: opts.Sandbox, Kubectl: opts.Kubectl, Kubeconfig: opts.Kubeconfig, Context: opts.Context,
-		Log: cmd.ErrOrStderr(), Lang: lang,
-	})
-	if err != nil {
-		return fmt.Errorf("check: choose the cluster: %w", err)
-	}
-	lab, err := runner.NewLab(ctx, cluster, lesson.ID, runner.LabOptions{Namespace: opts.Namespace})
-	if err != nil {
-		return fmt.Errorf("check: prepare the lab: %w", err)
-	}
-	defer func() { _ = lab.Close() }()
-	rc, err := lab.RestConfig()
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
 	lt, err := newLessonTrust(lesson, sourceOf(nil, lesson), f.trust)
 	if err != nil {
 		return Fail(ExitUsage, "check: %v", err)
 	}
-	v, err := verify.New(verify.Config{RestConfig: rc, Namespace: lab.Namespace, Lang: lang, Lab: lab,
-		RunScript: gatedScripts(lab, lt), TrustHint: lt.Command()})
+	setup, err := openLab(ctx, opts, lesson, labSetupOptions{Log: cmd.ErrOrStderr(), Lang: lang, Trust: lt, Verifier: true})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
+	cluster, lab, v := setup.Cluster, setup.Lab, setup.Verifier
+	defer func() { _ = lab.Close() }()
 
 	// History objectives are judged on what klab run (or an earlier check --wait) saw during the step;
 	// --wait goes on watching and adds to it.

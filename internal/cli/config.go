@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/klabdev/klab/internal/dirs"
+
 	"sigs.k8s.io/yaml"
 )
 
@@ -22,15 +24,7 @@ type fileConfig struct {
 
 // configPath is where klab reads its config file.
 func configPath() string {
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	return filepath.Join(dir, "klab", "config.yaml")
+	return filepath.Join(dirs.Config(), "config.yaml")
 }
 
 // loadConfig reads the config file; a missing file is no error, a bad one is

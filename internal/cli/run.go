@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klabdev/klab/internal/dirs"
+
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -160,17 +162,8 @@ func lessonError(arg string, diags []lessons.Diagnostic, err error) string {
 	return fmt.Sprintf("lesson %s has errors:\n  %s", arg, strings.Join(lines, "\n  "))
 }
 
-// stateDir is $XDG_STATE_HOME/klab (read at call time, like the runner).
-func stateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "klab")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "klab-state", "klab")
-	}
-	return filepath.Join(home, ".local", "state", "klab")
-}
+// stateDir is klab's state folder (internal/dirs).
+func stateDir() string { return dirs.State() }
 
 // openLog appends to the log file (stdout belongs to the TUI); when it cannot
 // be opened, logs are dropped rather than drawn over the screen.
@@ -225,43 +218,15 @@ func (b *labBackend) Connect(ctx context.Context) (tui.ClusterInfo, error) {
 	if b.lab != nil {
 		return tui.ClusterInfo{Name: b.lab.Cluster.Name, Kind: b.lab.Cluster.Kind}, nil
 	}
-	c, err := runner.Select(ctx, runner.SelectOptions{
-		Sandbox: b.opts.Sandbox, Kubectl: b.opts.Kubectl, Kubeconfig: b.opts.Kubeconfig,
-		Context: b.opts.Context, Log: b.logw, Lang: b.lang(),
-	})
+	setup, err := openLab(ctx, &b.opts, b.lesson, labSetupOptions{Log: b.logw, Lang: b.lang(), Trust: b.trust, Logf: b.logf, Verifier: true})
 	if err != nil {
-		return tui.ClusterInfo{}, fmt.Errorf("select cluster: %w", err)
-	}
-	lab, err := runner.NewLab(ctx, c, b.lesson.ID, runner.LabOptions{Namespace: b.opts.Namespace})
-	if err != nil {
-		return tui.ClusterInfo{}, fmt.Errorf("prepare lab: %w", err)
-	}
-	if err := b.installAssets(lab); err != nil {
-		_ = lab.Close()
 		return tui.ClusterInfo{}, err
 	}
+	c, lab, ver := setup.Cluster, setup.Lab, setup.Verifier
 	rc, err := lab.RestConfig()
 	if err != nil {
 		_ = lab.Close()
 		return tui.ClusterInfo{}, fmt.Errorf("lab client config: %w", err)
-	}
-	ver, err := verify.New(verify.Config{
-		RestConfig: rc, Namespace: lab.Namespace, Lang: b.lang(),
-		RunScript: func(ctx context.Context, s *lessons.Script) (string, int, error) {
-			if err := b.trust.gate(s); err != nil {
-				return "", 0, err
-			}
-			r, err := lab.RunScript(ctx, s, nil)
-			if kerr := lab.KeepOutput(s, r); kerr != nil {
-				b.logf("%v", kerr)
-			}
-			return r.Output, r.ExitCode, err
-		},
-		TrustHint: b.trust.Command(),
-	})
-	if err != nil {
-		_ = lab.Close()
-		return tui.ClusterInfo{}, fmt.Errorf("verifier: %w", err)
 	}
 	b.lab, b.ver = lab, ver
 	b.hist = newStepHistories(lab.Dir, b.logf)

@@ -43,26 +43,12 @@ func newShellCommand(opts *Options) *cobra.Command {
 				lang = lesson.Lang
 			}
 			ctx := cmd.Context()
-			cluster, err := runner.Select(ctx, runner.SelectOptions{
-				Sandbox:    opts.Sandbox,
-				Kubectl:    opts.Kubectl,
-				Kubeconfig: opts.Kubeconfig,
-				Context:    opts.Context,
-				Log:        cmd.ErrOrStderr(),
-				Lang:       lang,
-			})
+			setup, err := openLab(ctx, opts, lesson, labSetupOptions{Log: cmd.ErrOrStderr(), Lang: lang})
 			if err != nil {
-				return fmt.Errorf("select cluster: %w", err)
+				return err
 			}
-			lab, err := runner.NewLab(ctx, cluster, lesson.ID, runner.LabOptions{Namespace: opts.Namespace})
-			if err != nil {
-				return fmt.Errorf("prepare lab: %w", err)
-			}
-			defer lab.Close()
-			// The files the scenario uploads are there too (absolute targets under $KLAB_ROOT).
-			if err := lab.KeepAssets(lesson); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "klab: %v\n", err)
-			}
+			cluster, lab := setup.Cluster, setup.Lab
+			defer func() { _ = lab.Close() }()
 			msg := assets.Catalog(lang)
 			fmt.Fprintln(cmd.ErrOrStderr(), msg.T("runner.shell.enter", lesson.ID, cluster.Name, lab.Namespace, lab.Workspace))
 			sh := runner.ShellCommand(lab)

@@ -4,24 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/klabdev/klab/internal/dirs"
 
 	"github.com/klabdev/klab/internal/fetch"
 	"github.com/klabdev/klab/lessons"
 )
 
-// cacheDir is $XDG_CACHE_HOME/klab (read at call time, like stateDir).
-func cacheDir() string {
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "klab")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "klab-cache", "klab")
-	}
-	return filepath.Join(home, ".cache", "klab")
-}
+// cacheDir is klab's cache folder (internal/dirs).
+func cacheDir() string { return dirs.Cache() }
 
 // origin is where a command's lessons come from: a path on disk, or a git
 // URL checked out in the cache (local is then the lesson folder in the clone).

@@ -245,13 +245,15 @@ func printScripts(w io.Writer, t func(string, ...any) string, lt *lessonTrust) {
 }
 
 // gatedScripts runs script objectives in the lab once the lesson is trusted.
-func gatedScripts(lab *runner.Lab, lt *lessonTrust) func(context.Context, *lessons.Script) (string, int, error) {
+func gatedScripts(lab *runner.Lab, lt *lessonTrust, logf func(string, ...any)) func(context.Context, *lessons.Script) (string, int, error) {
 	return func(ctx context.Context, s *lessons.Script) (string, int, error) {
 		if err := lt.gate(s); err != nil {
 			return "", 0, err
 		}
 		r, err := lab.RunScript(ctx, s, func([]byte) {})
-		_ = lab.KeepOutput(s, r) // best effort: the result is what counts
+		if kerr := lab.KeepOutput(s, r); kerr != nil { // the result is what counts: the kept copy is a help
+			logf("%v", kerr)
+		}
 		if err != nil {
 			return r.Output, r.ExitCode, fmt.Errorf("run %s: %w", s.Path, err)
 		}

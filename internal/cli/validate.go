@@ -167,10 +167,9 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 		return nil, nil, fmt.Errorf("find klab executable: %w", err)
 	}
 	if !opts.Sandbox {
-		c, err := runner.Select(ctx, runner.SelectOptions{
-			Kubectl: opts.Kubectl, Kubeconfig: opts.Kubeconfig, Context: opts.Context,
-			SandboxDir: sandboxctl.DefaultDataDir(), KlabBin: exe, Log: log,
-		})
+		so := selectOptions(opts, log, opts.Lang)
+		so.SandboxDir, so.KlabBin = sandboxctl.DefaultDataDir(), exe
+		c, err := runner.Select(ctx, so)
 		if err != nil {
 			return nil, nil, fmt.Errorf("select cluster: %w", err)
 		}

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/adrg/xdg"
+	"github.com/klabdev/klab/internal/dirs"
 )
 
 // Files of a sandbox data dir.
@@ -39,7 +39,7 @@ func DefaultDataDir() string {
 	if d := os.Getenv("KLAB_SANDBOX_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join(xdg.StateHome, "klab", "sandbox")
+	return filepath.Join(dirs.State(), "sandbox")
 }
 
 // KubeconfigPath is the admin kubeconfig of the sandbox in dataDir.
