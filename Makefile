@@ -63,11 +63,11 @@ $(GORELEASER):
 	GOBIN=$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
 dist: $(GORELEASER) ## Snapshot release for this machine's target in dist/, then check its archive
-	KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean --single-target
+	KLAB_DIST_TARGET=$$($(GO) env GOOS)_$$($(GO) env GOARCH) KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean
 	.ci/dist-check dist
 
 dist-all: $(GORELEASER) ## Snapshot release for Linux and macOS, amd64 and arm64, in dist/
-	KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean
+	KLAB_DIST_TARGET=all KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean
 	.ci/dist-check dist
 
 install-plugin: build ## Link bin/klab as kubectl-lab in PLUGIN_DIR (default ~/.local/bin): `kubectl lab`
