@@ -5,7 +5,9 @@ BIN := bin/klab
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 K8S_VERSION := v1.37.2
-K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+# The Kubernetes stamps, shared with the release builds (.goreleaser.yaml).
+K8S_LDFLAGS := \
+	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=37 \
 	-X k8s.io/component-base/version.gitTreeState=clean \
@@ -16,6 +18,12 @@ LDFLAGS := -s -w \
 	-X github.com/klabdev/klab/internal/cli.version=$(VERSION) \
 	-X github.com/klabdev/klab/internal/cli.commit=$(COMMIT) \
 	$(K8S_LDFLAGS)
+# Release tooling, pinned (v2.17.0 is the newest that builds with Go 1.26;
+# later ones need Go 1.27), installed under bin/tools by the targets that use it.
+GORELEASER_VERSION := v2.17.0
+GORELEASER := $(CURDIR)/bin/tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
+# Where `make install-plugin` links kubectl-lab (a directory on PATH).
+PLUGIN_DIR ?= $(HOME)/.local/bin
 # Tests that need a cluster start bin/klab's sandbox (see sandbox/sandboxtest).
 export KLAB_TEST_BIN := $(CURDIR)/$(BIN)
 TEST_FLAGS ?= -timeout 45m -p 2
@@ -29,10 +37,10 @@ CONFORMANCE_FOCUS ?=
 CONFORMANCE_LABELS ?=
 CONFORMANCE_FLAGS ?=
 
-.PHONY: help build run test bench lint e2e clean conformance
+.PHONY: help build run test bench lint e2e conformance cross dist dist-all install-plugin clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 build: ## Build bin/klab (version stamped)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
@@ -71,5 +79,26 @@ conformance: build $(E2E_BIN) ## Run the upstream Job/CronJob/TTL e2e tests on a
 $(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.go
 	cd conformance && $(GO) test -c -ldflags '-s -w $(K8S_LDFLAGS)' -o ../$(E2E_BIN) .
 
+
+cross: ## Cross-compile klab for macOS (arm64, amd64): type-check and link
+	GOOS=darwin GOARCH=arm64 $(GO) build -ldflags '$(LDFLAGS)' -o /dev/null ./cmd/klab
+	GOOS=darwin GOARCH=amd64 $(GO) build -ldflags '$(LDFLAGS)' -o /dev/null ./cmd/klab
+
+$(GORELEASER):
+	GOBIN=$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+dist: $(GORELEASER) ## Snapshot release for this machine's target in dist/, then check its archive
+	KLAB_DIST_TARGET=$$($(GO) env GOOS)_$$($(GO) env GOARCH) KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean
+	.ci/dist-check dist
+
+dist-all: $(GORELEASER) ## Snapshot release for Linux and macOS, amd64 and arm64, in dist/
+	KLAB_DIST_TARGET=all KLAB_K8S_LDFLAGS='$(K8S_LDFLAGS)' $(GORELEASER) release --snapshot --clean
+	.ci/dist-check dist
+
+install-plugin: build ## Link bin/klab as kubectl-lab in PLUGIN_DIR (default ~/.local/bin): `kubectl lab`
+	mkdir -p $(PLUGIN_DIR)
+	ln -sf $(CURDIR)/$(BIN) $(PLUGIN_DIR)/kubectl-lab
+	@echo "kubectl-lab -> $(CURDIR)/$(BIN); run: kubectl lab"
+
 clean: ## Remove build output
-	rm -rf bin out
+	rm -rf bin out dist

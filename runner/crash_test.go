@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klabdev/klab/internal/platform"
 	"github.com/klabdev/klab/lessons"
 )
 
@@ -78,7 +79,7 @@ func TestNoOrphansWhenKlabIsKilled(t *testing.T) {
 	if run == 0 || bg == 0 {
 		t.Fatalf("helper did not start both (run %d, background %d)", run, bg)
 	}
-	if len(sessionMembers(run)) == 0 || len(sessionMembers(bg)) == 0 {
+	if len(platform.SessionMembers(run)) == 0 || len(platform.SessionMembers(bg)) == 0 {
 		t.Fatal("the processes ended before klab was killed")
 	}
 	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {

@@ -1,14 +1,12 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/klabdev/klab/internal/platform"
 	"github.com/klabdev/klab/lessons"
 )
 
@@ -381,45 +380,9 @@ func (l *Lab) finish(p *proc) {
 // its session (jobs a script put in their own group with `set -m`).
 func killSession(p *proc, sig syscall.Signal) {
 	_ = syscall.Kill(-p.pgid, sig)
-	for _, pid := range sessionMembers(p.sid) {
+	for _, pid := range platform.SessionMembers(p.sid) {
 		_ = syscall.Kill(pid, sig)
 	}
-}
-
-// sessionMembers lists the live processes whose session id is sid (from
-// /proc; none where /proc is missing).
-func sessionMembers(sid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp session ...; comm may hold spaces and parens.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) < 4 {
-			continue
-		}
-		if f[0] == "Z" || f[0] == "X" {
-			continue // dead, waiting for its parent to reap it
-		}
-		if s, err := strconv.Atoi(f[3]); err == nil && s == sid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // openPTY opens a terminal of cols x rows that does not turn "\n" into
@@ -438,16 +401,10 @@ func openPTY(cols, rows uint16) (master, slave *os.File, err error) {
 	if err := pty.Setsize(s, &pty.Winsize{Cols: cols, Rows: rows}); err != nil {
 		return fail(fmt.Errorf("pty size: %w", err))
 	}
-	t, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
-	if err != nil {
-		return fail(fmt.Errorf("pty termios: %w", err))
-	}
-	t.Oflag &^= unix.ONLCR
 	// Nobody types here: what klab writes (answers to terminal queries)
 	// must not be echoed into the output.
-	t.Lflag &^= unix.ECHO | unix.ECHONL
-	if err := unix.IoctlSetTermios(int(s.Fd()), unix.TCSETS, t); err != nil {
-		return fail(fmt.Errorf("pty termios: %w", err))
+	if err := platform.QuietTerminal(int(s.Fd())); err != nil {
+		return fail(fmt.Errorf("pty: %w", err))
 	}
 	fd, err := unix.Dup(int(m.Fd()))
 	if err != nil {

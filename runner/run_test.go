@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/klabdev/klab/internal/platform"
 	"github.com/klabdev/klab/lessons"
 )
 
@@ -63,7 +64,7 @@ func newOfflineLab(t testing.TB) *Lab {
 func alive(sid int) []int {
 	var pids []int
 	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
-		pids = sessionMembers(sid)
+		pids = platform.SessionMembers(sid)
 		if len(pids) == 0 || time.Now().After(deadline) {
 			return pids
 		}

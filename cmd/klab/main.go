@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command klab is an interactive terminal lab runner for Kubernetes.
 package main
 
@@ -12,7 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, cli.NewRootCommand(), os.Stderr)
+	code := cli.Execute(ctx, cli.NewRootCommandAs(os.Args[0]), os.Stderr)
 	stop()
 	os.Exit(code)
 }

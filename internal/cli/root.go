@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -70,7 +72,7 @@ func Execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
 		code = ExitInterrupted
 	}
 	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
-		fmt.Fprintf(stderr, "klab: %s\n", msg)
+		fmt.Fprintf(stderr, "%s: %s\n", root.DisplayName(), msg)
 	}
 	return code
 }
@@ -87,10 +89,27 @@ type Options struct {
 }
 
 // NewRootCommand builds the klab command tree.
-func NewRootCommand() *cobra.Command {
+func NewRootCommand() *cobra.Command { return NewRootCommandAs("klab") }
+
+// DisplayName is how a binary invoked as argv0 is called in help and usage:
+// "kubectl lab" for the kubectl plugin (kubectl-lab, as kubectl and krew
+// install it; kubectl-lab_foo would be "kubectl lab-foo"), else "klab".
+func DisplayName(argv0 string) string {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	if plugin, ok := strings.CutPrefix(base, "kubectl-"); ok && plugin != "" {
+		return "kubectl " + strings.ReplaceAll(strings.ReplaceAll(plugin, "-", " "), "_", "-")
+	}
+	return "klab"
+}
+
+// NewRootCommandAs builds the klab command tree for a binary invoked as
+// argv0: as kubectl-lab, help and usage lines say `kubectl lab …`.
+func NewRootCommandAs(argv0 string) *cobra.Command {
 	opts := &Options{}
+	name := DisplayName(argv0)
 	root := &cobra.Command{
-		Use:           "klab [LESSON|PATH|URL]",
+		Use:           strings.ReplaceAll(name, " ", "-") + " [LESSON|PATH|URL]",
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		Short:         "Interactive Kubernetes labs in your terminal",
 		Long:          "klab runs Kubernetes lessons (Killercoda format) in your terminal, runs their commands against your cluster\nor an embedded sandbox, and checks each step's objectives live.",
 		SilenceUsage:  true,
@@ -139,7 +158,27 @@ func NewRootCommand() *cobra.Command {
 		wrapArgs(c)
 	}
 	wrapArgs(root)
+	if name != "klab" {
+		renameExamples(root, name)
+	}
 	return root
+}
+
+// renameExamples makes the examples of c and its subcommands, written
+// `  klab …`, read `  NAME …`.
+func renameExamples(c *cobra.Command, name string) {
+	if c.Example != "" {
+		lines := strings.Split(c.Example, "\n")
+		for i, l := range lines {
+			if rest, ok := strings.CutPrefix(strings.TrimLeft(l, " "), "klab "); ok {
+				lines[i] = l[:len(l)-len(strings.TrimLeft(l, " "))] + name + " " + rest
+			}
+		}
+		c.Example = strings.Join(lines, "\n")
+	}
+	for _, sub := range c.Commands() {
+		renameExamples(sub, name)
+	}
 }
 
 // wrapArgs turns positional-argument errors into usage errors (exit 2).

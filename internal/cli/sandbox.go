@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/klabdev/klab/internal/platform"
 	"github.com/klabdev/klab/sandbox"
 	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
@@ -64,7 +65,7 @@ func newSandboxCommand(_ *Options) *cobra.Command {
 
 func newSandboxUpCommand(dataDir *string) *cobra.Command {
 	var detach bool
-	var readyFD int
+	var readyFD, lifelineFD int
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the sandbox (in the foreground, or in the background with --detach)",
@@ -73,6 +74,21 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 			ctx := c.Context()
 			if detach {
 				return sandboxUpDetached(ctx, c, *dataDir)
+			}
+			if lifelineFD > 0 {
+				// A child sandbox stops (cleanly) when its parent dies.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				gone := platform.WatchParent(os.NewFile(uintptr(lifelineFD), "lifeline"))
+				go func() {
+					select {
+					case <-gone:
+						fmt.Fprintln(c.ErrOrStderr(), "klab sandbox: parent process gone, stopping")
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
 			}
 			sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: *dataDir})
 			if err != nil {
@@ -104,6 +120,8 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and return once ready")
 	cmd.Flags().IntVar(&readyFD, "ready-fd", 0, "write the ready line to this inherited file descriptor (used by --detach)")
 	_ = cmd.Flags().MarkHidden("ready-fd")
+	cmd.Flags().IntVar(&lifelineFD, sandboxctl.LifelineFlag, 0, "stop when this inherited pipe reaches end-of-file (the parent died)")
+	_ = cmd.Flags().MarkHidden(sandboxctl.LifelineFlag)
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
+	kversion "k8s.io/component-base/version"
 )
 
 // Stamped by the Makefile with -ldflags.
@@ -16,10 +17,11 @@ var (
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print klab's version",
+		Short: "Print klab's version and the Kubernetes version it embeds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "klab %s (commit %s, %s, Kubernetes v1.37.2)\n", version, commit, runtime.Version())
+			// The Kubernetes version as stamped: an unstamped build shows it.
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "klab %s (commit %s, %s, Kubernetes %s)\n", version, commit, runtime.Version(), kversion.Get().GitVersion)
 			return err
 		},
 	}

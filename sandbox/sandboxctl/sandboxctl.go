@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/klabdev/klab/internal/dirs"
+	"github.com/klabdev/klab/internal/platform"
 )
 
 // Files of a sandbox data dir.
@@ -244,7 +245,8 @@ func Ensure(ctx context.Context, dataDir, klabBin string) (kubeconfig string, st
 // StartOptions say how Start runs `klab sandbox up`.
 type StartOptions struct {
 	// Detach runs the sandbox in its own session, so it outlives the caller.
-	// Otherwise it is a child of the caller, killed if the caller dies.
+	// Otherwise it is a child of the caller that stops when the caller dies
+	// (kill -9 included): it watches a lifeline pipe (LifelineFlag).
 	Detach bool
 	// Output receives the sandbox's stdout and stderr; nil means the log file.
 	Output io.Writer
@@ -255,7 +257,13 @@ type Process struct {
 	Cmd       *exec.Cmd
 	ReadyLine string // "ready in 2.8s: … — KUBECONFIG=…"
 	logFile   *os.File
+	lifeline  *platform.Lifeline // nil when detached; cut once the process ended
 }
+
+// LifelineFlag is the hidden flag of `klab sandbox up` that names the
+// inherited descriptor of a lifeline (see platform.Lifeline): the sandbox
+// stops when it reads end-of-file there, that is when its parent died.
+const LifelineFlag = "lifeline-fd"
 
 // Start runs `klabBin sandbox up --data-dir dataDir` and returns once the
 // sandbox is ready (it reports readiness on an inherited pipe), or fails with
@@ -272,10 +280,18 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 	cmd := exec.Command(klabBin, "sandbox", "up", "--data-dir", dataDir, "--ready-fd", "3")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if !o.Detach {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
 	p := &Process{Cmd: cmd}
+	if !o.Detach {
+		var childEnd *os.File
+		p.lifeline, childEnd, err = platform.NewLifeline()
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("start the sandbox: %w", err)
+		}
+		defer childEnd.Close() // the child holds its own copy once started
+		cmd.ExtraFiles = append(cmd.ExtraFiles, childEnd)
+		cmd.Args = append(cmd.Args, "--"+LifelineFlag, "4")
+	}
 	if o.Output != nil {
 		cmd.Stdout, cmd.Stderr = o.Output, o.Output
 	} else {
@@ -283,6 +299,7 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 		lf, err := os.OpenFile(LogPath(dataDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			w.Close()
+			_ = p.lifeline.Close()
 			return nil, fmt.Errorf("open sandbox log: %w", err)
 		}
 		cmd.Stdout, cmd.Stderr = lf, lf
@@ -349,11 +366,13 @@ func (p *Process) kill() {
 	p.closeLog()
 }
 
+// closeLog closes the log and, the process being gone or let go, the lifeline.
 func (p *Process) closeLog() {
 	if p.logFile != nil {
 		p.logFile.Close()
 		p.logFile = nil
 	}
+	_ = p.lifeline.Close()
 }
 
 // Stop sends SIGTERM to the sandbox running on dataDir and waits until its
@@ -373,7 +392,7 @@ func Stop(ctx context.Context, dataDir string, timeout time.Duration) (stopped b
 	killed := false
 	for {
 		_, held := Running(dataDir)
-		if !held && !alive(pid) {
+		if !held && !platform.Alive(pid) {
 			if killed {
 				return true, fmt.Errorf("the sandbox (pid %d) did not stop within %s: killed", pid, timeout)
 			}
@@ -389,23 +408,6 @@ func Stop(ctx context.Context, dataDir string, timeout time.Duration) (stopped b
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // no procfs: trust kill(0)
-	}
-	// The state follows the command name in parentheses: "pid (comm) S ...".
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
 }
 
 // maxLog is the size beyond which a start moves the log to sandbox.log.1.
