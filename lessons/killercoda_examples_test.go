@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,18 +15,27 @@ import (
 // none may have an error, since klab promises they work unchanged.
 func TestKillercodaExamples(t *testing.T) {
 	root := "testdata/killercoda-examples"
-	entries, err := os.ReadDir(root)
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() || p == root {
+			return nil
+		}
+		if _, err := os.Stat(filepath.Join(p, IndexFile)); err == nil {
+			dirs = append(dirs, p)
+			return filepath.SkipDir // a scenario's own folders hold no scenario
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		n++
-		t.Run(e.Name(), func(t *testing.T) {
-			l, diags, err := Load(filepath.Join(root, e.Name()))
+	for _, dir := range dirs {
+		name, _ := filepath.Rel(root, dir)
+		t.Run(filepath.ToSlash(name), func(t *testing.T) {
+			l, diags, err := Load(dir)
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
@@ -39,8 +49,13 @@ func TestKillercodaExamples(t *testing.T) {
 			}
 		})
 	}
-	if n < 13 {
-		t.Fatalf("only %d example scenarios under %s", n, root)
+	if len(dirs) < 23 {
+		t.Fatalf("only %d example scenarios under %s", len(dirs), root)
+	}
+	// klab lint's discovery finds every one of them, nested ones included.
+	ls, diags, err := Discover(root)
+	if err != nil || len(ls) != len(dirs) {
+		t.Fatalf("Discover(%s) = %d lessons, err %v, want %d (diags %v)", root, len(ls), err, len(dirs), diagStrings(diags))
 	}
 }
 
