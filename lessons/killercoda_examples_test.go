@@ -49,7 +49,7 @@ func TestKillercodaExamples(t *testing.T) {
 			}
 		})
 	}
-	if len(dirs) < 23 {
+	if len(dirs) < 30 {
 		t.Fatalf("only %d example scenarios under %s", len(dirs), root)
 	}
 	// klab lint's discovery finds every one of them, nested ones included.
