@@ -42,7 +42,7 @@ var (
 // parseAnnotation reads the inside of {{…}}: exec, exec interrupt, copy, the
 // Katacoda forms execute, execute interrupt, execute T2 (a terminal target,
 // also accepted on exec), or nothing. Katacoda's open (the code is a file to
-// open in the editor, as in the official example alternator_getting_started_lab)
+// open in the editor; see testdata/killercoda-shapes/commandes/etape2.md)
 // has no block in klab, which has no editor: the code shows as plain code,
 // like {{}}.
 func parseAnnotation(inner string) (annotation, error) {
