@@ -48,7 +48,8 @@
 //	                         {{execute}}, {{execute interrupt}}, {{execute T2}},
 //	                         <<exec>>
 //	`kubectl get jobs`{{exec}}   inline forms: {{exec}}, {{exec interrupt}},
-//	                             {{copy}}; `x`{{}} is plain code
+//	                             {{copy}}; `x`{{}} and Katacoda's `x`{{open}}
+//	                             (a file to open in an editor) are plain code
 //
 // A fence without annotation is display-only; an opening fence with
 // Killercoda's line highlighting (```yaml{2,5,6}) keeps its language, and

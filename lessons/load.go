@@ -272,7 +272,7 @@ type CourseItem struct {
 
 // Discover loads the lessons at path: a lesson folder, a course folder
 // (structure.json, in its order) or a folder of lesson folders (by name,
-// nested courses included). Titles from structure.json override the
+// nested courses and plain grouping folders included, three levels deep). Titles from structure.json override the
 // lessons' own. The error is non-nil when nothing can be loaded or when a
 // diagnostic is an error.
 func Discover(dir string) ([]*Lesson, []Diagnostic, error) {
@@ -345,7 +345,10 @@ func discover(dir string, depth int) ([]*Lesson, []Diagnostic) {
 			if l != nil {
 				out = append(out, l)
 			}
-		} else if exists(filepath.Join(p, StructureFile)) {
+		} else {
+			// A course (structure.json) or a plain grouping folder, as
+			// Killercoda repositories nest scenarios in folders (the official
+			// examples keep learning-linux/linux-files-introduction).
 			sub, sd := discover(p, depth+1)
 			out, diags = append(out, sub...), append(diags, sd...)
 		}

@@ -39,8 +39,20 @@ func TestDiscoverFolderOfLessons(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "not-a-lesson"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A plain grouping folder (no structure.json), as in Killercoda's
+	// learning-linux/linux-files-introduction.
+	nested := filepath.Join(dir, "group", "nested")
+	if err := os.MkdirAll(nested, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nested, "index.json"), []byte(`{"title": "nested", "details": {"steps": [{"text": "s.md"}]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nested, "s.md"), []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ls, _, err := Discover(dir)
-	if err != nil || len(ls) != 2 || ls[0].ID != "alpha" || ls[1].ID != "zeta" {
+	if err != nil || len(ls) != 3 || ls[0].ID != "alpha" || ls[1].ID != "nested" || ls[2].ID != "zeta" {
 		t.Fatalf("Discover = %v, %v", ls, err)
 	}
 	if _, _, err := Discover(filepath.Join(dir, "not-a-lesson")); err == nil {

@@ -41,7 +41,10 @@ var (
 
 // parseAnnotation reads the inside of {{…}}: exec, exec interrupt, copy, the
 // Katacoda forms execute, execute interrupt, execute T2 (a terminal target,
-// also accepted on exec), or nothing.
+// also accepted on exec), or nothing. Katacoda's open (the code is a file to
+// open in the editor; see testdata/killercoda-shapes/commandes/etape2.md)
+// has no block in klab, which has no editor: the code shows as plain code,
+// like {{}}.
 func parseAnnotation(inner string) (annotation, error) {
 	f := strings.Fields(inner)
 	if len(f) == 0 {
@@ -66,6 +69,11 @@ func parseAnnotation(inner string) (annotation, error) {
 			return annotation{}, fmt.Errorf("unknown option %q in annotation {{%s}} ({{copy}} takes none)", f[1], inner)
 		}
 		return annotation{kind: BlockCopy}, nil
+	case "open":
+		if len(f) > 1 {
+			return annotation{}, fmt.Errorf("unknown option %q in annotation {{%s}} ({{open}} takes none)", f[1], inner)
+		}
+		return annotation{}, nil
 	}
 	return annotation{}, fmt.Errorf("unknown annotation {{%s}} (want {{exec}}, {{exec interrupt}}, {{copy}} or {{}})", inner)
 }

@@ -115,10 +115,14 @@ func TestAnnotationForms(t *testing.T) {
 		})
 	}
 	// Display-only forms produce no block.
-	for _, src := range []string{"```\nls\n```\n", "`ls`{{}}\n", "`ls`\n", "Helm: {{ .Values.x }}\n"} {
+	for _, src := range []string{"```\nls\n```\n", "`ls`{{}}\n", "`ls`\n", "Helm: {{ .Values.x }}\n",
+		"`app/create.py`{{open}}\n", "```\napp/create.py\n```{{open}}\n"} {
 		p, diags := parseMD("t.md", []byte(src))
 		if len(p.Blocks) != 0 || len(diags) != 0 {
 			t.Errorf("%q: blocks %d, diags %v", src, len(p.Blocks), diagStrings(diags))
+		}
+		if strings.Contains(p.Markdown, "{{}}") || strings.Contains(p.Markdown, "{{open}}") {
+			t.Errorf("%q: annotation left in Markdown: %q", src, p.Markdown)
 		}
 	}
 }

@@ -72,15 +72,18 @@ func TestHintSolution(t *testing.T) {
 }
 
 func TestSolveExamples(t *testing.T) {
-	l, _, err := Load("testdata/killercoda-examples/solution-dropdown")
+	l, _, err := Load(shapesRoot + "/solution-deroulante")
 	if err != nil {
 		t.Fatal(err)
 	}
 	script, from := l.Steps[0].Solve()
-	if from != SolutionFromHint || script.Body != "kubectl create namespace flower\n" {
+	// The Solution's manifest is applied, its shell fence runs as written.
+	want := "kubectl apply -f - <<'KLAB_MANIFEST_1'\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: couleurs\ndata:\n  fond: bleu\nKLAB_MANIFEST_1\n" +
+		"kubectl label configmap couleurs equipe=web\n"
+	if from != SolutionFromHint || script.Body != want {
 		t.Fatalf("Solve = %+v, %q (the Tip's kubectl create -h is not the solution)", script, from)
 	}
-	l, _, err = Load("testdata/killercoda-examples/kubernetes-volumes")
+	l, _, err = Load(shapesRoot + "/etapes-verifiees")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestApplyChmod(t *testing.T) {
 }
 
 func TestInstallAssets(t *testing.T) {
-	les, _, err := lessons.Load("../lessons/testdata/killercoda-examples/upload-assets")
+	les, _, err := lessons.Load("../lessons/testdata/killercoda-shapes/fichiers-joints")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +37,12 @@ func TestInstallAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rel, mode := range map[string]fs.FileMode{
-		"conf.yaml":                                0o666,
-		RootDir + "/my/location/run.sh":            0o755,
-		RootDir + "/my/location/conf.yaml":         0o666,
-		RootDir + "/all-json/app1/config/app.json": 0o644,
-		RootDir + "/apps2/app2/cnf/cnf.yaml":       0o644,
+		"reglages.yaml":                        0o666,
+		RootDir + "/opt/atelier/lancer.sh":     0o755,
+		RootDir + "/opt/atelier/reglages.yaml": 0o666,
+		RootDir + "/json/app1/config/app.json": 0o644,
+		RootDir + "/json/params.json":          0o644,
+		RootDir + "/apps2/app2/cnf/cnf.yaml":   0o644,
 	} {
 		st, err := os.Stat(filepath.Join(l.Workspace, rel))
 		if err != nil {
@@ -54,12 +55,12 @@ func TestInstallAssets(t *testing.T) {
 	}
 	// Scripts and blocks see the files where the scenario puts them; other
 	// absolute paths are left alone.
-	res, err := l.Run(t.Context(), "/my/location/run.sh && cat ~/conf.yaml | head -1 && cd /my/location && ls && echo /tmp/x /my/locationx", nil)
+	res, err := l.Run(t.Context(), "/opt/atelier/lancer.sh && cat ~/reglages.yaml | head -1 && cd /opt/atelier && ls && echo /tmp/x /opt/atelierx", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := Plain(res.Output)
-	for _, want := range []string{"city: Spacetown", "confVersion: v1\n", "run.sh", "/tmp/x /my/locationx"} {
+	for _, want := range []string{"ville: Lyon", "version: 3\n", "lancer.sh", "/tmp/x /opt/atelierx"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -68,10 +69,10 @@ func TestInstallAssets(t *testing.T) {
 		t.Errorf("exit %d:\n%s", res.ExitCode, out)
 	}
 	// Nothing landed outside the lab folder.
-	if _, err := os.Stat("/my/location"); err == nil {
-		t.Error("an asset was written to /my/location on the host")
+	if _, err := os.Stat("/opt/atelier"); err == nil {
+		t.Error("an asset was written to /opt/atelier on the host")
 	}
-	if got := l.MapPaths(`cat '/my/location/conf.yaml' "/root/conf.yaml"`); got != `cat '`+l.Root()+`/my/location/conf.yaml' "`+l.Workspace+`/conf.yaml"` {
+	if got := l.MapPaths(`cat '/opt/atelier/reglages.yaml' "/root/reglages.yaml"`); got != `cat '`+l.Root()+`/opt/atelier/reglages.yaml' "`+l.Workspace+`/reglages.yaml"` {
 		t.Errorf("MapPaths: %s", got)
 	}
 }

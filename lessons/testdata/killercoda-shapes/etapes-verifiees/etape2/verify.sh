@@ -1,0 +1,2 @@
+#!/bin/bash
+grep -q bonjour ~/notes/a.txt

@@ -1,0 +1,2 @@
+#!/bin/bash
+cat /opt/atelier/reglages.yaml

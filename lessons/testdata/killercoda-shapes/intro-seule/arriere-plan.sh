@@ -1,0 +1,3 @@
+#!/bin/bash
+mkdir -p ~/atelier
+touch ~/atelier/pret

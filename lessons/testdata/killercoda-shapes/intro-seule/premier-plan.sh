@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "Bienvenue dans le terminal."
