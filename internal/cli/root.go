@@ -69,7 +69,7 @@ func Execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
 	case errors.Is(err, context.Canceled):
 		code = ExitInterrupted
 	}
-	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
+	if msg := err.Error(); msg != "" && (ee == nil || ee.Err != nil) {
 		fmt.Fprintf(stderr, "klab: %s\n", msg)
 	}
 	return code
