@@ -56,16 +56,6 @@ func (n *jnode) get(key string) *jnode {
 	return nil
 }
 
-// keyOff returns the offset of key in an object node, or the node's own offset.
-func (n *jnode) keyOff(key string) int {
-	for _, k := range n.keys {
-		if k.name == key {
-			return k.off
-		}
-	}
-	return n.off
-}
-
 const maxJSONDepth = 64
 
 // jsonError is a JSON syntax problem at a byte offset.

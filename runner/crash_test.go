@@ -38,7 +38,7 @@ func crashHelper(script string) int {
 		fmt.Println(err)
 		return 1
 	}
-	_, _ = l.Run(context.Background(), script, func(b []byte) { os.Stdout.Write(b) })
+	_, _ = l.Run(context.Background(), script, func(b []byte) { _, _ = os.Stdout.Write(b) })
 	return 0
 }
 

@@ -34,7 +34,7 @@ type queryAnswerer struct {
 func (q *queryAnswerer) feed(chunk []byte, w io.Writer) []byte {
 	data := chunk
 	if len(q.carry) > 0 {
-		data = append(q.carry, chunk...)
+		data = append(append(make([]byte, 0, len(q.carry)+len(chunk)), q.carry...), chunk...)
 		q.carry = nil
 	}
 	out := make([]byte, 0, len(data))

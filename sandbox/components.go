@@ -175,7 +175,7 @@ func parse(name string, nfs cliflag.NamedFlagSets, args []string) error {
 func startAPIServer(ctx context.Context, ln net.Listener, args []string) (<-chan error, error) {
 	s := apiserveroptions.NewServerRunOptions()
 	if err := parse("kube-apiserver", s.Flags(), args); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	s.SecureServing.Listener = ln

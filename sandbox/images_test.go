@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,8 @@ func podEvents(t *testing.T, ns, pod string) []string {
 func TestImageTypo(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
-	k := append(kubectls(t)["klab"], "-n", ns)
-	mustRun(t, append(k, "run", "web", "--image=ngnix")...)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
+	mustRun(t, append(slices.Clone(k), "run", "web", "--image=ngnix")...)
 	const pullMsg = `failed to pull and unpack image "docker.io/library/ngnix:latest": failed to resolve reference "docker.io/library/ngnix:latest": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`
 	p := waitingReason(t, ns, "web", "ImagePullBackOff")
 	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; msg != `Back-off pulling image "ngnix": ErrImagePull: `+pullMsg {
@@ -68,10 +69,10 @@ func TestImageTypo(t *testing.T) {
 			t.Errorf("no event %q in:\n%s", want, evs)
 		}
 	}
-	if out := mustRun(t, append(k, "get", "pod", "web")...); !strings.Contains(out, "ImagePullBackOff") && !strings.Contains(out, "ErrImagePull") {
+	if out := mustRun(t, append(slices.Clone(k), "get", "pod", "web")...); !strings.Contains(out, "ImagePullBackOff") && !strings.Contains(out, "ErrImagePull") {
 		t.Errorf("kubectl get pod:\n%s", out)
 	}
-	mustRun(t, append(k, "set", "image", "pod/web", "web=nginx")...)
+	mustRun(t, append(slices.Clone(k), "set", "image", "pod/web", "web=nginx")...)
 	eventually(t, 20*time.Second, func() error {
 		p, err := cluster.Client.CoreV1().Pods(ns).Get(context.Background(), "web", metav1.GetOptions{})
 		if err != nil {
@@ -89,8 +90,8 @@ func TestImageTypo(t *testing.T) {
 func TestImageBadTagAndName(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
-	k := append(kubectls(t)["klab"], "-n", ns)
-	mustRun(t, append(k, "run", "tag", "--image=nginx:1.99")...)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
+	mustRun(t, append(slices.Clone(k), "run", "tag", "--image=nginx:1.99")...)
 	p := waitingReason(t, ns, "tag", "ImagePullBackOff")
 	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.HasSuffix(msg, `docker.io/library/nginx:1.99: not found`) {
 		t.Fatalf("bad tag message %q", msg)

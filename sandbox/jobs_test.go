@@ -174,7 +174,7 @@ func TestJobTTLAfterFinished(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("job still there: %v", err)
+		return fmt.Errorf("job still there: %w", err)
 	})
 	// Its pods go too (garbage collector).
 	eventually(t, time.Minute, func() error {

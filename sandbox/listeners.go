@@ -56,7 +56,7 @@ func openListeners(data string, apiserverPort int) (*listeners, error) {
 	}
 	agent, err := listenLoopback(0)
 	if err != nil {
-		api.Close()
+		_ = api.Close()
 		return nil, fmt.Errorf("node agent: %w", err)
 	}
 	return &listeners{etcdSocket: sock, apiserver: api, agent: agent}, nil
@@ -74,8 +74,8 @@ func (l *listeners) describe() []string {
 // close closes the TCP listeners not yet handed over (closing one its
 // server already closed is harmless); etcd removes its socket itself.
 func (l *listeners) close() {
-	l.apiserver.Close()
-	l.agent.Close()
+	_ = l.apiserver.Close()
+	_ = l.agent.Close()
 }
 
 // apiserverPort is the port of the apiserver's listener.

@@ -35,7 +35,7 @@ func TestEtcdSocketPath(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listen on %s: %v", got, err)
 	}
-	l.Close()
+	_ = l.Close()
 	if again, _ := etcdSocketPath(deep, base); again != got {
 		t.Errorf("same data dir, other socket: %q then %q", got, again)
 	}

@@ -85,6 +85,7 @@ type Sandbox struct {
 	StaleLockPID int
 
 	lock   *sandboxctl.Lock
+	ctx    context.Context    // the sandbox's life: ends on Stop or when the caller's context ends
 	cancel context.CancelFunc // asks for a stop
 	tiers  [3]tier            // etcd, apiserver, the rest: stopped last to first
 	mu     sync.Mutex
@@ -92,9 +93,6 @@ type Sandbox struct {
 	done   chan struct{}
 	closer []func()
 }
-
-// memoryLimit is the sandbox's soft Go memory limit (see Start).
-const memoryLimit = 180 << 20
 
 // Shutdown tiers: each stops only once every higher tier has stopped, so
 // that the apiserver still answers while controllers and the agent stop,
@@ -130,19 +128,55 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if v := version.Get().GitVersion; strings.HasPrefix(v, "v0.0.0") {
 		return nil, fmt.Errorf("this klab binary carries no Kubernetes version (%s), so kubectl could not talk to its sandbox: build it with `make build` (it stamps k8s.io/component-base/version with -ldflags)", v)
 	}
-	// A learning cluster is small: trade a little CPU for a smaller heap
-	// (GOGC=50 keeps peak RSS ~40 MB lower). GOGC in the environment wins.
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(50)
+	s, err := newSandbox(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
-	// A soft memory limit above the live heap (~100 MiB for a lesson) keeps
-	// peak RSS under 350 MB over a whole lesson (measured: 342 MB instead of
-	// 361 MB, no extra CPU); at 160 MiB the GC ran three times as much.
-	// GOMEMLIMIT in the environment wins.
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		debug.SetMemoryLimit(memoryLimit)
+	fail := func(err error) (*Sandbox, error) {
+		s.cancel()
+		<-s.done
+		return nil, err
 	}
-	data, err := filepath.Abs(cfg.DataDir)
+	if err := s.openLog(cfg.Log); err != nil {
+		return fail(err)
+	}
+	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
+	p, ls, err := s.certificatesAndListeners(&st)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.runEtcd(ls, st); err != nil {
+		return fail(err)
+	}
+	s.Timings.Etcd = time.Since(t0)
+	t1 := time.Now()
+	if err := s.runAPIServer(p, ls, st); err != nil {
+		return fail(err)
+	}
+	s.Timings.APIServer = time.Since(t1)
+	t2 := time.Now()
+	if err := s.runComponents(p, ls); err != nil {
+		return fail(err)
+	}
+	s.Timings.Controllers = time.Since(t2)
+	s.Timings.Total = time.Since(t0)
+
+	st.Ready = time.Now()
+	st.ReadyLine = s.ReadyLine()
+	if err := sandboxctl.WriteState(s.DataDir, st); err != nil {
+		return fail(err)
+	}
+	log.Print(st.ReadyLine)
+	// Building the API (OpenAPI specs above all) leaves much garbage: give
+	// the freed pages back now rather than when the scavenger gets to them.
+	debug.FreeOSMemory()
+	return s, nil
+}
+
+// newSandbox takes the data dir's lock and prepares the shutdown: when ctx ends (or a stage fails),
+// the components stop tier by tier and done is closed.
+func newSandbox(ctx context.Context, dataDir string) (*Sandbox, error) {
+	data, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox data dir: %w", err)
 	}
@@ -152,7 +186,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Sandbox{DataDir: data, Kubeconfig: sandboxctl.KubeconfigPath(data), lock: lock, cancel: cancel,
-		StaleLockPID: lock.StalePID, done: make(chan struct{})}
+		StaleLockPID: lock.StalePID, done: make(chan struct{}), ctx: ctx}
 	for i := range s.tiers {
 		s.tiers[i].ctx, s.tiers[i].cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
@@ -161,41 +195,42 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.shutdown()
 		close(s.done)
 	}()
-	fail := func(err error) (*Sandbox, error) {
-		cancel()
-		<-s.done
-		return nil, err
-	}
+	return s, nil
+}
 
-	logw := cfg.Log
-	if logw == nil {
-		f, err := os.OpenFile(sandboxctl.LogPath(data), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+// openLog sends the components' logs to w, else to the data dir's log file.
+func (s *Sandbox) openLog(w io.Writer) error {
+	if w == nil {
+		f, err := os.OpenFile(sandboxctl.LogPath(s.DataDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return fail(fmt.Errorf("open sandbox log: %w", err))
+			return fmt.Errorf("open sandbox log: %w", err)
 		}
-		s.closer = append(s.closer, func() { f.Close() })
-		logw = f
+		s.closer = append(s.closer, func() { _ = f.Close() })
+		w = f
 	}
-	setupLogging(logw)
-	log.Printf("klab sandbox starting in %s (pid %d)", data, os.Getpid())
+	setupLogging(w)
+	log.Printf("klab sandbox starting in %s (pid %d)", s.DataDir, os.Getpid())
 	if s.StaleLockPID != 0 && s.StaleLockPID != os.Getpid() {
 		log.Printf("cleared the stale lock of pid %d", s.StaleLockPID)
 	}
+	return nil
+}
 
-	if err := privateDataDir(data, log.Printf); err != nil {
-		return fail(fmt.Errorf("sandbox data dir: %w", err))
+// certificatesAndListeners makes the data dir private, the certificates and the kubeconfig, and opens
+// every listener (see listeners): the apiserver's and the agent's are handed over, so that no port is
+// taken between choice and bind.
+func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listeners, error) {
+	if err := privateDataDir(s.DataDir, log.Printf); err != nil {
+		return pki{}, nil, fmt.Errorf("sandbox data dir: %w", err)
 	}
-	p := pki{dir: filepath.Join(data, "pki")}
+	p := pki{dir: filepath.Join(s.DataDir, "pki")}
 	if err := p.ensure(); err != nil {
-		return fail(err)
+		return pki{}, nil, err
 	}
-	prev, _ := sandboxctl.ReadState(data)
-	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
-	// Every listener is opened here (see listeners), the apiserver's and the
-	// agent's handed over, so that no port is taken between choice and bind.
-	ls, err := openListeners(data, prev.APIServerPort)
+	prev, _ := sandboxctl.ReadState(s.DataDir)
+	ls, err := openListeners(s.DataDir, prev.APIServerPort)
 	if err != nil {
-		return fail(err)
+		return pki{}, nil, err
 	}
 	s.closer = append(s.closer, ls.close)
 	for _, l := range ls.describe() {
@@ -206,16 +241,20 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	st.EtcdSocket = ls.etcdSocket
 	s.Server = st.Server
 	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
-		return fail(err)
+		return pki{}, nil, err
 	}
+	return p, ls, nil
+}
 
-	etcd, err := startEtcd(filepath.Join(data, "etcd"), ls.etcdSocket, sandboxctl.LogPath(data))
+// runEtcd starts etcd on its socket and records the sandbox's state.
+func (s *Sandbox) runEtcd(ls *listeners, st sandboxctl.State) error {
+	etcd, err := startEtcd(filepath.Join(s.DataDir, "etcd"), ls.etcdSocket, sandboxctl.LogPath(s.DataDir))
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	if err := sandboxctl.WriteState(data, st); err != nil {
+	if err := sandboxctl.WriteState(s.DataDir, st); err != nil {
 		etcd.Close()
-		return fail(err)
+		return err
 	}
 	s.goRun(tierEtcd, "etcd", func(ctx context.Context) error {
 		select {
@@ -227,13 +266,14 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return err
 		}
 	})
-	s.Timings.Etcd = time.Since(t0)
-	t1 := time.Now()
+	return nil
+}
 
-	// kube-apiserver
-	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, ls.apiserver, apiserverArgs(p, st.APIServerPort, ls.etcdSocket, data))
+// runAPIServer starts kube-apiserver and waits until it is ready; it builds the sandbox's client.
+func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error {
+	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, ls.apiserver, apiserverArgs(p, st.APIServerPort, ls.etcdSocket, s.DataDir))
 	if err != nil {
-		return fail(fmt.Errorf("kube-apiserver: %w", err))
+		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	apiserverErr := make(chan error, 1)
 	s.goRun(tierAPIServer, "kube-apiserver", func(context.Context) error {
@@ -241,48 +281,51 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		apiserverErr <- err
 		return err
 	})
-
 	rc, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
-		return fail(fmt.Errorf("load %s: %w", s.Kubeconfig, err))
+		return fmt.Errorf("load %s: %w", s.Kubeconfig, err)
 	}
 	rc.QPS, rc.Burst = 200, 400
 	s.RestConfig = rc
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return fail(fmt.Errorf("client: %w", err))
+		return fmt.Errorf("client: %w", err)
 	}
 	s.Client = client
+	ctx := s.ctx
 	if err := waitFor(ctx, apiserverErr, 2*time.Minute, func() bool {
 		b, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil && string(b) == "ok"
 	}); err != nil {
-		return fail(fmt.Errorf("kube-apiserver /readyz: %w", err))
+		return fmt.Errorf("kube-apiserver /readyz: %w", err)
 	}
-	s.Timings.APIServer = time.Since(t1)
-	t2 := time.Now()
+	return nil
+}
 
-	// controllers, scheduler, node agent
+// runComponents starts the controllers, the scheduler and the node agent, and waits until the node
+// this process registered is Ready and pods can be created (the default ServiceAccount exists).
+func (s *Sandbox) runComponents(p pki, ls *listeners) error {
 	cctx := s.tiers[tierComponents].ctx
 	cmDone, err := startControllerManager(cctx, s.Kubeconfig, p)
 	if err != nil {
-		return fail(fmt.Errorf("kube-controller-manager: %w", err))
+		return fmt.Errorf("kube-controller-manager: %w", err)
 	}
 	s.goRun(tierComponents, "kube-controller-manager", func(context.Context) error { return <-cmDone })
 	schedDone, err := startScheduler(cctx, s.Kubeconfig)
 	if err != nil {
-		return fail(fmt.Errorf("kube-scheduler: %w", err))
+		return fmt.Errorf("kube-scheduler: %w", err)
 	}
 	s.goRun(tierComponents, "kube-scheduler", func(context.Context) error { return <-schedDone })
 	agentDone := make(chan error, 1)
 	agentReady := make(chan struct{})
 	var readyOnce sync.Once
+	client := s.Client
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, data, p, ls.agent, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
+		err := runAgent(ctx, client, s.DataDir, p, ls.agent, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})
-
+	ctx := s.ctx
 	if err := waitFor(ctx, agentDone, 2*time.Minute, func() bool {
 		select {
 		case <-agentReady: // registered by this process, not a Node left from the last run
@@ -303,21 +346,9 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		}
 		return false
 	}); err != nil {
-		return fail(fmt.Errorf("wait for the default ServiceAccount and node %s: %w", NodeName, err))
+		return fmt.Errorf("wait for the default ServiceAccount and node %s: %w", NodeName, err)
 	}
-	s.Timings.Controllers = time.Since(t2)
-	s.Timings.Total = time.Since(t0)
-
-	st.Ready = time.Now()
-	st.ReadyLine = s.ReadyLine()
-	if err := sandboxctl.WriteState(data, st); err != nil {
-		return fail(err)
-	}
-	log.Print(st.ReadyLine)
-	// Building the API (OpenAPI specs above all) leaves much garbage: give
-	// the freed pages back now rather than when the scavenger gets to them.
-	debug.FreeOSMemory()
-	return s, nil
+	return nil
 }
 
 // ReadyLine is the line `klab sandbox up` prints once ready.

@@ -71,7 +71,7 @@ func Execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
 	case errors.Is(err, context.Canceled):
 		code = ExitInterrupted
 	}
-	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
+	if msg := err.Error(); msg != "" && (ee == nil || ee.Err != nil) {
 		fmt.Fprintf(stderr, "%s: %s\n", root.DisplayName(), msg)
 	}
 	return code

@@ -34,7 +34,7 @@ func trustOnTTY(t *testing.T, dir, answer string) (int, string) {
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	defer master.Close()
+	defer func() { _ = master.Close() }()
 	defer slave.Close()
 	if _, err := master.WriteString(answer + "\n"); err != nil {
 		t.Fatal(err)

@@ -157,7 +157,7 @@ func Checkout(ctx context.Context, s Source, cacheDir string) (clone, dir string
 	if err != nil {
 		return "", "", fmt.Errorf("git cache: %w", err)
 	}
-	defer lf.Close()
+	defer func() { _ = lf.Close() }()
 	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
 		return "", "", fmt.Errorf("git cache lock: %w", err)
 	}
@@ -167,7 +167,7 @@ func Checkout(ctx context.Context, s Source, cacheDir string) (clone, dir string
 		if err != nil {
 			return "", "", fmt.Errorf("git cache: %w", err)
 		}
-		defer os.RemoveAll(tmp)
+		defer func() { _ = os.RemoveAll(tmp) }()
 		if err := run(ctx, git, tmp, "init", "-q"); err != nil {
 			return "", "", err
 		}

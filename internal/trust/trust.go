@@ -71,7 +71,7 @@ func (s Store) save(f storeFile) error {
 	if err != nil {
 		return fmt.Errorf("trust store: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("write trust store: %w", err)
@@ -134,7 +134,8 @@ func (s Store) Add(hash, source string, now time.Time) error {
 			kept = append(kept, e)
 		}
 	}
-	f.Lessons = append(kept, Entry{Hash: hash, Source: source, Trusted: now.UTC()})
+	kept = append(kept, Entry{Hash: hash, Source: source, Trusted: now.UTC()})
+	f.Lessons = kept
 	return s.save(f)
 }
 

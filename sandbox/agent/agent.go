@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 
 	if err := a.registerNode(ctx); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	a.podIndex = podInformer.GetIndexer()
 	a.pods = newPodManager(ctx, a)
 	if _, err := podInformer.AddEventHandler(a.pods.handler()); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return fmt.Errorf("pod informer: %w", err)
 	}
 

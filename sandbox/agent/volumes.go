@@ -120,7 +120,7 @@ func ensureVolume(v volume) error {
 	if err != nil {
 		return fmt.Errorf("open volume folder: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if err := r.MkdirAll(v.rel, 0o755); err != nil {
 		return fmt.Errorf("create volume folder %s: %w", v.rel, err)
 	}
@@ -165,7 +165,7 @@ func writeAtomic(dir string, files map[string][]byte) error {
 	if err != nil {
 		return fmt.Errorf("open volume: %w", err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	ts := ".." + time.Now().UTC().Format("2006_01_02_15_04_05.000000000")
 	if err := root.Mkdir(ts, 0o755); err != nil {
 		return fmt.Errorf("volume: %w", err)
@@ -373,7 +373,7 @@ func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mou
 	closeAll := func() {
 		for _, m := range mounts {
 			if m.Root != nil {
-				m.Root.Close()
+				_ = m.Root.Close()
 			}
 		}
 	}
@@ -409,7 +409,7 @@ func openVolumePath(base, rel string, m *busybox.Mount) (*os.Root, error) {
 	if rel == "." {
 		return vol, nil
 	}
-	defer vol.Close()
+	defer func() { _ = vol.Close() }()
 	fi, err := vol.Stat(rel)
 	switch {
 	case err == nil && !fi.IsDir():

@@ -290,7 +290,7 @@ func (w *podWorker) computeLocked() {
 	for _, c := range w.ctrs {
 		if c.init {
 			if c.state.Terminated == nil || c.state.Terminated.ExitCode != 0 {
-				if !(c.started && c.state.Running != nil && isSidecar(w.pod, c.name)) {
+				if !c.started || c.state.Running == nil || !isSidecar(w.pod, c.name) {
 					initDone = false
 				}
 			}
@@ -658,7 +658,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		logPath := w.logPath(c.Name, idx)
 		lw, err := w.m.logs.create(w.uid, logPath)
 		if err != nil {
-			fsys.Close()
+			_ = fsys.Close()
 			w.m.a.logf("agent: %v", err)
 			return 1, false
 		}
@@ -724,7 +724,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		}
 		lw.close()
 		message := terminationMessage(c, fsys, logPath, code)
-		fsys.Close()
+		_ = fsys.Close()
 		killed := ctx.Err() != nil
 		if killed {
 			code = 137

@@ -34,7 +34,8 @@ func TestCheckCommand(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err := cmd.Run()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 		} else if err != nil {
 			t.Fatal(err)
@@ -74,8 +75,8 @@ func TestCheckWaitTimeout(t *testing.T) {
 	cmd := exec.Command(cluster.Bin, "check", "--sandbox", "-n", ns, "jobs-cronjobs", "--step", "2", "--wait", "2s", "--lang", "en")
 	cmd.Env = append(os.Environ(), "KLAB_SANDBOX_DIR="+cluster.DataDir, "XDG_STATE_HOME="+t.TempDir())
 	out, err := cmd.Output()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 124 || !strings.Contains(string(out), "not found in namespace "+ns) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 124 || !strings.Contains(string(out), "not found in namespace "+ns) {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
 }

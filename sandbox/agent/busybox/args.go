@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"syscall"
 
 	"mvdan.cc/sh/v3/interp"
 )
@@ -64,9 +65,7 @@ func statusOf(err error) int {
 	if err == nil {
 		return 0
 	}
-	var code uint8
-	var ok bool
-	if code, ok = interp.IsExitStatus(err); ok {
+	if code, ok := errors.AsType[interp.ExitStatus](err); ok {
 		return int(code)
 	}
 	return 2
@@ -89,12 +88,12 @@ func (p *proc) inputs(names []string, fn func(name string, r io.Reader) error) i
 		if err == nil {
 			var fi fs.FileInfo
 			if fi, err = f.Stat(); err == nil && fi.IsDir() {
-				err = &fs.PathError{Op: "read", Path: n, Err: errors.New("Is a directory")}
+				err = &fs.PathError{Op: "read", Path: n, Err: syscall.EISDIR}
 			}
 		}
 		if err != nil {
 			if f != nil {
-				f.Close()
+				_ = f.Close()
 			}
 			fmt.Fprintf(p.hc.Stderr, "%s: can't open '%s': %s\n", p.name, n, describe(unwrapPath(err)))
 			code = 1

@@ -82,7 +82,7 @@ func (p *proc) awkArgs() (prog string, vars, rest []string, code int) {
 	for len(args) > 0 && args[0] != "--" && len(args[0]) > 1 && args[0][0] == '-' {
 		a := args[0]
 		opt, val := a[:2], a[2:]
-		if val == "" && strings.Contains("Fvfe", opt[1:]) {
+		if val == "" && (opt == "-F" || opt == "-v" || opt == "-f" || opt == "-e") {
 			if len(args) < 2 {
 				return "", nil, nil, p.errf("option requires an argument -- %s", opt[1:])
 			}

@@ -274,7 +274,7 @@ func (f *FS) ReadDir(p string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, perr("open", p, err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	ents, err := d.ReadDir(-1)
 	if err != nil {
 		return nil, perr("readdir", p, err)

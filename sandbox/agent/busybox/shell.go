@@ -81,7 +81,7 @@ func exitCode(ctx context.Context, err error) (int, error) {
 	if err == nil {
 		return 0, nil
 	}
-	if code, ok := interp.IsExitStatus(err); ok {
+	if code, ok := errors.AsType[interp.ExitStatus](err); ok {
 		return int(code), nil
 	}
 	return 2, err
@@ -294,7 +294,7 @@ func (s *Shell) call(ctx context.Context, rs *runnerState, args []string) ([]str
 // shell.
 func (s *Shell) fatal(hc interp.HandlerContext, builtin, msg string) error {
 	fmt.Fprintf(hc.Stderr, "sh: %s: line %d: %s\n", builtin, hc.Pos.Line(), msg)
-	return interp.NewExitStatus(2)
+	return interp.ExitStatus(2)
 }
 
 // checkSyntax refuses what the interpreter would do on the host itself: process substitution creates
@@ -388,7 +388,7 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 	switch name {
 	case internalLookup:
 		if code := s.lookup(hc, args[1], args[2:]); code != 0 {
-			return interp.NewExitStatus(uint8(code))
+			return interp.ExitStatus(uint8(code))
 		}
 		return nil
 	case internalPID1:
@@ -404,10 +404,10 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 	a, ok := appletFor(name)
 	if !ok {
 		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", name)
-		return interp.NewExitStatus(127)
+		return interp.ExitStatus(127)
 	}
 	if ctx.Err() != nil {
-		return interp.NewExitStatus(uint8(killedStatus(ctx)))
+		return interp.ExitStatus(uint8(killedStatus(ctx)))
 	}
 	pctx, done := s.procs.start(ctx, args)
 	defer done()
@@ -417,7 +417,7 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 		reportSignal(hc.Stderr, syscall.Signal(code-128))
 	}
 	if code != 0 {
-		return interp.NewExitStatus(uint8(code))
+		return interp.ExitStatus(uint8(code))
 	}
 	return nil
 }
@@ -435,16 +435,16 @@ func (s *Shell) runScriptFile(ctx context.Context, hc interp.HandlerContext, nam
 	fi, err := s.FS.Stat(p)
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", name)
-		return interp.NewExitStatus(127)
+		return interp.ExitStatus(127)
 	}
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
 		fmt.Fprintf(hc.Stderr, "sh: %s: Permission denied\n", name)
-		return interp.NewExitStatus(126)
+		return interp.ExitStatus(126)
 	}
 	src, err := s.FS.ReadFile(p)
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s: %s\n", name, errMsg(err))
-		return interp.NewExitStatus(126)
+		return interp.ExitStatus(126)
 	}
 	return s.runSource(ctx, hc, string(src), name, args, nil)
 }
@@ -462,7 +462,7 @@ func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env e
 	}
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
-		return interp.NewExitStatus(2)
+		return interp.ExitStatus(2)
 	}
 	params := append(append([]string{}, setOpts...), "--")
 	params = append(params, args...)
@@ -473,10 +473,10 @@ func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env e
 	code, err := exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
-		return interp.NewExitStatus(2)
+		return interp.ExitStatus(2)
 	}
 	if code != 0 {
-		return interp.NewExitStatus(uint8(code))
+		return interp.ExitStatus(uint8(code))
 	}
 	return nil
 }

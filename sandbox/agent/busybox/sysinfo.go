@@ -81,7 +81,7 @@ func strftime(t time.Time, f string) string {
 		case 'd':
 			b.WriteString(num(t.Day(), 2))
 		case 'e':
-			b.WriteString(fmt.Sprintf("%2d", t.Day()))
+			fmt.Fprintf(&b, "%2d", t.Day())
 		case 'H':
 			b.WriteString(num(t.Hour(), 2))
 		case 'I':
@@ -95,7 +95,7 @@ func strftime(t time.Time, f string) string {
 		case 'S':
 			b.WriteString(num(t.Second(), 2))
 		case 'N':
-			b.WriteString(fmt.Sprintf("%09d", t.Nanosecond()))
+			fmt.Fprintf(&b, "%09d", t.Nanosecond())
 		case 's':
 			b.WriteString(strconv.FormatInt(t.Unix(), 10))
 		case 'j':

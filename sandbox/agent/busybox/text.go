@@ -161,7 +161,7 @@ func seq(p *proc) int {
 			s = "0" + s
 		}
 		if i > 0 {
-			bw.WriteString(sep)
+			_, _ = bw.WriteString(sep)
 		}
 		if _, err := bw.WriteString(s); err != nil {
 			return 1
@@ -169,7 +169,7 @@ func seq(p *proc) int {
 		n++
 	}
 	if n > 0 {
-		bw.WriteString("\n")
+		_, _ = bw.WriteString("\n")
 	}
 	if err := bw.Flush(); err != nil {
 		return 1
@@ -331,7 +331,7 @@ func wc(p *proc) int {
 		br := bufio.NewReaderSize(r, 64<<10)
 		for {
 			ch, size, err := br.ReadRune()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -446,10 +446,7 @@ func grep(p *proc) int {
 		return 2
 	}
 	if strings.Contains(strings.Join(pats, "\n"), "\n") {
-		var alts []string
-		for _, pt := range pats {
-			alts = append(alts, pt)
-		}
+		alts := append([]string(nil), pats...)
 		if re, err = regexpFor(strings.Join(alts, "|"), true, false, has(set, "i"), has(set, "w")); err != nil {
 			p.errf("%v", err)
 			return 2
@@ -695,11 +692,11 @@ func gzipApplet(p *proc) int {
 		}
 		if toStdout {
 			code = max(code, p.gzipStream(in, p.out(), decompress))
-			in.Close()
+			_ = in.Close()
 			continue
 		}
 		if _, err := p.sh.FS.Stat(dst); err == nil && !has(set, "f") {
-			in.Close()
+			_ = in.Close()
 			fmt.Fprintf(p.hc.Stderr, "%s: can't open '%s': File exists\n", p.name, strings.TrimPrefix(dst, "/"))
 			code = 1
 			continue
@@ -735,7 +732,7 @@ func (p *proc) gzipStream(in io.Reader, out io.Writer, decompress bool) int {
 		if err != nil {
 			return p.errf("invalid magic")
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }()
 		if _, err := io.Copy(out, zr); err != nil {
 			return p.fail(err)
 		}

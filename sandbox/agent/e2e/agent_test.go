@@ -111,7 +111,7 @@ func logs(t testing.TB, ns, pod string, o *corev1.PodLogOptions) string {
 	if err != nil {
 		t.Fatalf("logs %s/%s: %v", ns, pod, err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	b, err := io.ReadAll(rc)
 	if err != nil {
 		t.Fatalf("logs %s/%s: %v", ns, pod, err)
