@@ -50,7 +50,7 @@ func TestKubectlPluginHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, []string{"Usage:\n  kubectl lab [LESSON|PATH] [flags]\n  kubectl lab [command]\n", `Use "kubectl lab [command] --help"`}},
+		{[]string{"--help"}, []string{"Usage:\n  kubectl lab [LESSON|PATH|URL] [flags]\n  kubectl lab [command]\n", `Use "kubectl lab [command] --help"`}},
 		{[]string{"sandbox", "up", "--help"}, []string{"Usage:\n  kubectl lab sandbox up [flags]\n"}},
 		{[]string{"list", "--help"}, []string{"Usage:\n  kubectl lab list", "Examples:\n  kubectl lab list\n  kubectl lab list ./my-course --json\n"}},
 		{[]string{"check", "--help"}, []string{"  kubectl lab check --sandbox jobs-cronjobs --step 1\n"}},
@@ -69,7 +69,7 @@ func TestKubectlPluginHelp(t *testing.T) {
 		}
 	}
 	// As klab, nothing changes.
-	if got := help("klab", "--help"); !strings.Contains(got, "Usage:\n  klab [LESSON|PATH] [flags]\n") {
+	if got := help("klab", "--help"); !strings.Contains(got, "Usage:\n  klab [LESSON|PATH|URL] [flags]\n") {
 		t.Errorf("klab --help:\n%s", got)
 	}
 
@@ -116,7 +116,7 @@ func TestKubectlLabOnPath(t *testing.T) {
 	if out := run("lab", "list"); !strings.Contains(out, "jobs-cronjobs") {
 		t.Errorf("kubectl lab list:\n%s", out)
 	}
-	if out := run("lab", "--help"); !strings.Contains(out, "Usage:\n  kubectl lab [LESSON|PATH] [flags]") {
+	if out := run("lab", "--help"); !strings.Contains(out, "Usage:\n  kubectl lab [LESSON|PATH|URL] [flags]") {
 		t.Errorf("kubectl lab --help:\n%s", out)
 	}
 	if out := run("lab", "version"); !strings.Contains(out, "v1.37") {
