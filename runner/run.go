@@ -98,41 +98,84 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	if err := ctx.Err(); err != nil {
 		return Result{ExitCode: 130, Interrupted: true}, fmt.Errorf("run %s: %w", name, err)
 	}
+	var output tailBuffer
+	pr, err := l.startPTY(name, script, true, func(chunk []byte) {
+		output.Write(chunk)
+		if out != nil {
+			out(chunk)
+		}
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("run %s: %w", name, err)
+	}
+	defer l.finish(pr.p)
+	start := time.Now()
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- pr.cmd.Wait() }()
+
+	var res Result
+	ctxDone := ctx.Done()
+	var kill <-chan time.Time
+wait:
+	for {
+		select {
+		case <-waitDone:
+			break wait
+		case <-ctxDone:
+			ctxDone = nil
+			res.Interrupted = true
+			_ = syscall.Kill(-pr.p.pgid, syscall.SIGINT)
+			kill = time.After(InterruptGrace)
+		case <-kill:
+			kill = nil
+			killSession(pr.p, syscall.SIGKILL)
+		}
+	}
+	res.Duration = time.Since(start)
+	res.ExitCode = exitCode(pr.cmd.ProcessState)
+	res.Interrupted = res.Interrupted || pr.p.interrupted.Load()
+	pr.drain()
+	res.Output = output.String()
+	return res, nil
+}
+
+// ptyRun is one command under a terminal of its own, in its own session: the one path of foreground
+// runs and background scripts. Its output goes to sink, chunk by chunk, with the terminal's queries
+// answered as a terminal would.
+type ptyRun struct {
+	cmd      *exec.Cmd
+	p        *proc
+	master   *os.File
+	readDone chan struct{}
+}
+
+// startPTY starts script (named name in bash's messages) on a new pty of the lab's window size.
+func (l *Lab) startPTY(name, script string, foreground bool, sink func([]byte)) (*ptyRun, error) {
 	l.mu.Lock()
 	cols, rows := l.cols, l.rows
 	l.mu.Unlock()
-
 	master, slave, err := openPTY(cols, rows)
 	if err != nil {
-		return Result{}, fmt.Errorf("run %s: %w", name, err)
+		return nil, err
 	}
 	cmd := l.bashCommand(name, l.MapPaths(script))
 	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-
-	p, err := l.start(cmd, true, master)
+	p, err := l.start(cmd, foreground, master)
 	_ = slave.Close()
 	if err != nil {
 		_ = master.Close()
-		return Result{}, fmt.Errorf("run %s: %w", name, err)
+		return nil, err
 	}
-	defer l.finish(p)
-	start := time.Now()
-
-	var output tailBuffer
-	readDone := make(chan struct{})
+	pr := &ptyRun{cmd: cmd, p: p, master: master, readDone: make(chan struct{})}
 	go func() {
-		defer close(readDone)
+		defer close(pr.readDone)
 		buf := make([]byte, 32<<10)
 		var answers queryAnswerer
 		emit := func(chunk []byte) {
-			if len(chunk) == 0 {
-				return
-			}
-			output.Write(chunk)
-			if out != nil {
-				out(chunk)
+			if len(chunk) > 0 {
+				sink(chunk)
 			}
 		}
 		for {
@@ -146,43 +189,21 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 			}
 		}
 	}()
-	waitDone := make(chan error, 1)
-	go func() { waitDone <- cmd.Wait() }()
+	return pr, nil
+}
 
-	var res Result
-	ctxDone := ctx.Done()
-	var kill <-chan time.Time
-wait:
-	for {
-		select {
-		case <-waitDone:
-			break wait
-		case <-ctxDone:
-			ctxDone = nil
-			res.Interrupted = true
-			_ = syscall.Kill(-p.pgid, syscall.SIGINT)
-			kill = time.After(InterruptGrace)
-		case <-kill:
-			kill = nil
-			killSession(p, syscall.SIGKILL)
-		}
-	}
-	res.Duration = time.Since(start)
-	res.ExitCode = exitCode(cmd.ProcessState)
-	res.Interrupted = res.Interrupted || p.interrupted.Load()
-	// Whatever the script left behind ends with it (no orphans); the
-	// terminal then hangs up and the reader sees the end of the output.
-	killSession(p, syscall.SIGKILL)
+// drain ends, once the command has exited, whatever it left behind in its session (no orphans); the
+// terminal then hangs up, the reader sees the end of the output, and the terminal is closed.
+func (pr *ptyRun) drain() {
+	killSession(pr.p, syscall.SIGKILL)
 	select {
-	case <-readDone:
+	case <-pr.readDone:
 	case <-time.After(time.Second):
 		// A process outside the session still holds the terminal.
-		_ = master.SetReadDeadline(time.Now())
-		<-readDone
+		_ = pr.master.SetReadDeadline(time.Now())
+		<-pr.readDone
 	}
-	_ = master.Close()
-	res.Output = output.String()
-	return res, nil
+	_ = pr.master.Close()
 }
 
 // StartBackground runs a lesson background script detached, in its own
@@ -200,68 +221,31 @@ func (l *Lab) StartBackground(ctx context.Context, s *lessons.Script) error {
 	if err != nil {
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
-	l.mu.Lock()
-	cols, rows := l.cols, l.rows
-	l.mu.Unlock()
-	master, slave, err := openPTY(cols, rows)
+	pr, err := l.startPTY(s.Path, s.Body, false, func(chunk []byte) { _, _ = f.Write(chunk) })
 	if err != nil {
-		_ = f.Close()
-		return fmt.Errorf("start background %s: %w", s.Path, err)
-	}
-	cmd := l.bashCommand(s.Path, l.MapPaths(s.Body))
-	cmd.Env = append(cmd.Env, termEnv(cmd.Env)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p, err := l.start(cmd, false, master)
-	_ = slave.Close()
-	if err != nil {
-		_ = master.Close()
 		_ = f.Close()
 		return fmt.Errorf("start background %s: %w", s.Path, err)
 	}
 	job := l.trackBackground(s)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		defer f.Close()
-		buf := make([]byte, 32<<10)
-		var answers queryAnswerer
-		for {
-			n, err := master.Read(buf)
-			if n > 0 {
-				_, _ = f.Write(answers.feed(buf[:n], master))
-			}
-			if err != nil {
-				_, _ = f.Write(answers.flush())
-				return
-			}
-		}
-	}()
 	waitDone := make(chan struct{})
 	go func() {
-		_ = cmd.Wait()
+		_ = pr.cmd.Wait()
 		close(waitDone)
-		killSession(p, syscall.SIGKILL)
-		select {
-		case <-readDone:
-		case <-time.After(time.Second):
-			_ = master.SetReadDeadline(time.Now())
-			<-readDone
-		}
-		_ = master.Close()
-		l.finishBackground(job, exitCode(cmd.ProcessState), p.interrupted.Load())
-		l.finish(p)
+		pr.drain()
+		_ = f.Close()
+		l.finishBackground(job, exitCode(pr.cmd.ProcessState), pr.p.interrupted.Load())
+		l.finish(pr.p)
 	}()
 	go func() {
 		select {
 		case <-waitDone:
 		case <-ctx.Done():
-			p.interrupted.Store(true)
-			killSession(p, syscall.SIGTERM)
+			pr.p.interrupted.Store(true)
+			killSession(pr.p, syscall.SIGTERM)
 			select {
 			case <-waitDone:
 			case <-time.After(InterruptGrace):
-				killSession(p, syscall.SIGKILL)
+				killSession(pr.p, syscall.SIGKILL)
 			}
 		}
 	}()
