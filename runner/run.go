@@ -110,8 +110,11 @@ func (l *Lab) run(ctx context.Context, name, script string, out func([]byte)) (R
 	}
 	defer l.finish(pr.p)
 	start := time.Now()
-	waitDone := make(chan error, 1)
-	go func() { waitDone <- pr.cmd.Wait() }()
+	waitDone := make(chan struct{})
+	go func() {
+		_ = pr.cmd.Wait() // the exit status is read from ProcessState
+		close(waitDone)
+	}()
 
 	var res Result
 	ctxDone := ctx.Done()

@@ -29,7 +29,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -77,7 +77,7 @@ func TestRestartOnTCPEraEtcdData(t *testing.T) {
 		`"uid":"0b0e5a4e-8c1f-4d0e-9a53-3c3f7c1d2e01","creationTimestamp":"2026-11-30T10:00:00Z"},"data":{"k":"kept"}}`
 	ec := v3client.New(e.Server)
 	_, err = ec.Put(context.Background(), "/registry/configmaps/default/from-tcp-era", cm)
-	ec.Close()
+	_ = ec.Close()
 	e.Close()
 	if err != nil {
 		t.Fatal(err)

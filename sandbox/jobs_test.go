@@ -71,7 +71,7 @@ func podLogs(t *testing.T, ns, pod string) string {
 	if err != nil {
 		t.Fatalf("logs of %s: %v", pod, err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	b, _ := io.ReadAll(rc)
 	return string(b)
 }

@@ -167,7 +167,7 @@ func TestDetachedLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("occupy port %d: %v", st.APIServerPort, err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	mustSb("up", "--detach")
 	st2, err := sandboxctl.ReadState(dir)
 	if err != nil {

@@ -98,7 +98,7 @@ func forLines(t testing.TB, path string, f func([]string)) {
 		}
 		t.Fatal(err)
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	sc := bufio.NewScanner(file)
 	sc.Scan()
 	for sc.Scan() {
@@ -151,7 +151,7 @@ func plainHTTP(addr, request string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
 	if _, err := io.WriteString(c, request); err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func TestNoOpenDoor(t *testing.T) {
 						continue
 					}
 					b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-					resp.Body.Close()
+					_ = resp.Body.Close()
 					if (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) || len(b) > 512 {
 						t.Errorf("TLS, %s, %s %s: %s, %d bytes:\n%.300s", cname, method, path, resp.Status, len(b), b)
 					} else {
@@ -336,7 +336,7 @@ func otherUserProbe(spec string) int {
 		case "dial":
 			var c net.Conn
 			if c, err = net.DialTimeout("unix", tg.Path, 2*time.Second); err == nil {
-				c.Close()
+				_ = c.Close()
 			}
 		default:
 			err = fmt.Errorf("unknown op %q", tg.Op)
@@ -362,7 +362,7 @@ func probeBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func probeBinary(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer src.Close()
+		defer func() { _ = src.Close() }()
 		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
 		if err != nil {
 			t.Fatal(err)

@@ -78,7 +78,7 @@ func TestDeploymentLifecycle(t *testing.T) {
 func TestStatefulSetAndDaemonSet(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
-	k := append(kubectls(t)["klab"], "-n", ns)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
 	manifest := `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db}

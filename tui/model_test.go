@@ -308,7 +308,7 @@ func TestDetectTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	t.Setenv("LC_ALL", "")
 	t.Setenv("LC_CTYPE", "")
 	t.Setenv("LANG", "C")

@@ -166,7 +166,7 @@ func (m *lessonModel) trustView() string {
 		st.Subtle.Render(strings.Repeat(m.c.sym.BarEmpty, max(w-len(pct), 1))) + st.Subtle.Render(pct),
 		truncate(m.t("tui.trust.keys"), w),
 	}
-	parts := append(head, m.trust.vp.View())
+	parts := append(append([]string(nil), head...), m.trust.vp.View())
 	parts = append(parts, foot...)
 	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(m.c.height).Render(strings.Join(parts, "\n"))
 }

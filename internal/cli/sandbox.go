@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,7 +110,7 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 				f := os.NewFile(uintptr(readyFD), "ready")
 				if f != nil {
 					fmt.Fprintln(f, line)
-					f.Close()
+					_ = f.Close()
 				}
 			}
 			<-sb.Done()
@@ -241,7 +242,7 @@ func countPods(ctx context.Context, kubeconfig string) (total, running int, err 
 func shellQuote(s string) string {
 	safe := true
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '+' || r == '@') {
+		if !isShellSafe(r) {
 			safe = false
 			break
 		}
@@ -275,4 +276,9 @@ func tuneSandboxMemory() {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(sandboxMemoryLimit)
 	}
+}
+
+// isShellSafe reports whether r needs no quoting in a POSIX shell word.
+func isShellSafe(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/.-_:+@", r)
 }

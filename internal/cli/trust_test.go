@@ -35,7 +35,7 @@ func trustOnTTY(t *testing.T, dir, answer string) (int, string) {
 		t.Skipf("no pty: %v", err)
 	}
 	defer func() { _ = master.Close() }()
-	defer slave.Close()
+	defer func() { _ = slave.Close() }()
 	if _, err := master.WriteString(answer + "\n"); err != nil {
 		t.Fatal(err)
 	}

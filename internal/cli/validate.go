@@ -103,7 +103,7 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 		return fmt.Errorf("workspace: %w", err)
 	}
 	if !vo.keep {
-		defer os.RemoveAll(stateDir)
+		defer func() { _ = os.RemoveAll(stateDir) }()
 	}
 
 	progress, stopProgress := newProgress(stderr)
@@ -182,7 +182,7 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 	// A private sandbox, child of this process: it dies with klab, whatever happens.
 	p, err := sandboxctl.Start(ctx, dir, exe, sandboxctl.StartOptions{})
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("start private sandbox: %w", err)
 	}
 	fmt.Fprintf(log, "klab: private sandbox %s\n", p.ReadyLine)
@@ -190,7 +190,7 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 		if err := p.Stop(30 * time.Second); err != nil {
 			fmt.Fprintf(log, "klab: stop private sandbox: %v\n", err)
 		}
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 	}
 	// Select finds the sandbox running on dir and picks the kubectl flavour as for any lab.
 	c, err := runner.Select(ctx, runner.SelectOptions{Sandbox: true, SandboxDir: dir, KlabBin: exe, Log: io.Discard})
@@ -260,9 +260,9 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if err := write(tmp); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {

@@ -47,7 +47,7 @@ func WatchParent(f *os.File) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		_, _ = io.Copy(io.Discard, f)
 	}()
 	return gone

@@ -44,7 +44,7 @@ func helperParent() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperEnv+"=child")
 	cmd.ExtraFiles = []*os.File{childEnd}
@@ -53,7 +53,7 @@ func helperParent() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	childEnd.Close()
+	_ = childEnd.Close()
 	fmt.Println(cmd.Process.Pid)
 	time.Sleep(time.Minute)
 	return 0
@@ -230,8 +230,8 @@ func TestQuietTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	defer s.Close()
+	defer func() { _ = m.Close() }()
+	defer func() { _ = s.Close() }()
 	if err := QuietTerminal(int(s.Fd())); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestQuietTerminalBadFD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if err := QuietTerminal(int(f.Fd())); err == nil || !strings.Contains(err.Error(), "termios") {
 		t.Errorf("QuietTerminal(regular file) = %v, want a termios error", err)
 	}

@@ -98,7 +98,7 @@ func (s streamWriter) Write(b []byte) (int, error) {
 	lw := s.w
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	buf := append(lw.partial[s.stream], b...)
+	buf := append(append([]byte(nil), lw.partial[s.stream]...), b...)
 	var out bytes.Buffer
 	for {
 		i := bytes.IndexByte(buf, '\n')
@@ -355,7 +355,7 @@ func streamLog(ctx context.Context, w http.ResponseWriter, file string, opts log
 	if err != nil {
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	lw := &limitWriter{w: w, n: opts.limitBytes}
 	flush := func() {
 		if fl, ok := w.(http.Flusher); ok {

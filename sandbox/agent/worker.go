@@ -906,7 +906,7 @@ func terminationMessage(c *corev1.Container, fsys *busybox.FS, logPath string, c
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -125,7 +125,7 @@ func Acquire(dataDir string) (*Lock, error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			pid := readPID(f)
-			f.Close()
+			_ = f.Close()
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				return nil, &ErrRunning{PID: pid}
 			}
@@ -171,7 +171,7 @@ func Running(dataDir string) (pid int, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
 	if err == nil {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
@@ -276,7 +276,7 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 	if err != nil {
 		return nil, fmt.Errorf("start the sandbox: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	cmd := exec.Command(klabBin, "sandbox", "up", "--data-dir", dataDir, "--ready-fd", "3")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -285,10 +285,10 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 		var childEnd *os.File
 		p.lifeline, childEnd, err = platform.NewLifeline()
 		if err != nil {
-			w.Close()
+			_ = w.Close()
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
-		defer childEnd.Close() // the child holds its own copy once started
+		defer func() { _ = childEnd.Close() }() // the child holds its own copy once started
 		cmd.ExtraFiles = append(cmd.ExtraFiles, childEnd)
 		cmd.Args = append(cmd.Args, "--"+LifelineFlag, "4")
 	}
@@ -298,7 +298,7 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 		rotateLog(dataDir)
 		lf, err := os.OpenFile(LogPath(dataDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			w.Close()
+			_ = w.Close()
 			_ = p.lifeline.Close()
 			return nil, fmt.Errorf("open sandbox log: %w", err)
 		}
@@ -306,11 +306,11 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 		p.logFile = lf
 	}
 	if err := cmd.Start(); err != nil {
-		w.Close()
+		_ = w.Close()
 		p.closeLog()
 		return nil, fmt.Errorf("start %s sandbox up: %w", klabBin, err)
 	}
-	w.Close()
+	_ = w.Close()
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -331,7 +331,7 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 	if line == "" {
 		err := cmd.Wait()
 		p.closeLog()
-		return nil, fmt.Errorf("the sandbox exited before it was ready (%v): %s", err, tail(LogPath(dataDir), 15))
+		return nil, fmt.Errorf("the sandbox exited before it was ready (%w): %s", err, tail(LogPath(dataDir), 15))
 	}
 	p.ReadyLine = line
 	if o.Detach {
@@ -355,7 +355,7 @@ func (p *Process) Stop(timeout time.Duration) error {
 		return nil
 	case <-time.After(timeout):
 		_ = p.Cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // after the kill its error only says so
 		return fmt.Errorf("the sandbox did not stop within %s: killed", timeout)
 	}
 }
@@ -369,7 +369,7 @@ func (p *Process) kill() {
 // closeLog closes the log and, the process being gone or let go, the lifeline.
 func (p *Process) closeLog() {
 	if p.logFile != nil {
-		p.logFile.Close()
+		_ = p.logFile.Close()
 		p.logFile = nil
 	}
 	_ = p.lifeline.Close()

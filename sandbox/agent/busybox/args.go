@@ -100,7 +100,7 @@ func (p *proc) inputs(names []string, fn func(name string, r io.Reader) error) i
 			continue
 		}
 		err = fn(n, f)
-		f.Close()
+		_ = f.Close()
 		if err != nil {
 			fmt.Fprintf(p.hc.Stderr, "%s: %s: %s\n", p.name, n, describe(unwrapPath(err)))
 			code = 1

@@ -405,7 +405,7 @@ func tee(p *proc) int {
 			code = p.fail(err)
 			continue
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		ws = append(ws, f)
 	}
 	if _, err := io.Copy(io.MultiWriter(ws...), p.stdin()); err != nil {
@@ -450,7 +450,7 @@ func touch(p *proc) int {
 				code = 1
 				continue
 			}
-			f.Close()
+			_ = f.Close()
 		}
 		if err := p.sh.FS.Chtimes(ap, when, when); err != nil {
 			code = p.fail(err)
@@ -1166,7 +1166,7 @@ func mktemp(p *proc) int {
 			var f *os.File
 			f, err = p.sh.FS.OpenFile(vp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 			if err == nil {
-				f.Close()
+				_ = f.Close()
 			}
 		}
 		if err == nil {

@@ -300,7 +300,7 @@ func sed(p *proc) int {
 		}
 		if !inPlace {
 			err = run(f, p.out())
-			f.Close()
+			_ = f.Close()
 			if err != nil {
 				code = p.fail(err)
 			}
@@ -308,7 +308,7 @@ func sed(p *proc) int {
 		}
 		var b strings.Builder
 		err = run(f, &b)
-		f.Close()
+		_ = f.Close()
 		if err == nil {
 			err = p.sh.FS.WriteFile(vp, []byte(b.String()), 0o644)
 		}

@@ -31,7 +31,7 @@ func newPod(t *testing.T, mounts ...Mount) *pod {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
+	t.Cleanup(func() { _ = f.Close() })
 	return &pod{root: root, fs: f}
 }
 

@@ -648,7 +648,7 @@ func (p *proc) follow(name string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		return err
 	}
@@ -703,12 +703,12 @@ func gzipApplet(p *proc) int {
 		}
 		out, err := p.sh.FS.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
-			in.Close()
+			_ = in.Close()
 			code = p.fail(err)
 			continue
 		}
 		c := p.gzipStream(in, out, decompress)
-		in.Close()
+		_ = in.Close()
 		if err := out.Close(); err != nil && c == 0 {
 			c = p.fail(err)
 		}
