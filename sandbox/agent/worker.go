@@ -151,17 +151,7 @@ func (w *podWorker) terminate(pod *corev1.Pod) {
 	} else if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
-	w.mu.Lock()
-	var running []*ctrState
-	for _, c := range w.ctrs {
-		if c.state.Running != nil {
-			running = append(running, c)
-		}
-	}
-	w.mu.Unlock()
-	for _, c := range running {
-		w.event(c, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s", c.name))
-	}
+	running := w.stopping("Killing")
 	if len(running) == 0 || grace <= 0 {
 		w.kill()
 		return
@@ -225,9 +215,9 @@ func (w *podWorker) anyRunning() bool {
 	return false
 }
 
-// killAll stops the pod's commands at once (activeDeadlineSeconds), with a Killing event per running
-// container.
-func (w *podWorker) killAll(reason string) {
+// stopping lists the running containers and records, for each, the kubelet's event that it is being
+// stopped (reason Killing, or the one the caller gives).
+func (w *podWorker) stopping(reason string) []*ctrState {
 	w.mu.Lock()
 	var running []*ctrState
 	for _, c := range w.ctrs {
@@ -239,6 +229,13 @@ func (w *podWorker) killAll(reason string) {
 	for _, c := range running {
 		w.event(c, corev1.EventTypeNormal, reason, fmt.Sprintf("Stopping container %s", c.name))
 	}
+	return running
+}
+
+// killAll stops the pod's commands at once (activeDeadlineSeconds), with a Killing event per running
+// container.
+func (w *podWorker) killAll(reason string) {
+	w.stopping(reason)
 	w.kill()
 }
 

@@ -2,9 +2,9 @@ package busybox
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -78,26 +78,13 @@ func (s *Signals) take() string {
 // signalName normalises "SIGTERM", "term", "15" to "TERM"; ok is false for what is not one of the
 // signals the sandbox's `trap` handles itself (the interpreter handles EXIT and ERR).
 func signalName(s string) (string, bool) {
-	if n, err := strconv.Atoi(s); err == nil {
-		switch n {
-		case 1:
-			return "HUP", true
-		case 2:
-			return "INT", true
-		case 3:
-			return "QUIT", true
-		case 10:
-			return "USR1", true
-		case 12:
-			return "USR2", true
-		case 15:
-			return "TERM", true
-		}
+	sig, ok := parseSignal(s)
+	switch {
+	case !ok:
 		return "", false
-	}
-	switch u := strings.TrimPrefix(strings.ToUpper(s), "SIG"); u {
-	case "HUP", "INT", "QUIT", "USR1", "USR2", "TERM":
-		return u, true
+	case sig == syscall.SIGHUP, sig == syscall.SIGINT, sig == syscall.SIGQUIT, sig == syscall.SIGUSR1,
+		sig == syscall.SIGUSR2, sig == syscall.SIGTERM:
+		return sigName(sig), true
 	}
 	return "", false
 }
