@@ -376,14 +376,7 @@ func (m *mdCtx) fencedBlock(d *mdDoc, idx *lineIndex, src []byte, n *ast.FencedC
 	if f == nil || f.ann == nil || f.ann.kind == "" {
 		return nil
 	}
-	var code strings.Builder
-	lines := n.Lines()
-	for i := 0; i < lines.Len(); i++ {
-		seg := lines.At(i)
-		code.WriteString(strings.Repeat(" ", seg.Padding))
-		code.Write(seg.Value(src))
-	}
-	c := strings.TrimRight(code.String(), "\r\n")
+	c := fenceText(n, src)
 	if strings.TrimSpace(c) == "" {
 		m.warnf(open+1, 1, "%s block is empty", f.ann.kind)
 	}
@@ -662,4 +655,16 @@ func (ld *loader) mdParser() parser.Parser {
 		)
 	}
 	return ld.md
+}
+
+// fenceText is a fenced block's code as written (indentation kept), without its last newline.
+func fenceText(n *ast.FencedCodeBlock, src []byte) string {
+	var b strings.Builder
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		b.WriteString(strings.Repeat(" ", seg.Padding))
+		b.Write(seg.Value(src))
+	}
+	return strings.TrimRight(b.String(), "\r\n")
 }

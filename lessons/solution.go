@@ -59,14 +59,8 @@ func (ld *loader) hintCode(md string, first int) []HintCode {
 		if !entering || !ok {
 			return ast.WalkContinue, nil
 		}
-		var b strings.Builder
 		lines := fc.Lines()
-		for i := 0; i < lines.Len(); i++ {
-			seg := lines.At(i)
-			b.WriteString(strings.Repeat(" ", seg.Padding))
-			b.Write(seg.Value(src))
-		}
-		code := strings.TrimRight(b.String(), "\r\n")
+		code := fenceText(fc, src)
 		if strings.TrimSpace(code) == "" {
 			return ast.WalkSkipChildren, nil
 		}
