@@ -75,26 +75,34 @@ func (s tmuxSession) waitScreen(d time.Duration, wants ...string) string {
 	return ""
 }
 
-// TestE2ETmux runs `klab run <fixture> --sandbox` in a 120x40 tmux, runs
-// block 1, waits for the objective's ✓ and goes to step 2.
-func TestE2ETmux(t *testing.T) {
+// tmuxTest skips a tmux end-to-end test that cannot run here (no tmux, -short: it starts the
+// sandbox) and returns the klab binary and a fresh folder with a short path (unix sockets of tmux and
+// etcd have a ~100 byte limit), removed after the test.
+func tmuxTest(t *testing.T, name string) (bin, dir string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
 	if testing.Short() {
 		t.Skip("starts the sandbox")
 	}
-	bin := klabBin(t)
-	lesson, err := filepath.Abs("testdata/e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Short paths: unix sockets (tmux, etcd) have a ~100 byte limit.
-	dir, err := os.MkdirTemp("", "klab-e2e-")
+	bin = klabBin(t)
+	dir, err := os.MkdirTemp("", "klab-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return bin, dir
+}
+
+// TestE2ETmux runs `klab run <fixture> --sandbox` in a 120x40 tmux, runs
+// block 1, waits for the objective's ✓ and goes to step 2.
+func TestE2ETmux(t *testing.T) {
+	bin, dir := tmuxTest(t, "e2e")
+	lesson, err := filepath.Abs("testdata/e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
 	sandboxDir := filepath.Join(dir, "sb")
 	state := filepath.Join(dir, "state")
 	s := tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}

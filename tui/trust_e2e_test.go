@@ -15,18 +15,7 @@ import (
 // edited script asks again; --trust skips the question; an embedded lesson
 // never asks.
 func TestE2ETrustTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
-	}
-	if testing.Short() {
-		t.Skip("starts the sandbox")
-	}
-	bin := klabBin(t)
-	dir, err := os.MkdirTemp("", "klab-trust-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	bin, dir := tmuxTest(t, "trust")
 	lesson := filepath.Join(dir, "lesson")
 	canary := filepath.Join(dir, "canary")
 	setup := "#!/bin/bash\n# writes the canary\necho canari > " + canary + "\n"
@@ -135,21 +124,10 @@ func TestE2ETrustTmux(t *testing.T) {
 // the lesson, asks for trust (a remote lesson is never trusted by itself),
 // runs it; `klab run` of the course's URL opens the picker with its lessons.
 func TestE2ERemoteRunTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
-	}
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	if testing.Short() {
-		t.Skip("starts the sandbox")
-	}
-	bin := klabBin(t)
-	dir, err := os.MkdirTemp("", "klab-remote-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	bin, dir := tmuxTest(t, "remote")
 	// The course: the e2e fixture lesson under lessons/demo, and a second one.
 	work := filepath.Join(dir, "work")
 	if err := os.MkdirAll(filepath.Join(work, "lessons"), 0o755); err != nil {
