@@ -93,7 +93,7 @@ func busyboxApplet(p *proc) int {
 		}
 		return 0
 	}
-	a, ok := appletFor(p.args[0])
+	a, ok := p.sh.appletFor(p.args[0])
 	if !ok {
 		return p.errf("applet not found")
 	}
@@ -331,7 +331,7 @@ func timeoutApplet(p *proc) int {
 func which(p *proc) int {
 	code := 0
 	for _, n := range p.args {
-		if _, ok := appletFor(n); ok {
+		if _, ok := p.sh.appletFor(n); ok {
 			fmt.Fprintln(p.out(), "/bin/"+n)
 			continue
 		}

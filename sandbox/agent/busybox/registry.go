@@ -100,20 +100,19 @@ func commandTable() []command {
 	}
 }
 
-// findCommand returns the entry for name (a canonical name or an alias).
-func findCommand(name string) (command, bool) {
-	for _, c := range commandTable() {
-		if slices.Contains(c.names, name) {
-			return c, true
+// appletFor returns the implementation of name (a canonical name or an alias), from the shell's index
+// of the table, built once per container (every command a pod runs is looked up here).
+func (s *Shell) appletFor(name string) (applet, bool) {
+	s.indexOnce.Do(func() {
+		s.index = map[string]applet{}
+		for _, c := range commandTable() {
+			for _, n := range c.names {
+				s.index[n] = c.run
+			}
 		}
-	}
-	return command{}, false
-}
-
-// appletFor returns the implementation of name.
-func appletFor(name string) (applet, bool) {
-	c, ok := findCommand(name)
-	return c.run, ok
+	})
+	a, ok := s.index[name]
+	return a, ok
 }
 
 // Applets lists every command name and alias, sorted: the files the image skeleton writes in /bin.

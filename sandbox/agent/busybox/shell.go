@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 
 	"mvdan.cc/sh/v3/expand"
@@ -35,6 +36,9 @@ type Shell struct {
 	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
 
 	procs procTable // the commands running now (ps, kill); the first one is PID 1
+
+	indexOnce sync.Once
+	index     map[string]applet // the command table by name (appletFor)
 }
 
 // Run runs argv (the container's command followed by its args) and returns its exit code. A cancelled
@@ -354,7 +358,7 @@ func (s *Shell) lookup(hc interp.HandlerContext, mode string, names []string) in
 		case interp.IsBuiltin(n):
 			kind = "builtin"
 		default:
-			if _, ok := appletFor(n); ok && !strings.Contains(n, "/") {
+			if _, ok := s.appletFor(n); ok && !strings.Contains(n, "/") {
 				kind, where = "file", "/bin/"+n
 			} else if p, ok := s.lookPath(hc, n, true); ok {
 				kind, where = "file", p
@@ -396,12 +400,12 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 	}
 	if strings.Contains(name, "/") {
 		base := path.Base(name)
-		if _, ok := appletFor(base); !ok || isScript(s, Abs(hc.Dir, name)) {
+		if _, ok := s.appletFor(base); !ok || isScript(s, Abs(hc.Dir, name)) {
 			return s.runScriptFile(ctx, hc, name, args[1:])
 		}
 		name = base
 	}
-	a, ok := appletFor(name)
+	a, ok := s.appletFor(name)
 	if !ok {
 		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", name)
 		return interp.ExitStatus(127)
