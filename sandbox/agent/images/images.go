@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/distribution/reference"
 )
@@ -40,11 +41,15 @@ type PullError struct{ Msg string }
 
 func (e *PullError) Error() string { return e.Msg }
 
-var version = func(majors string) string { return `(` + majors + `)(\.\d+){0,2}` }
+// version is the pattern of version numbers with one of majors and up to two more parts.
+func version(majors string) string { return `(` + majors + `)(\.\d+){0,2}` }
 
-// catalogue is the whole list. Tag patterns follow the registries' real tag schemes (numbers within
+// catalogue is the whole list, built (its patterns compiled) once, at the first pull, and never changed.
+var catalogue = sync.OnceValue(buildCatalogue)
+
+// buildCatalogue makes the list. Tag patterns follow the registries' real tag schemes (numbers within
 // the versions that exist, with their usual variants), so a typo in a tag fails like it would there.
-func catalogue() []Image {
+func buildCatalogue() []Image {
 	shellTags := func(vers string, variants ...string) *regexp.Regexp {
 		alt := strings.Join(append([]string{"latest"}, variants...), "|")
 		return regexp.MustCompile(`^(` + alt + `|` + version(vers) + `(-(` + strings.Join(append([]string{"glibc", "musl", "uclibc"}, variants...), "|") + `))?)$`)
@@ -88,13 +93,14 @@ func Lookup(image string) (Ref, error) {
 	if t, ok := named.(reference.Tagged); ok {
 		tag = t.Tag()
 	}
-	for _, im := range catalogue() {
+	for i := range catalogue() {
+		im := &catalogue()[i]
 		n, err := reference.ParseNormalizedNamed(im.Name)
 		if err != nil || n.Name() != repo {
 			continue
 		}
 		if _, digested := named.(reference.Digested); digested || im.Tags.MatchString(tag) {
-			return Ref{Normalized: full, Image: &im}, nil
+			return Ref{Normalized: full, Image: im}, nil
 		}
 		return Ref{}, &PullError{Msg: fmt.Sprintf("failed to pull and unpack image %q: failed to resolve reference %q: %s: not found", full, full, full)}
 	}
