@@ -704,14 +704,18 @@ func TestLivenessProbeRestarts(t *testing.T) {
 	if last == nil || last.ExitCode != 137 || last.FinishedAt.Sub(last.StartedAt.Time) < 2*time.Second {
 		t.Fatalf("last state %+v (it should have run healthy for 2 s first)", last)
 	}
-	evs, _ := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	// Events are posted asynchronously by the recorder: the restart may be seen before them.
 	seen := map[string]bool{}
-	for _, e := range evs.Items {
-		seen[e.Reason] = seen[e.Reason] || strings.Contains(e.Message, "robe")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		evs, _ := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+		for _, e := range evs.Items {
+			seen[e.Reason] = seen[e.Reason] || strings.Contains(e.Message, "robe")
+		}
+		if seen["Unhealthy"] && seen["Killing"] {
+			return
+		}
 	}
-	if !seen["Unhealthy"] || !seen["Killing"] {
-		t.Errorf("events %v", seen)
-	}
+	t.Errorf("events %v, want Unhealthy and Killing naming the probe", seen)
 }
 
 func TestReadinessProbe(t *testing.T) {
