@@ -20,5 +20,5 @@ spec:
         command: ["sh", "-c", "sleep 60"]
 EOF
 kubectl patch job salut -p '{"spec":{"ttlSecondsAfterFinished":10}}'
-kubectl wait --for=condition=failed job/minuteur --timeout=60s
+kubectl wait --for=condition=FailureTarget job/minuteur --timeout=60s
 kubectl get jobs
