@@ -118,13 +118,13 @@ func TestE2ETmux(t *testing.T) {
 	if out, err := s.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmdline); err != nil {
 		t.Fatalf("tmux new-session: %v %s", err, out)
 	}
-	s.waitScreen(10*time.Second, "Leçon de test e2e", "Cette leçon sert au test")
+	s.waitScreen(30*time.Second, "Leçon de test e2e", "Cette leçon sert au test")
 	s.send("Enter")
 	s.waitScreen(3*time.Minute, "Étape 1/2 · Une ConfigMap", "● sandbox", "La ConfigMap e2e existe")
 	s.send("1")
 	s.waitScreen(time.Minute, "✓ La ConfigMap e2e existe", "configmap/e2e created", "n : étape suivante")
 	s.send("n")
-	s.waitScreen(10*time.Second, "Étape 2/2 · Fin du test", "Rien à faire ici")
+	s.waitScreen(30*time.Second, "Étape 2/2 · Fin du test", "Rien à faire ici")
 	s.send("q")
 	data := waitFile(t, filepath.Join(state, "klab", "progress.json"), `"current": 2`)
 	t.Logf("progress.json: %s", data)

@@ -57,17 +57,17 @@ func TestE2ETrustTmux(t *testing.T) {
 
 	// 1. Not trusted: the trust screen, and no canary while the lesson is connected.
 	start(lesson)
-	s.waitScreen(10*time.Second, asks, "▸ setup.sh · arrière-plan", "echo canari > "+canary)
+	s.waitScreen(30*time.Second, asks, "▸ setup.sh · arrière-plan", "echo canari > "+canary)
 	s.send("n")
 	s.waitScreen(3*time.Minute, "● sandbox", "Scripts de la leçon non approuvés")
 	time.Sleep(2 * time.Second)
 	noCanary("before trust")
 	// 2. t, then y: trusted, the intro's background script runs.
 	s.send("t")
-	s.waitScreen(10*time.Second, asks)
+	s.waitScreen(30*time.Second, asks)
 	s.send("y")
 	waitFile(t, canary, "canari")
-	s.waitScreen(10*time.Second, "Scripts approuvés")
+	s.waitScreen(30*time.Second, "Scripts approuvés")
 	s.send("q")
 	waitFile(t, filepath.Join(state, "klab", "trust.json"), "sha256:")
 
@@ -91,7 +91,7 @@ func TestE2ETrustTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(lesson)
-	s.waitScreen(10*time.Second, asks, "# edited")
+	s.waitScreen(30*time.Second, asks, "# edited")
 	s.send("n")
 	s.waitScreen(time.Minute, "● sandbox", "Scripts de la leçon non approuvés")
 	time.Sleep(2 * time.Second)
