@@ -19,6 +19,8 @@ func runAgent(ctx context.Context, client kubernetes.Interface, data string, p p
 		NodeName:     NodeName,
 		DataDir:      filepath.Join(data, "agent"),
 		Listener:     ln,
+		NodeIP:       NodeIP,
+		KubeletPort:  kubeletPort,
 		TLSCertFile:  p.crt(agentServingName),
 		TLSKeyFile:   p.key(agentServingName),
 		ClientCAFile: p.crt(kubeletClientCAName),

@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/klabdev/klab/sandbox"
 )
 
 func TestReady(t *testing.T) {
@@ -156,5 +160,58 @@ func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	out, err := run(t, 30*time.Second, cluster.Bin, "kubectl", "--kubeconfig", cluster.Kubeconfig, "get", "nosuchkind")
 	if err == nil || !strings.Contains(out, "the server doesn't have a resource type") {
 		t.Errorf("get nosuchkind: err=%v\n%s", err, out)
+	}
+}
+
+// TestNodeProxy: the apiserver reaches the node as it reaches a kubeadm node, at its InternalIP (not
+// loopback) and the kubelet's port: the node proxy answers (`kubectl get --raw
+// /api/v1/nodes/NODE/proxy/pods`, what the e2e framework's failure dumps read), and logs still work.
+func TestNodeProxy(t *testing.T) {
+	needCluster(t)
+	ctx := context.Background()
+	node, err := cluster.Client.CoreV1().Nodes().Get(ctx, sandbox.NodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range node.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP && (a.Address != sandbox.NodeIP || net.ParseIP(a.Address).IsLoopback()) {
+			t.Errorf("InternalIP %s, want %s", a.Address, sandbox.NodeIP)
+		}
+	}
+	if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 10250 {
+		t.Errorf("kubelet port %d, want 10250 as a kubelet", p)
+	}
+	ns := namespace(t)
+	k := append(append([]string{}, kubectls(t)["klab"]...), "-n", ns)
+	mustRun(t, append(k, "run", "dumped", "--image=busybox", "--restart=Never", "--", "sh", "-c", "echo bonjour; sleep 600")...)
+	mustRun(t, append(k, "wait", "--for=condition=Ready", "pod/dumped", "--timeout=120s")...)
+	for name, kubectl := range kubectls(t) {
+		t.Run(name, func(t *testing.T) {
+			out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+sandbox.NodeName+"/proxy/pods")...)
+			var list corev1.PodList
+			if err := json.Unmarshal([]byte(out), &list); err != nil {
+				t.Fatalf("node proxy /pods: %v\n%.300s", err, out)
+			}
+			found := false
+			for _, p := range list.Items {
+				found = found || p.Namespace == ns && p.Name == "dumped"
+				if p.Spec.NodeName != sandbox.NodeName {
+					t.Errorf("pod %s/%s of node %q listed by %s", p.Namespace, p.Name, p.Spec.NodeName, sandbox.NodeName)
+				}
+			}
+			if !found {
+				t.Errorf("the node's pods do not list %s/dumped:\n%.500s", ns, out)
+			}
+			if out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+sandbox.NodeName+"/proxy/healthz")...); out != "ok" {
+				t.Errorf("node proxy /healthz: %q", out)
+			}
+			if out := mustRun(t, append(append([]string{}, kubectl...), "-n", ns, "logs", "dumped")...); out != "bonjour\n" {
+				t.Errorf("logs through the tunnel: %q", out)
+			}
+			pod, err := cluster.Client.CoreV1().Pods(ns).Get(ctx, "dumped", metav1.GetOptions{})
+			if err != nil || pod.Status.HostIP != sandbox.NodeIP {
+				t.Errorf("pod hostIP: %v %v, want the node's %s", pod.Status.HostIP, err, sandbox.NodeIP)
+			}
+		})
 	}
 }

@@ -129,7 +129,7 @@ func startEtcd(dir, sock, logPath string) (*embed.Etcd, error) {
 	}
 }
 
-func apiserverArgs(p pki, port int, etcdSocket, data string) []string {
+func apiserverArgs(p pki, port int, etcdSocket, egressConfigFile, data string) []string {
 	return []string{
 		"--etcd-servers=unix://" + etcdSocket,
 		"--bind-address=127.0.0.1",
@@ -147,6 +147,8 @@ func apiserverArgs(p pki, port int, etcdSocket, data string) []string {
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--endpoint-reconciler-type=none",
 		"--kubelet-preferred-address-types=InternalIP",
+		// Every connection to a node or a pod goes through the egress tunnel (see egress).
+		"--egress-selector-config-file=" + egressConfigFile,
 		"--kubelet-client-certificate=" + p.crt(kubeletClientName),
 		"--kubelet-client-key=" + p.key(kubeletClientName),
 		"--kubelet-certificate-authority=" + p.crt(caName),

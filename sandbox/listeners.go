@@ -37,29 +37,32 @@ type listeners struct {
 	// (the admin kubeconfig) or a service-account token; anonymous requests
 	// refused (--anonymous-auth=false), then RBAC.
 	apiserver net.Listener
-	// node agent, the kubelet API (container logs): 127.0.0.1, TLS that
-	// demands a client certificate of the kubelet-client CA, which signed
-	// only the apiserver's kubelet client certificate.
-	agent net.Listener
+	// the apiserver's egress tunnel to its nodes (see egress): a unix socket
+	// beside etcd's, same rule. The apiserver alone connects to it.
+	egressSocket string
+	// node agent, the kubelet API (logs, exec, the node proxy): no socket,
+	// an in-process listener that only the egress tunnel dials; TLS on top
+	// that demands a client certificate of the kubelet-client CA, which
+	// signed only the apiserver's kubelet client certificate.
+	agent *pipeListener
 }
 
 // openListeners opens the sandbox's listeners for the data dir data, reusing
 // the apiserver port of the last start when it is free.
 func openListeners(data string, apiserverPort int) (*listeners, error) {
-	sock, err := etcdSocketPath(data, socketBase())
+	sock, err := socketPath(data, socketBase(), etcdSocketName)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("etcd socket: %w", err)
+	}
+	egressSock, err := socketPath(data, socketBase(), egressSocketName)
+	if err != nil {
+		return nil, fmt.Errorf("egress socket: %w", err)
 	}
 	api, err := listenLoopback(apiserverPort)
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
-	agent, err := listenLoopback(0)
-	if err != nil {
-		_ = api.Close()
-		return nil, fmt.Errorf("node agent: %w", err)
-	}
-	return &listeners{etcdSocket: sock, apiserver: api, agent: agent}, nil
+	return &listeners{etcdSocket: sock, egressSocket: egressSock, apiserver: api, agent: newPipeListener()}, nil
 }
 
 // describe lists the listeners for the log, one line each.
@@ -67,7 +70,8 @@ func (l *listeners) describe() []string {
 	return []string{
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
-		"node agent: https://" + l.agent.Addr().String() + " (apiserver's kubelet-client certificate only)",
+		"egress tunnel (the apiserver's way to its nodes): unix socket " + l.egressSocket + " (owner only)",
+		"node agent: no socket, in-process behind the egress tunnel (apiserver's kubelet-client certificate only)",
 	}
 }
 
@@ -95,8 +99,11 @@ func listenLoopback(want int) (net.Listener, error) {
 	return l, nil
 }
 
-// etcdSocketName is etcd's socket in the data dir.
-const etcdSocketName = "etcd.sock"
+// etcdSocketName is etcd's socket in the data dir; egressSocketName the apiserver's egress tunnel's.
+const (
+	etcdSocketName   = "etcd.sock"
+	egressSocketName = "egress.sock"
+)
 
 // maxSocketPath is the longest path a unix socket address holds: sun_path
 // is 108 bytes on Linux and 104 on macOS and the BSDs, NUL included.
@@ -117,27 +124,27 @@ func socketBase() string {
 	return os.TempDir()
 }
 
-// etcdSocketPath chooses etcd's socket for the data dir data (absolute,
-// private: see checkPrivateDir): <data>/etcd.sock when that path fits in a
-// socket address, else <base>/klab-<uid>/<hash of data>.sock in a private
-// directory it creates or checks. The hash ties the socket to its data dir,
-// so two sandboxes never share one.
-func etcdSocketPath(data, base string) (string, error) {
-	if p := filepath.Join(data, etcdSocketName); len(p) <= maxSocketPath() {
+// socketPath chooses the socket name (etcd.sock, egress.sock) for the data
+// dir data (absolute, private: see checkPrivateDir): <data>/<name> when that
+// path fits in a socket address, else <base>/klab-<uid>/<hash of data>.<name>
+// in a private directory it creates or checks. The hash ties the socket to
+// its data dir, so two sandboxes never share one.
+func socketPath(data, base, name string) (string, error) {
+	if p := filepath.Join(data, name); len(p) <= maxSocketPath() {
 		return p, nil
 	}
 	sum := sha256.Sum256([]byte(filepath.Clean(data)))
 	dir := filepath.Join(base, "klab-"+strconv.Itoa(os.Geteuid()))
-	p := filepath.Join(dir, hex.EncodeToString(sum[:8])+".sock")
+	p := filepath.Join(dir, hex.EncodeToString(sum[:8])+"."+name)
 	if len(p) > maxSocketPath() {
-		return "", fmt.Errorf("etcd socket: neither %s nor %s fits in a unix socket address (%d bytes at most): choose a shorter --data-dir or set XDG_RUNTIME_DIR to a short private directory",
-			filepath.Join(data, etcdSocketName), p, maxSocketPath())
+		return "", fmt.Errorf("neither %s nor %s fits in a unix socket address (%d bytes at most): choose a shorter --data-dir or set XDG_RUNTIME_DIR to a short private directory",
+			filepath.Join(data, name), p, maxSocketPath())
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("etcd socket dir: %w", err)
+		return "", fmt.Errorf("socket dir: %w", err)
 	}
 	if err := checkPrivateDir(dir, false); err != nil {
-		return "", fmt.Errorf("etcd socket dir (the data dir's path is too long for a socket): %w", err)
+		return "", fmt.Errorf("socket dir (the data dir's path is too long for a socket): %w", err)
 	}
 	return p, nil
 }
@@ -178,7 +185,7 @@ func privateDataDir(data string, logf func(string, ...any)) error {
 func isSandboxFile(name string) bool {
 	switch name {
 	case sandboxctl.LockFile, sandboxctl.StateFile, sandboxctl.StateFile + ".tmp", sandboxctl.LogFile,
-		sandboxctl.LogFile + ".1", sandboxctl.Kubeconfig, "pki", "etcd", "agent", etcdSocketName:
+		sandboxctl.LogFile + ".1", sandboxctl.Kubeconfig, "pki", "etcd", "agent", etcdSocketName, egressSocketName, egressConfigName:
 		return true
 	}
 	return strings.HasPrefix(name, ".tmp-") // writeFileAtomic's

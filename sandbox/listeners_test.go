@@ -17,10 +17,10 @@ func TestEtcdSocketPath(t *testing.T) {
 	deep2 := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("f", 60))
 	sockDir := filepath.Join(base, "klab-"+strconv.Itoa(os.Geteuid()))
 
-	if got, err := etcdSocketPath(short, base); err != nil || got != filepath.Join(short, "etcd.sock") {
+	if got, err := socketPath(short, base, etcdSocketName); err != nil || got != filepath.Join(short, "etcd.sock") {
 		t.Errorf("short data dir: %q, %v; want <data>/etcd.sock", got, err)
 	}
-	got, err := etcdSocketPath(deep, base)
+	got, err := socketPath(deep, base, etcdSocketName)
 	if err != nil {
 		t.Fatalf("deep data dir: %v", err)
 	}
@@ -36,11 +36,14 @@ func TestEtcdSocketPath(t *testing.T) {
 		t.Fatalf("listen on %s: %v", got, err)
 	}
 	_ = l.Close()
-	if again, _ := etcdSocketPath(deep, base); again != got {
+	if again, _ := socketPath(deep, base, etcdSocketName); again != got {
 		t.Errorf("same data dir, other socket: %q then %q", got, again)
 	}
-	if other, _ := etcdSocketPath(deep2, base); other == got {
+	if other, _ := socketPath(deep2, base, etcdSocketName); other == got {
 		t.Errorf("two data dirs share the socket %s", got)
+	}
+	if eg, _ := socketPath(deep, base, egressSocketName); eg == got || filepath.Dir(eg) != sockDir {
+		t.Errorf("the egress socket %s beside etcd's %s: want another socket in the same private dir", eg, got)
 	}
 
 	// A socket dir someone else could enter, or a symlink planted in a
@@ -48,18 +51,18 @@ func TestEtcdSocketPath(t *testing.T) {
 	if err := os.Chmod(sockDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := etcdSocketPath(deep, base); err == nil || !strings.Contains(err.Error(), "open to other users (mode 0755)") {
+	if _, err := socketPath(deep, base, etcdSocketName); err == nil || !strings.Contains(err.Error(), "open to other users (mode 0755)") {
 		t.Errorf("socket dir 0755: %v", err)
 	}
 	base2 := t.TempDir()
 	if err := os.Symlink(t.TempDir(), filepath.Join(base2, "klab-"+strconv.Itoa(os.Geteuid()))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := etcdSocketPath(deep, base2); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := socketPath(deep, base2, etcdSocketName); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("socket dir a symlink: %v", err)
 	}
 	// No place short enough: a clear error, not a bind failure later.
-	if _, err := etcdSocketPath(deep, filepath.Join(base, strings.Repeat("b", 100))); err == nil || !strings.Contains(err.Error(), "fits in a unix socket address") {
+	if _, err := socketPath(deep, filepath.Join(base, strings.Repeat("b", 100)), etcdSocketName); err == nil || !strings.Contains(err.Error(), "fits in a unix socket address") {
 		t.Errorf("base too long: %v", err)
 	}
 }

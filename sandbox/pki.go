@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -78,13 +79,18 @@ func (p pki) ensure() error {
 		{agentServingName, ca, caKey, x509.Certificate{
 			Subject:     pkix.Name{CommonName: "klab-sandbox"},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			DNSNames:    []string{"localhost", "klab-sandbox"},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+			DNSNames:    []string{"localhost", NodeName},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.ParseIP(NodeIP)},
 		}},
 	}
 	for _, l := range leaves {
 		if exists(p.crt(l.name)) && exists(p.key(l.name)) {
-			continue
+			// Kept, unless a newer klab serves it under names it lacks (a data dir of an older
+			// version): a certificate that did not name the node's address would fail every
+			// connection to the node.
+			if cert, _, err := loadPair(p.crt(l.name), p.key(l.name)); err == nil && namesAll(cert, l.tmpl) {
+				continue
+			}
 		}
 		tmpl := l.tmpl
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
@@ -244,4 +250,19 @@ func serial() *big.Int {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// namesAll reports whether cert carries every DNS name and IP address of tmpl.
+func namesAll(cert *x509.Certificate, tmpl x509.Certificate) bool {
+	for _, n := range tmpl.DNSNames {
+		if !slices.Contains(cert.DNSNames, n) {
+			return false
+		}
+	}
+	for _, ip := range tmpl.IPAddresses {
+		if !slices.ContainsFunc(cert.IPAddresses, ip.Equal) {
+			return false
+		}
+	}
+	return true
 }

@@ -52,6 +52,13 @@ import (
 // NodeName is the name of the sandbox's only node.
 const NodeName = "klab-sandbox"
 
+// NodeIP is the node's InternalIP (and its pods' hostIP): that of the controlplane node of Killercoda's
+// kubeadm images. Nothing on the host has it: the apiserver reaches it through its egress tunnel
+// (see egress), where the node agent answers on kubeletPort, the kubelet's port.
+const NodeIP = "172.30.1.2"
+
+const kubeletPort = 10250
+
 // Config configures Start.
 type Config struct {
 	DataDir string    // created if missing; keys, etcd data, agent data, kubeconfig
@@ -239,6 +246,7 @@ func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listener
 	st.APIServerPort = ls.apiserverPort()
 	st.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
 	st.EtcdSocket = ls.etcdSocket
+	st.EgressSocket = ls.egressSocket
 	s.Server = st.Server
 	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
 		return pki{}, nil, err
@@ -271,7 +279,19 @@ func (s *Sandbox) runEtcd(ls *listeners, st sandboxctl.State) error {
 
 // runAPIServer starts kube-apiserver and waits until it is ready; it builds the sandbox's client.
 func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error {
-	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, ls.apiserver, apiserverArgs(p, st.APIServerPort, ls.etcdSocket, s.DataDir))
+	egressCfg := filepath.Join(s.DataDir, egressConfigName)
+	if err := writeFileAtomic(egressCfg, []byte(egressConfig(ls.egressSocket))); err != nil {
+		return fmt.Errorf("egress selector config: %w", err)
+	}
+	eg, err := newEgress(ls.egressSocket, ls.dialCluster, log.Printf)
+	if err != nil {
+		return err
+	}
+	s.goRun(tierAPIServer, "egress tunnel", func(ctx context.Context) error {
+		go func() { <-ctx.Done(); eg.close() }()
+		return eg.serve()
+	})
+	apiserverDone, err := startAPIServer(s.tiers[tierAPIServer].ctx, ls.apiserver, apiserverArgs(p, st.APIServerPort, ls.etcdSocket, egressCfg, s.DataDir))
 	if err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}

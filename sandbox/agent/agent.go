@@ -58,6 +58,8 @@ type Config struct {
 	DataDir      string               // <sandbox data dir>/agent: pod roots, volumes, logs
 	Addr         string               // "127.0.0.1:0": listen address of the HTTPS log server
 	Listener     net.Listener         // if set, the log server serves on it instead of listening on Addr
+	NodeIP       string               // the node's InternalIP and pods' hostIP; "" means 127.0.0.1
+	KubeletPort  int                  // the port the Node advertises; 0 means the TCP listener's own
 	TLSCertFile  string               // serving cert of the log server
 	TLSKeyFile   string
 	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
@@ -104,6 +106,9 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = "127.0.0.1"
+	}
 	logf := cfg.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -125,7 +130,14 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 			return fmt.Errorf("log server listen on %s: %w", cfg.Addr, err)
 		}
 	}
-	a.port = ln.Addr().(*net.TCPAddr).Port
+	a.port = cfg.KubeletPort
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && a.port == 0 {
+		a.port = tcp.Port
+	}
+	if a.port == 0 {
+		_ = ln.Close()
+		return errors.New("agent config: KubeletPort is required when the listener is not TCP")
+	}
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})

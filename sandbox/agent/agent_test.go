@@ -527,14 +527,14 @@ func TestFieldValue(t *testing.T) {
 		Annotations: map[string]string{"batch.kubernetes.io/job-completion-index": "7"}}}
 	for fp, want := range map[string]string{
 		"metadata.name": "p", "metadata.namespace": "ns", "metadata.labels['a']": "b",
-		`metadata.annotations["batch.kubernetes.io/job-completion-index"]`: "7", "status.podIP": "10.244.0.9",
+		`metadata.annotations["batch.kubernetes.io/job-completion-index"]`: "7", "status.podIP": "10.244.0.9", "status.hostIP": "172.30.1.2",
 	} {
-		got, err := fieldValue(pod, fp, "10.244.0.9")
+		got, err := fieldValue(pod, fp, "10.244.0.9", "172.30.1.2")
 		if err != nil || got != want {
 			t.Errorf("%s: got %q %v, want %q", fp, got, err, want)
 		}
 	}
-	if _, err := fieldValue(pod, "spec.nope", ""); err == nil {
+	if _, err := fieldValue(pod, "spec.nope", "", ""); err == nil {
 		t.Error("unknown field path accepted")
 	}
 }

@@ -74,7 +74,7 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 		vf := e.ValueFrom
 		switch {
 		case vf.FieldRef != nil:
-			v, err := fieldValue(pod, vf.FieldRef.FieldPath, w.ip)
+			v, err := fieldValue(pod, vf.FieldRef.FieldPath, w.ip, w.m.a.cfg.NodeIP)
 			if err != nil {
 				return nil, err
 			}
@@ -136,7 +136,7 @@ func sortedKeys[T any](m map[string]T) []string {
 }
 
 // fieldValue resolves a downward-API field path.
-func fieldValue(pod *corev1.Pod, fp, ip string) (string, error) {
+func fieldValue(pod *corev1.Pod, fp, ip, hostIP string) (string, error) {
 	if k, ok := subscript(fp, "metadata.annotations"); ok {
 		return pod.Annotations[k], nil
 	}
@@ -159,7 +159,7 @@ func fieldValue(pod *corev1.Pod, fp, ip string) (string, error) {
 	case "spec.serviceAccountName":
 		return pod.Spec.ServiceAccountName, nil
 	case "status.hostIP", "status.hostIPs":
-		return "127.0.0.1", nil
+		return hostIP, nil
 	case "status.podIP", "status.podIPs":
 		return ip, nil
 	}

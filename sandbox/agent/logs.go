@@ -456,6 +456,7 @@ func writeStatus(w http.ResponseWriter, code int, reason, msg string) {
 func (a *agent) logServer(tlsCfg *tls.Config) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/containerLogs/", a.serveLogs)
+	mux.HandleFunc("/pods", a.servePods)
 	for _, p := range []string{"/exec/", "/attach/", "/portForward/", "/run/", "/cri/"} {
 		what := strings.Trim(p, "/")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {

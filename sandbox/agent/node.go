@@ -52,7 +52,7 @@ func (a *agent) nodeStatus(now metav1.Time) corev1.NodeStatus {
 			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
 		},
 		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
+			{Type: corev1.NodeInternalIP, Address: a.cfg.NodeIP},
 			{Type: corev1.NodeHostName, Address: a.cfg.NodeName},
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.port)}},

@@ -56,7 +56,8 @@ type State struct {
 	Ready         time.Time `json:"ready,omitzero"` // zero until ready
 	Server        string    `json:"server"`         // https://127.0.0.1:PORT
 	APIServerPort int       `json:"apiserverPort"`
-	EtcdSocket    string    `json:"etcdSocket"` // etcd's unix socket (no TCP port)
+	EtcdSocket    string    `json:"etcdSocket"`   // etcd's unix socket (no TCP port)
+	EgressSocket  string    `json:"egressSocket"` // the apiserver's egress tunnel to its nodes
 	ReadyLine     string    `json:"readyLine,omitempty"`
 }
 
