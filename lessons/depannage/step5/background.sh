@@ -32,7 +32,10 @@ spec:
       containers:
       - name: sauvegarde
         image: busybox:1.36
-        command: ["sh", "-c", "echo Sauvegarde en cours… ; sleep 8 ; echo Sauvegarde terminée"]
+        command:
+        - sh
+        - -c
+        - echo Sauvegarde en cours… ; sleep 8 ; echo Sauvegarde terminée
 YAML
 # The step begins once both have failed, so that their reasons are there to be read.
 for _ in $(seq 1 120); do

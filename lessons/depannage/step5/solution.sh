@@ -31,7 +31,10 @@ spec:
       containers:
       - name: sauvegarde
         image: busybox:1.36
-        command: ["sh", "-c", "echo Sauvegarde en cours… ; sleep 8 ; echo Sauvegarde terminée"]
+        command:
+        - sh
+        - -c
+        - echo Sauvegarde en cours… ; sleep 8 ; echo Sauvegarde terminée
 YAML
 kubectl wait --for=condition=complete job/import job/sauvegarde --timeout=60s
 kubectl logs job/import

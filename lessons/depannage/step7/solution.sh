@@ -5,4 +5,5 @@ set -euo pipefail
 kubectl rollout undo deployment/vitrine
 kubectl rollout status deployment/vitrine --timeout=60s
 kubectl rollout history deployment/vitrine
-kubectl logs -l app=vitrine --prefix
+kubectl get pods -l app=vitrine
+kubectl logs deployment/vitrine
