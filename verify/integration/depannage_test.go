@@ -49,9 +49,10 @@ func TestDepannageRepairNotRecreate(t *testing.T) {
 	}{
 		{1, "web-repare", "kubectl delete deployment web && kubectl create deployment web --image=nginx:1.27 && " +
 			"kubectl rollout status deployment/web --timeout=60s", "nouveau Deployment"},
-		{4, "pod-attendu", "kubectl create configmap boutique-config --from-literal=devise=EUR && " +
+		// A learner reads the page before acting: the waiting Pod is 10 s old or more when deleted.
+		{4, "pod-attendu", "sleep 10 && kubectl create configmap boutique-config --from-literal=devise=EUR && " +
 			"kubectl delete pod -l app=boutique --wait=false && sleep 1 && " +
-			"kubectl wait --for=condition=available deployment/boutique --timeout=60s", "Aucun Pod n'a attendu"},
+			"kubectl wait --for=condition=available deployment/boutique --timeout=60s", "pas celui du départ"},
 		{6, "purge-reprise", "kubectl delete cronjob purge && " +
 			"kubectl create cronjob purge --image=busybox:1.36 --schedule='* * * * *' -- echo purge", "nouveau CronJob"},
 		{7, "vitrine-annulee", "kubectl delete deployment vitrine && " +
