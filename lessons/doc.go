@@ -35,7 +35,9 @@
 // absolute path, a path climbing out with "..", a symlink resolving outside
 // the folder, or a file over MaxFileSize is an error. A course folder may hold
 // a structure.json ({"items": [{"path", "title", "description"}]}) that orders
-// its lessons (see Discover).
+// its lessons (see Discover). The embedded catalog is such a course:
+// lessons/structure.json gives the order of Embedded and EmbeddedIDs, and must
+// list every embedded lesson folder once.
 //
 // # Markdown
 //

@@ -15,10 +15,12 @@ import (
 	"github.com/yuin/goldmark/parser"
 )
 
-// The embedded catalog: one folder per lesson. Add a lesson folder here to
-// ship it inside the klab binary.
+// The embedded catalog: one folder per lesson, in the order of
+// structure.json (a Killercoda course file: the picker's and `klab list`'s
+// order). Add a lesson folder here and to structure.json to ship it inside
+// the klab binary.
 //
-//go:embed jobs-cronjobs
+//go:embed structure.json jobs-cronjobs depannage
 var embedded embed.FS
 
 // loader gathers every problem of one lesson while reading it.
@@ -183,24 +185,63 @@ func (ld *loader) load(id, dir string) *Lesson {
 // Embedded loads every lesson shipped in the binary, in folder order. Lessons
 // that fail to load are left out and named in the error.
 func Embedded() ([]*Lesson, error) {
-	entries, err := fs.ReadDir(embedded, ".")
+	ids, err := catalogOrder(embedded)
 	if err != nil {
-		return nil, fmt.Errorf("read embedded lessons: %w", err)
+		return nil, err
 	}
 	var out []*Lesson
 	var errs []error
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		l, _, err := loadEmbedded(e.Name())
+	for _, id := range ids {
+		l, _, err := loadEmbedded(id)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("embedded lesson %s: %w", e.Name(), err))
+			errs = append(errs, fmt.Errorf("embedded lesson %s: %w", id, err))
 			continue
 		}
 		out = append(out, l)
 	}
 	return out, errors.Join(errs...)
+}
+
+// catalogOrder lists the lesson folders of the catalog fsys (the embedded
+// one) in its structure.json's order. Every folder must be listed once and
+// every item must be a folder: the catalog is ours, so a mismatch is a build
+// mistake, reported with the file and line.
+func catalogOrder(fsys fs.FS) ([]string, error) {
+	ld := &loader{fsys: fsys, dispDir: "lessons"}
+	items := ld.structure()
+	if HasErrors(ld.diags) {
+		return nil, &DiagnosticsError{Diags: ld.diags}
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded lessons: %w", err)
+	}
+	folders := map[string]bool{}
+	for _, e := range entries {
+		if e.IsDir() {
+			folders[e.Name()] = true
+		}
+	}
+	var ids []string
+	var errs []error
+	listed := map[string]bool{}
+	for _, it := range items {
+		switch {
+		case !folders[it.Path]:
+			errs = append(errs, fmt.Errorf("lessons/%s:%d: item %q: no embedded lesson folder of that name", StructureFile, it.Line, it.Path))
+		case listed[it.Path]:
+			errs = append(errs, fmt.Errorf("lessons/%s:%d: item %q listed twice", StructureFile, it.Line, it.Path))
+		default:
+			listed[it.Path] = true
+			ids = append(ids, it.Path)
+		}
+	}
+	for _, e := range entries {
+		if e.IsDir() && !listed[e.Name()] {
+			errs = append(errs, fmt.Errorf("lessons/%s: embedded lesson folder %q is not listed", StructureFile, e.Name()))
+		}
+	}
+	return ids, errors.Join(errs...)
 }
 
 func loadEmbedded(name string) (*Lesson, []Diagnostic, error) {
@@ -212,15 +253,10 @@ func loadEmbedded(name string) (*Lesson, []Diagnostic, error) {
 	return l, diags, diagErr(diags)
 }
 
-// EmbeddedIDs lists the folder names of the embedded lessons.
+// EmbeddedIDs lists the ids of the embedded lessons, in the catalog's order
+// (structure.json; its errors are reported by Embedded).
 func EmbeddedIDs() []string {
-	entries, _ := fs.ReadDir(embedded, ".")
-	var ids []string
-	for _, e := range entries {
-		if e.IsDir() {
-			ids = append(ids, e.Name())
-		}
-	}
+	ids, _ := catalogOrder(embedded)
 	return ids
 }
 
@@ -367,10 +403,16 @@ func readStructure(dir string) ([]CourseItem, []Diagnostic) {
 		return nil, []Diagnostic{{File: dir, Severity: SevError, Message: err.Error()}}
 	}
 	ld := &loader{fsys: os.DirFS(real), dispDir: filepath.Clean(dir), realDir: real}
+	items := ld.structure()
+	return items, ld.diags
+}
+
+// structure parses the loader's structure.json, adding its problems to ld.diags.
+func (ld *loader) structure() []CourseItem {
 	data, err := ld.readRel(StructureFile)
 	if err != nil {
 		ld.add(SevError, StructureFile, 0, 0, err.Error())
-		return nil, ld.diags
+		return nil
 	}
 	data = stripBOM(data)
 	idx := newLineIndex(data)
@@ -386,11 +428,11 @@ func readStructure(dir string) ([]CourseItem, []Diagnostic) {
 			off = je.off
 		}
 		errAt(SevError, off, "invalid JSON: %v", err)
-		return nil, ld.diags
+		return nil
 	}
 	if root.kind != 'o' {
 		errAt(SevError, root.off, "structure.json must be an object with items")
-		return nil, ld.diags
+		return nil
 	}
 	var items []CourseItem
 	for _, k := range root.keys {
@@ -435,7 +477,7 @@ func readStructure(dir string) ([]CourseItem, []Diagnostic) {
 			items = append(items, it)
 		}
 	}
-	return items, ld.diags
+	return items
 }
 
 // SolutionScript is the script that solves the step: its solution file, or

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestDiscoverCourse(t *testing.T) {
@@ -83,8 +84,16 @@ func TestEmbeddedAndResolve(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedded lessons must load: %v", err)
 	}
-	if len(ls) == 0 || ls[0].ID != "jobs-cronjobs" || !strings.HasPrefix(ls[0].Dir, "embedded:") {
-		t.Fatalf("Embedded = %+v", ls)
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.ID)
+	}
+	// The catalog's order is structure.json's, not the folders' (depannage < jobs-cronjobs).
+	if strings.Join(ids, ",") != "jobs-cronjobs,depannage" || !strings.HasPrefix(ls[0].Dir, "embedded:") {
+		t.Fatalf("Embedded = %v (%+v)", ids, ls)
+	}
+	if got := strings.Join(EmbeddedIDs(), ","); got != "jobs-cronjobs,depannage" {
+		t.Fatalf("EmbeddedIDs = %s", got)
 	}
 	for _, l := range ls {
 		if lint := Lint(l); HasErrors(lint) {
@@ -99,6 +108,7 @@ func TestEmbeddedAndResolve(t *testing.T) {
 	}{
 		{"", "jobs-cronjobs", ""},
 		{"jobs-cronjobs", "jobs-cronjobs", ""},
+		{"depannage", "depannage", ""},
 		{"testdata/killercoda", "killercoda", ""},
 		{"testdata/course", "", "holds 2 lessons"},
 		{"no-such-lesson", "", "no embedded lesson has that id"},
@@ -137,5 +147,34 @@ func BenchmarkMarkdown(b *testing.B) {
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
 		parseMD("text.md", src)
+	}
+}
+
+// TestCatalogOrder: the embedded catalog's structure.json must list every lesson folder once, and
+// only those; each mistake names the file (and the item's line).
+func TestCatalogOrder(t *testing.T) {
+	lesson := &fstest.MapFile{Data: []byte(`{"title": "x"}`)}
+	tests := []struct {
+		name, structure string
+		want            string // ids, or the error's text
+	}{
+		{"order", `{"items": [{"path": "b"}, {"path": "a"}]}`, "b,a"},
+		{"unlisted", `{"items": [{"path": "b"}]}`, `lessons/structure.json: embedded lesson folder "a" is not listed`},
+		{"unknown", "{\"items\": [\n{\"path\": \"a\"}, {\"path\": \"b\"},\n{\"path\": \"c\"}]}", `lessons/structure.json:3: item "c": no embedded lesson folder of that name`},
+		{"twice", "{\"items\": [{\"path\": \"a\"}, {\"path\": \"b\"},\n{\"path\": \"a\"}]}", `lessons/structure.json:2: item "a" listed twice`},
+		{"invalid", `{"items": [`, "lessons/structure.json:1:12: error: invalid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"a/index.json": lesson, "b/index.json": lesson, "structure.json": {Data: []byte(tt.structure)}}
+			ids, err := catalogOrder(fsys)
+			got := strings.Join(ids, ",")
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

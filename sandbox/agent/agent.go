@@ -83,6 +83,9 @@ const (
 	VolumeRefreshPeriod = 5 * time.Second
 	// retryPeriod is how often a pod waiting on a missing ConfigMap/Secret is retried.
 	retryPeriod = 2 * time.Second
+	// configResync is the kubelet's pod-worker back-off after a failed sync (backOffPeriod, 10 s): how
+	// often a container waiting in CreateContainerConfigError records its events again.
+	configResync = 10 * time.Second
 )
 
 type agent struct {

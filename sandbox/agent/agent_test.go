@@ -377,19 +377,102 @@ func TestEnvAndConfigVolumes(t *testing.T) {
 	}
 }
 
+// waitEvent waits for an event of the pod with that reason and message (the recorder posts them
+// asynchronously).
+func (h *harness) waitEvent(pod, reason, msg string) {
+	h.t.Helper()
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		evs, _ := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+		got = got[:0]
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == pod {
+				if e.Reason == reason && e.Message == msg {
+					return
+				}
+				got = append(got, e.Reason+": "+e.Message)
+			}
+		}
+	}
+	h.t.Fatalf("no event %s %q for pod %s; events: %q", reason, msg, pod, got)
+}
+
+func waitingIs(reason, msg string) func(*corev1.Pod) bool {
+	return func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == reason && p.Status.ContainerStatuses[0].State.Waiting.Message == msg
+	}
+}
+
+// TestCreateContainerConfigError: a missing ConfigMap, Secret or key referenced by env or envFrom keeps
+// the container waiting in CreateContainerConfigError with the kubelet's message (makeEnvironmentVariables'
+// errors, the ConfigMap and Secret managers' NotFound), a Failed event "Error: …" as kuberuntime records
+// it, and the pod still Pending.
+func TestCreateContainerConfigError(t *testing.T) {
+	h := startAgent(t)
+	ref := func(n string) corev1.LocalObjectReference { return corev1.LocalObjectReference{Name: n} }
+	_, _ = h.client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm-sans-cle"},
+		Data: map[string]string{"autre": "x"}}, metav1.CreateOptions{})
+	_, _ = h.client.CoreV1().Secrets("default").Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec-sans-cle"},
+		Data: map[string][]byte{"autre": []byte("x")}}, metav1.CreateOptions{})
+	for _, tc := range []struct {
+		name    string
+		env     []corev1.EnvVar
+		envFrom []corev1.EnvFromSource
+		msg     string
+	}{
+		{name: "cm-key-ref", msg: `configmap "app-config" not found`,
+			env: []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: ref("app-config"), Key: "v"}}}}},
+		{name: "secret-key-ref", msg: `secret "db" not found`,
+			env: []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: ref("db"), Key: "v"}}}}},
+		{name: "cm-env-from", msg: `configmap "app-env" not found`,
+			envFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: ref("app-env")}}}},
+		{name: "secret-env-from", msg: `secret "app-secret" not found`,
+			envFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: ref("app-secret")}}}},
+		{name: "cm-missing-key", msg: "couldn't find key v in ConfigMap default/cm-sans-cle",
+			env: []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: ref("cm-sans-cle"), Key: "v"}}}}},
+		{name: "secret-missing-key", msg: "couldn't find key v in Secret default/sec-sans-cle",
+			env: []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: ref("sec-sans-cle"), Key: "v"}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := busyboxPod(tc.name, corev1.RestartPolicyNever, "echo $V")
+			pod.Spec.Containers[0].Env, pod.Spec.Containers[0].EnvFrom = tc.env, tc.envFrom
+			h.createPod(pod)
+			p := h.waitPod(tc.name, "waiting in CreateContainerConfigError", waitingIs("CreateContainerConfigError", tc.msg))
+			if p.Status.Phase != corev1.PodPending {
+				t.Errorf("phase %s, want Pending", p.Status.Phase)
+			}
+			h.waitEvent(tc.name, "Failed", "Error: "+tc.msg)
+		})
+	}
+}
+
+// TestMissingConfigMapWaits: the container follows what is fixed, as the kubelet's next sync does:
+// creating the ConfigMap without the key changes the message, adding the key starts the container
+// without touching the pod.
 func TestMissingConfigMapWaits(t *testing.T) {
 	h := startAgent(t)
 	pod := busyboxPod("wait", corev1.RestartPolicyNever, "echo $V")
 	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: "later"}, Key: "v"}}}}
 	h.createPod(pod)
-	h.waitPod("wait", "CreateContainerConfigError", func(p *corev1.Pod) bool {
-		return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
-			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError"
-	})
-	_, _ = h.client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "later"},
-		Data: map[string]string{"v": "now"}}, metav1.CreateOptions{})
+	h.waitPod("wait", "waiting for its ConfigMap", waitingIs("CreateContainerConfigError", `configmap "later" not found`))
+	cms := h.client.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "later"},
+		Data: map[string]string{"w": "wrong key"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitPod("wait", "waiting for the key", waitingIs("CreateContainerConfigError", "couldn't find key v in ConfigMap default/later"))
+	h.waitEvent("wait", "Failed", "Error: couldn't find key v in ConfigMap default/later")
+	cm.Data = map[string]string{"v": "now"}
+	if _, err := cms.Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	h.waitPod("wait", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if l := h.logs(t, "wait", "main", ""); strings.TrimSpace(l) != "now" {
+		t.Fatalf("logs %q", l)
+	}
 }
 
 func TestServerImageRunsUntilDeleted(t *testing.T) {

@@ -43,9 +43,10 @@ func (p *pulledImages) add(ref string) {
 }
 
 // pull "pulls" the container's image as a kubelet does, with its events and waiting states: a
-// reference the catalogue has succeeds (Pulling, then Successfully pulled, or already present on
-// machine under IfNotPresent); any other fails with ErrImagePull, then ImagePullBackOff until the next
-// try, 10 s doubling to 5 min. The image is read again from the pod before each try, so fixing it in
+// reference the catalogue has succeeds (Pulling, then Successfully pulled, or under IfNotPresent
+// "already present on machine and can be accessed by the pod", v1.37's words with its default
+// KubeletEnsureSecretPulledImages); any other fails with ErrImagePull, then ImagePullBackOff until the
+// next try, 10 s doubling to 5 min. The image is read again from the pod before each try, so fixing it in
 // the pod spec takes effect at the next one. It returns the image's catalogue entry, or nil when ctx
 // ended.
 func (w *podWorker) pull(ctx context.Context, st *ctrState, c *corev1.Container) *images.Image {
@@ -89,7 +90,7 @@ func (w *podWorker) pull(ctx context.Context, st *ctrState, c *corev1.Container)
 func (w *podWorker) pulled(st *ctrState, c *corev1.Container, image string, ref images.Ref) {
 	node := &w.m.a.images
 	if c.ImagePullPolicy != corev1.PullAlways && node.has(ref.Normalized) {
-		w.event(st, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", image))
+		w.event(st, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine and can be accessed by the pod", image))
 		return
 	}
 	start := time.Now()

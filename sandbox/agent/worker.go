@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -632,6 +633,9 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return 137, true
 		}
 		env, err := w.waitEnv(ctx, st, c)
+		if errors.Is(err, errConfigRetry) {
+			continue
+		}
 		if err != nil {
 			return 137, true
 		}
@@ -803,10 +807,21 @@ func sleepCtx(ctx context.Context, d time.Duration, stop ...<-chan struct{}) boo
 	}
 }
 
-// waitEnv resolves the container's environment, waiting (CreateContainerConfigError) while a referenced
-// ConfigMap or Secret is missing.
+// errConfigRetry tells runContainer that the container's configuration still fails after one kubelet
+// sync period: it starts over from the image, as the kubelet's next sync does.
+var errConfigRetry = errors.New("container configuration not ready: retry the sync")
+
+// waitEnv resolves the container's environment. While a referenced ConfigMap, Secret or key is
+// missing, the container waits in CreateContainerConfigError with the kubelet's message (the latest
+// one: creating the ConfigMap without the key turns "configmap … not found" into "couldn't find key
+// …"), with a Failed event "Error: <message>" per sync, as kuberuntime's startContainer records it.
+// The kubelet retries a failed sync after its pod-worker back-off (10 s); the agent looks again every
+// retryPeriod, so a fix is picked up within seconds, and returns errConfigRetry once configResync has
+// passed so that the next sync pulls again (Pulled events) and records Failed again, counting up as on
+// a kubelet.
 func (w *podWorker) waitEnv(ctx context.Context, st *ctrState, c *corev1.Container) ([]string, error) {
-	reported := false
+	deadline := time.Now().Add(configResync)
+	last := ""
 	for {
 		env, err := w.containerEnv(ctx, c)
 		if err == nil {
@@ -815,12 +830,15 @@ func (w *podWorker) waitEnv(ctx context.Context, st *ctrState, c *corev1.Contain
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !reported {
+		if msg := err.Error(); msg != last {
 			w.set(func() {
-				st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}}
+				st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: msg}}
 			})
-			w.event(st, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
-			reported = true
+			w.event(st, corev1.EventTypeWarning, "Failed", "Error: "+msg)
+			last = msg
+		}
+		if !time.Now().Before(deadline) {
+			return nil, errConfigRetry
 		}
 		if !sleepCtx(ctx, retryPeriod) {
 			return nil, ctx.Err()
