@@ -69,6 +69,7 @@ func commandTable() []command {
 		{[]string{"rm"}, famFiles, srcOurs, rm, "remove files and folders: -r, -f"},
 		{[]string{"rmdir"}, famFiles, srcOurs, rmdir, "remove empty folders"},
 		{[]string{"stat"}, famFiles, srcOurs, stat, "a file's size, kind, mode and time"},
+		{[]string{"tar"}, famFiles, srcOurs, tarApplet, "create, extract or list archives: c, x, t, f, -C, v, z, m, o, --no-same-owner, --no-same-permissions (what `kubectl cp` runs)"},
 		{[]string{"tee"}, famFiles, srcOurs, tee, "copy standard input to files: -a"},
 		{[]string{"touch"}, famFiles, srcOurs, touch, "create files or set their time: -c, -d DATE"},
 		{[]string{"awk"}, famText, srcGoAWK, awk, "the AWK language (POSIX and GoAWK's extensions): -F, -v; no system(), pipes or file redirections"},
