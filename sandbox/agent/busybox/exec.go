@@ -113,6 +113,16 @@ func (p *Process) Wait() (int, error) {
 // running (or to the shell's prompt, which starts again), else to the command itself.
 func (p *Process) Signal(sig syscall.Signal) { p.fg.signal(sig) }
 
+// Interrupt delivers sig from the container's terminal (TTY) to its foreground: to the command the
+// main process's interactive shell runs, or to its prompt. With no interactive shell it is dropped:
+// PID 1 gets no signal it has no handler for.
+func (s *Shell) Interrupt(sig syscall.Signal) { s.foreground().signal(sig) }
+
+func (s *Shell) foreground() *foreground {
+	s.fgOnce.Do(func() { s.fg = &foreground{} })
+	return s.fg
+}
+
 // processStatus is the exit status of a command whose interpreter returned err: 128 + the signal that
 // ended ctx, if one did.
 func processStatus(ctx context.Context, err error) (int, error) {
