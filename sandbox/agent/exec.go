@@ -206,10 +206,8 @@ func (e executor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []str
 // AttachContainer connects the client to the container's main process (its terminal when the
 // container has `tty: true`) until the container run ends or the client leaves.
 func (e executor) AttachContainer(ctx context.Context, _, _, _ string, in io.Reader, out, errw io.WriteCloser, _ bool, resize <-chan remotecommand.TerminalSize) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(e.run.ctx, cancel)
-	defer stop()
+	// The session ends with the run's I/O (once the terminal's last output was sent), not with the run's
+	// context, which ends as soon as the main process returns.
 	e.run.io.attach(ctx, in, out, errw, resize)
 	return nil
 }
