@@ -37,9 +37,11 @@ type listeners struct {
 	// (the admin kubeconfig) or a service-account token; anonymous requests
 	// refused (--anonymous-auth=false), then RBAC.
 	apiserver net.Listener
-	// node agent, the kubelet API (container logs): 127.0.0.1, TLS that
+	// node agent, the kubelet API (container logs; exec and attach, SPDY or
+	// WebSocket upgrades of the same connection): 127.0.0.1, TLS that
 	// demands a client certificate of the kubelet-client CA, which signed
-	// only the apiserver's kubelet client certificate.
+	// only the apiserver's kubelet client certificate. kubectl never dials
+	// it: logs, exec, attach and cp go through the apiserver.
 	agent net.Listener
 }
 
@@ -67,7 +69,7 @@ func (l *listeners) describe() []string {
 	return []string{
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
-		"node agent: https://" + l.agent.Addr().String() + " (apiserver's kubelet-client certificate only)",
+		"node agent: https://" + l.agent.Addr().String() + " (logs, exec, attach; apiserver's kubelet-client certificate only)",
 	}
 }
 
