@@ -41,7 +41,7 @@ type command struct {
 // state exists; lookups go through findCommand.
 func commandTable() []command {
 	return []command{
-		{[]string{"sh", "ash", "bash"}, famShell, srcMvdan, shApplet, "POSIX shell (mvdan.cc/sh interpreter): -c, -e, -u, -x, -o pipefail, script files"},
+		{[]string{"sh", "ash", "bash"}, famShell, srcMvdan, shApplet, "POSIX shell (mvdan.cc/sh interpreter): -c, -e, -u, -x, -o pipefail, script files, commands from stdin line by line (-i or a terminal: prompts, Ctrl+C)"},
 		{[]string{"echo", "test", "[", "true", "false", "pwd"}, famShell, srcMvdan, builtinApplet, "the shell's builtin, run as a command (`env echo`, `/bin/true`)"},
 		{[]string{"busybox"}, famShell, srcOurs, busyboxApplet, "multi-call entry: `busybox NAME ARGS`, `busybox --list`"},
 		{[]string{"env"}, famProcesses, srcOurs, env, "print the environment, or run a command with -i, -u NAME, NAME=VALUE"},
