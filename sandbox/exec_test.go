@@ -235,8 +235,9 @@ func (tm *term) wait() int {
 	}
 }
 
-// TestExecTerminal: kubectl exec -it POD -- sh on a terminal: a prompt, commands, Ctrl+C ending the
-// running command (not the shell), and the shell's exit code, with both kubectls.
+// TestExecTerminal: kubectl exec -it POD -- sh on a terminal: a prompt, commands, the terminal's size
+// following the learner's window, Ctrl+C ending the running command (not the shell), and the shell's
+// exit code, with both kubectls.
 func TestExecTerminal(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
@@ -247,6 +248,22 @@ func TestExecTerminal(t *testing.T) {
 			at := tm.expect(0, "/work # ")
 			tm.send("cd /etc/config && cat key; echo\r")
 			at = tm.expect(at, "valeur-du-configmap\r\n/etc/config # ")
+			tm.send("stty size\r")
+			at = tm.expect(at, "40 100\r\n")
+			// The learner's window changes: kubectl sends the new size, the pod's terminal follows.
+			if err := pty.Setsize(tm.pty, &pty.Winsize{Rows: 30, Cols: 120}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, func() error {
+				tm.send("stty size\r")
+				next := tm.expect(at, "/etc/config # ")
+				if got := tm.output()[at:next]; !strings.Contains(got, "30 120\r\n") {
+					at = next
+					return errorf("stty size after the resize: %q", got)
+				}
+				at = next
+				return nil
+			})
 			tm.send("sleep 600\r")
 			at = tm.expect(at, "sleep 600\r\n")
 			time.Sleep(200 * time.Millisecond)

@@ -95,6 +95,7 @@ func commandTable() []command {
 		{[]string{"hostname"}, famSystem, srcOurs, hostname, "the pod's host name"},
 		{[]string{"id", "whoami"}, famSystem, srcOurs, id, "the user: root (uid 0), as in an image with no USER"},
 		{[]string{"nproc"}, famSystem, srcOurs, nproc, "the node's CPUs as its Node object reports them"},
+		{[]string{"stty"}, famSystem, srcOurs, stty, "the terminal's size (`stty size`), which follows the client's window under `kubectl exec -it`"},
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},
 		{[]string{"uptime"}, famSystem, srcOurs, uptime, "how long the node has been up"},
 		{[]string{"perl"}, famLanguages, srcOurs, perl, "only the documented pi program (`perl -Mbignum=bpi -wle 'print bpi(N)'`); any other program is refused"},
