@@ -68,6 +68,8 @@ func TestExec(t *testing.T) {
 			}{
 				{args: []string{"exec", "web", "--", "cat", "/etc/config/key"}, wantExit: "valeur-du-configmap"},
 				{args: []string{"exec", "web", "--", "env"}, want: "GREETING=bonjour\n"},
+				// Beside the main process, as in the container's PID namespace.
+				{args: []string{"exec", "web", "--", "ps"}, want: "    1 root     sh -c echo started; sleep 3600\n"},
 				{args: []string{"exec", "web", "-c", "main", "--", "sh", "-c", "pwd; echo $HOSTNAME"}, wantExit: "/work\nweb\n"},
 				{args: []string{"exec", "web", "--", "sh", "-c", "echo out; exit 3"}, want: "command terminated with exit code 3", code: 3},
 				{args: []string{"exec", "web", "-c", "nope", "--", "ls"}, want: "container nope is not valid for pod web", code: 1},
@@ -300,8 +302,13 @@ func TestAttach(t *testing.T) {
 			at := tm.expect(0, "If you don't see a command prompt, try pressing enter.")
 			tm.send("\r")
 			at = tm.expect(at, "/ # ")
-			tm.send("echo somme=$((2+3)); exit 3\r")
-			tm.expect(at, "somme=5\r\n")
+			tm.send("sleep 600\r")
+			at = tm.expect(at, "sleep 600\r\n")
+			time.Sleep(200 * time.Millisecond)
+			tm.send("\x03") // the container's terminal: its interactive shell (PID 1) goes on
+			at = tm.expect(at, "^C\r\n/ # ")
+			tm.send("echo somme=$((2+3)) $?; exit 3\r")
+			tm.expect(at, "somme=5 130\r\n")
 			if code := tm.wait(); code != 3 {
 				t.Errorf("kubectl run -it: exit code %d, want 3; output:\n%q", code, tm.output())
 			}

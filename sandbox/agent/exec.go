@@ -40,7 +40,6 @@ type running struct {
 	ctx context.Context // ends with the run
 	sh  *busybox.Shell
 	io  *containerIO
-	id  string // the run's container ID
 }
 
 // streamTarget parses /exec/{namespace}/{pod}[/{uid}]/{container} (or /attach/...) and finds the

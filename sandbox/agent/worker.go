@@ -700,7 +700,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY}
 		cio.sh = sh
 		w.mu.Lock()
-		st.run = &running{ctx: runCtx, sh: sh, io: cio, id: st.containerID}
+		st.run = &running{ctx: runCtx, sh: sh, io: cio}
 		if server {
 			// A server image (pause, nginx…) stops on SIGTERM, as those images do.
 			st.term = func() bool { stopRun(); return true }
