@@ -257,7 +257,7 @@ func TestNoOpenDoor(t *testing.T) {
 				}}
 				for _, path := range []string{"/", "/version", "/healthz", "/livez", "/readyz", "/metrics", "/openapi/v2",
 					"/api/v1/namespaces/default/secrets", "/containerLogs/default/p/c", "/pods", "/stats/summary",
-					"/configz", "/debug/pprof/", "/v3/kv/range"} {
+					"/configz", "/debug/pprof/", "/v3/kv/range", "/exec/default/p/c?command=sh&input=1&output=1", "/attach/default/p/c?output=1"} {
 					method, body := http.MethodGet, io.Reader(nil)
 					if strings.HasPrefix(path, "/v3/") {
 						method, body = http.MethodPost, strings.NewReader(etcdRangeAll)

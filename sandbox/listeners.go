@@ -40,7 +40,8 @@ type listeners struct {
 	// the apiserver's egress tunnel to its nodes (see egress): a unix socket
 	// beside etcd's, same rule. The apiserver alone connects to it.
 	egressSocket string
-	// node agent, the kubelet API (logs, exec, the node proxy): no socket,
+	// node agent, the kubelet API (logs; exec and attach, SPDY upgrades of
+	// the same connection; the node proxy): no socket,
 	// an in-process listener that only the egress tunnel dials; TLS on top
 	// that demands a client certificate of the kubelet-client CA, which
 	// signed only the apiserver's kubelet client certificate.
@@ -71,7 +72,7 @@ func (l *listeners) describe() []string {
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
 		"egress tunnel (the apiserver's way to its nodes): unix socket " + l.egressSocket + " (owner only)",
-		"node agent: no socket, in-process behind the egress tunnel (apiserver's kubelet-client certificate only)",
+		"node agent: no socket, in-process behind the egress tunnel (logs, exec, attach; apiserver's kubelet-client certificate only)",
 	}
 }
 

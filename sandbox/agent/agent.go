@@ -24,8 +24,11 @@
 //     then the commands are cancelled at once (a shell has no SIGTERM handler to wait for), the final status is written, then the pod is deleted with grace period 0 and a
 //     UID precondition, as the kubelet does.
 //   - Logs: <DataDir>/pods/<uid>/logs/<container>/<restart>.log, served on /containerLogs with follow,
-//     tailLines, timestamps, sinceSeconds/sinceTime, limitBytes and previous; /exec, /attach,
-//     /portForward and /run answer 400 "not supported by the klab sandbox".
+//     tailLines, timestamps, sinceSeconds/sinceTime, limitBytes and previous.
+//   - Exec and attach (exec.go, attach.go): /exec and /attach speak the kubelet's remote-command
+//     protocols; the command runs in the container's shell, with a pseudo-terminal for -t; a container
+//     with stdin/tty gets a stdin pipe or a terminal that attach reaches. /portForward and /run answer
+//     400 "not supported by the klab sandbox".
 package agent
 
 import (

@@ -559,10 +559,15 @@ func TestLogServer(t *testing.T) {
 	if code, _ := h.get(t, "/containerLogs/default/lines/main", false); code == http.StatusOK {
 		t.Errorf("a client without certificate was served")
 	}
-	for _, p := range []string{"/exec/default/lines/main?command=sh", "/attach/default/lines/main", "/portForward/default/lines"} {
-		if code, body := h.get(t, p, true); code != http.StatusBadRequest || !strings.Contains(body, "not supported by the klab sandbox") {
-			t.Errorf("%s: %d %s", p, code, body)
-		}
+	if code, body := h.get(t, "/portForward/default/lines", true); code != http.StatusBadRequest || !strings.Contains(body, "not supported by the klab sandbox") {
+		t.Errorf("/portForward: %d %s", code, body)
+	}
+	// The container has exited: the kubelet's answer when the runtime has no such running container.
+	if code, body := h.get(t, "/exec/default/lines/main?command=sh&output=1", true); code != http.StatusInternalServerError || !strings.Contains(body, `container not found ("main")`) {
+		t.Errorf("/exec into an exited container: %d %s", code, body)
+	}
+	if code, body := h.get(t, "/exec/default/nosuchpod/main?command=sh&output=1", true); code != http.StatusNotFound {
+		t.Errorf("/exec into a missing pod: %d %s", code, body)
 	}
 }
 

@@ -457,7 +457,9 @@ func (a *agent) logServer(tlsCfg *tls.Config) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/containerLogs/", a.serveLogs)
 	mux.HandleFunc("/pods", a.servePods)
-	for _, p := range []string{"/exec/", "/attach/", "/portForward/", "/run/", "/cri/"} {
+	mux.HandleFunc("/exec/", a.serveExec)
+	mux.HandleFunc("/attach/", a.serveAttach)
+	for _, p := range []string{"/portForward/", "/run/", "/cri/"} {
 		what := strings.Trim(p, "/")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("%s is not supported by the klab sandbox (pods run in an in-process shell, without a container runtime)", what))

@@ -36,6 +36,7 @@ type ctrState struct {
 	containerID  string
 	preStop      func(context.Context) error // set while running, when the container has an exec preStop hook
 	term         func() bool                 // set while running: delivers SIGTERM; false when nothing handles it
+	run          *running                    // set while running: what exec and attach reach (exec.go)
 }
 
 // podWorker runs one pod: volumes, init containers in order, then the containers, and reports status.
@@ -691,7 +692,19 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			w.mu.Unlock()
 		}
 		sig := &busybox.Signals{}
+		cio, err := newContainerIO(c, lw)
+		if err != nil {
+			stopRun()
+			lw.close()
+			_ = fsys.Close()
+			w.m.a.logf("agent: %v", err)
+			return 1, false
+		}
+		sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
+			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY}
+		cio.sh = sh
 		w.mu.Lock()
+		st.run = &running{ctx: runCtx, sh: sh, io: cio}
 		if server {
 			// A server image (pause, nginx…) stops on SIGTERM, as those images do.
 			st.term = func() bool { stopRun(); return true }
@@ -707,8 +720,6 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			<-runCtx.Done()
 			code = 137
 		} else {
-			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Signals: sig}
 			var err error
 			code, err = sh.Run(runCtx, argv)
 			if err != nil {
@@ -718,11 +729,12 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		stopRun()
 		waitProbes()
 		w.mu.Lock()
-		st.preStop, st.term = nil, nil
+		st.preStop, st.term, st.run = nil, nil, nil
 		w.mu.Unlock()
 		if probeKilled.Load() {
 			code = 137
 		}
+		cio.close()
 		lw.close()
 		message := terminationMessage(c, fsys, logPath, code)
 		_ = fsys.Close()

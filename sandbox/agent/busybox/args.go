@@ -80,6 +80,9 @@ func (p *proc) inputs(names []string, fn func(name string, r io.Reader) error) i
 	for _, n := range names {
 		if n == "-" {
 			if err := fn(n, p.stdin()); err != nil {
+				if interrupted(err) { // Ctrl+C on the terminal: ended like a process
+					return killedStatus(p.ctx)
+				}
 				return p.fail(err)
 			}
 			continue

@@ -19,7 +19,7 @@ func shApplet(p *proc) int {
 	var setOpts []string
 	args := p.args
 	var script string
-	haveScript := false
+	haveScript, interactive := false, false
 	for len(args) > 0 && len(args[0]) > 1 && (args[0][0] == '-' || args[0][0] == '+') && args[0] != "--" {
 		a := args[0]
 		args = args[1:]
@@ -27,7 +27,9 @@ func shApplet(p *proc) int {
 			switch c {
 			case 'c':
 				haveScript = true
-			case 'l', 'i', 's':
+			case 'i':
+				interactive = true
+			case 'l', 's':
 			case 'e', 'u', 'x', 'f', 'n', 'a':
 				setOpts = append(setOpts, string(a[0])+string(c))
 			case 'o':
@@ -65,11 +67,7 @@ func shApplet(p *proc) int {
 		}
 		script, name, args = string(b), args[0], args[1:]
 	default:
-		b, err := io.ReadAll(p.stdin())
-		if err != nil {
-			return p.fail(err)
-		}
-		script = string(b)
+		return p.shStdin(setOpts, interactive)
 	}
 	return statusOf(p.sh.runSource(p.ctx, p.hc, script, name, args, setOpts))
 }

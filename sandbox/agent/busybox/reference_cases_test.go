@@ -36,6 +36,8 @@ func referenceCases() []refCase {
 		{Name: "mv", Script: `mv fruits.txt f.txt && ls f.txt; mv f.txt d/ && ls d; mv nope x; echo $?`},
 		{Name: "rm rmdir", Script: `rm d/a.txt && ls d; rm d; echo $?; rm -r d/sub && ls d; rmdir d/empty && ls d; rm -f nope; echo $?; rm nope; echo $?`},
 		{Name: "stat errors", Script: `stat nope; echo $?`},
+		{Name: "stty without a terminal", Script: `stty size; echo $?`},
+		{Name: "tar", Script: `tar cf - d | tar tf - | sort; mkdir out && tar cf - d | tar --no-same-permissions --no-same-owner -xmf - -C out && cat out/d/a.txt; tar czf x.tgz fruits.txt && tar -xzOf x.tgz | head -n 1; tar tf nope; echo $?`},
 		{Name: "tee", Script: `echo un | tee t.txt; echo deux | tee -a t.txt > /dev/null; cat t.txt`},
 		{Name: "touch", Script: `touch new.txt && ls new.txt; touch -c none.txt; ls none.txt; echo $?`},
 		// text

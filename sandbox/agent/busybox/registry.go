@@ -41,7 +41,7 @@ type command struct {
 // state exists; lookups go through findCommand.
 func commandTable() []command {
 	return []command{
-		{[]string{"sh", "ash", "bash"}, famShell, srcMvdan, shApplet, "POSIX shell (mvdan.cc/sh interpreter): -c, -e, -u, -x, -o pipefail, script files"},
+		{[]string{"sh", "ash", "bash"}, famShell, srcMvdan, shApplet, "POSIX shell (mvdan.cc/sh interpreter): -c, -e, -u, -x, -o pipefail, script files, commands from stdin line by line (-i or a terminal: prompts, Ctrl+C)"},
 		{[]string{"echo", "test", "[", "true", "false", "pwd"}, famShell, srcMvdan, builtinApplet, "the shell's builtin, run as a command (`env echo`, `/bin/true`)"},
 		{[]string{"busybox"}, famShell, srcOurs, busyboxApplet, "multi-call entry: `busybox NAME ARGS`, `busybox --list`"},
 		{[]string{"env"}, famProcesses, srcOurs, env, "print the environment, or run a command with -i, -u NAME, NAME=VALUE"},
@@ -69,6 +69,7 @@ func commandTable() []command {
 		{[]string{"rm"}, famFiles, srcOurs, rm, "remove files and folders: -r, -f"},
 		{[]string{"rmdir"}, famFiles, srcOurs, rmdir, "remove empty folders"},
 		{[]string{"stat"}, famFiles, srcOurs, stat, "a file's size, kind, mode and time"},
+		{[]string{"tar"}, famFiles, srcOurs, tarApplet, "create, extract or list archives: c, x, t, f, -C, v, z, m, o, --no-same-owner, --no-same-permissions (what `kubectl cp` runs)"},
 		{[]string{"tee"}, famFiles, srcOurs, tee, "copy standard input to files: -a"},
 		{[]string{"touch"}, famFiles, srcOurs, touch, "create files or set their time: -c, -d DATE"},
 		{[]string{"awk"}, famText, srcGoAWK, awk, "the AWK language (POSIX and GoAWK's extensions): -F, -v; no system(), pipes or file redirections"},
@@ -94,6 +95,7 @@ func commandTable() []command {
 		{[]string{"hostname"}, famSystem, srcOurs, hostname, "the pod's host name"},
 		{[]string{"id", "whoami"}, famSystem, srcOurs, id, "the user: root (uid 0), as in an image with no USER"},
 		{[]string{"nproc"}, famSystem, srcOurs, nproc, "the node's CPUs as its Node object reports them"},
+		{[]string{"stty"}, famSystem, srcOurs, stty, "the terminal's size (`stty size`), which follows the client's window under `kubectl exec -it`"},
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},
 		{[]string{"uptime"}, famSystem, srcOurs, uptime, "how long the node has been up"},
 		{[]string{"perl"}, famLanguages, srcOurs, perl, "only the documented pi program (`perl -Mbignum=bpi -wle 'print bpi(N)'`); any other program is refused"},

@@ -34,6 +34,10 @@ type Shell struct {
 	Stderr   io.Writer
 	Node     Node     // what the commands see of the node (nproc, free, uptime)
 	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
+	TTY      bool     // Stdin and Stdout are the container's terminal (tty: true): see Interrupt
+
+	fgOnce sync.Once
+	fg     *foreground // the terminal's foreground, with TTY
 
 	procs procTable // the commands running now (ps, kill); the first one is PID 1
 
@@ -66,6 +70,13 @@ func (s *Shell) Run(ctx context.Context, argv []string) (int, error) {
 	r, err := s.newRunner(env, s.dir(), s.Stdin, s.Stdout, s.Stderr, nil, true)
 	if err != nil {
 		return 126, err
+	}
+	if f, ok := s.Stdin.(*os.File); ok { // a command blocked on stdin ends with the container
+		stop := context.AfterFunc(ctx, func() { interruptReads(f) })
+		defer stop()
+		if s.TTY {
+			ctx = context.WithValue(ctx, terminalKey{}, &terminal{fg: s.foreground(), in: f})
+		}
 	}
 	return exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
 }
