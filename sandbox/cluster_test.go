@@ -18,16 +18,18 @@ func TestReady(t *testing.T) {
 	if err != nil || string(b) != "ok" {
 		t.Fatalf("/readyz = %q, %v", b, err)
 	}
-	n, err := cluster.Client.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("node klab-sandbox: %v", err)
-	}
-	ready := false
-	for _, c := range n.Status.Conditions {
-		ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-	}
-	if !ready {
-		t.Errorf("node klab-sandbox not Ready: %+v", n.Status.Conditions)
+	for _, name := range []string{"controlplane", "node01"} {
+		n, err := cluster.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("node %s: %v", name, err)
+		}
+		ready := false
+		for _, c := range n.Status.Conditions {
+			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+		}
+		if !ready {
+			t.Errorf("node %s not Ready: %+v", name, n.Status.Conditions)
+		}
 	}
 	if _, err := cluster.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		t.Errorf("default ServiceAccount: %v", err)
@@ -141,12 +143,13 @@ func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	needCluster(t)
 	for name, kubectl := range kubectls(t) {
 		out := mustRun(t, append(append([]string{}, kubectl...), "get", "nodes", "-o", "wide")...)
-		if !regexp.MustCompile(`klab-sandbox\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
+		if !regexp.MustCompile(`controlplane\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) ||
+			!regexp.MustCompile(`node01\s+Ready\s+<none>\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
 			t.Errorf("%s kubectl get nodes -o wide:\n%s", name, out)
 		}
 	}
 	out := mustRun(t, cluster.Bin, "kubectl", "--kubeconfig="+cluster.Kubeconfig, "get", "nodes")
-	if !regexp.MustCompile(`klab-sandbox\s+Ready`).MatchString(out) {
+	if !regexp.MustCompile(`node01\s+Ready`).MatchString(out) {
 		t.Errorf("get nodes:\n%s", out)
 	}
 	out = mustRun(t, cluster.Bin, "kubectl", "version", "--kubeconfig", cluster.Kubeconfig)

@@ -30,7 +30,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/klabdev/klab/sandbox"
 	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
 
@@ -204,11 +203,14 @@ func TestNoOpenDoor(t *testing.T) {
 	// The known listeners must be among them (else the probe proves
 	// nothing), and there must be no other: a new one belongs in
 	// sandbox/listeners.go, with its authentication.
-	node, err := cluster.Client.CoreV1().Nodes().Get(context.Background(), sandbox.NodeName, metav1.GetOptions{})
+	nodes, err := cluster.Client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[uint16]string{uint16(st.APIServerPort): "kube-apiserver", uint16(node.Status.DaemonEndpoints.KubeletEndpoint.Port): "node agent"}
+	known := map[uint16]string{uint16(st.APIServerPort): "kube-apiserver"}
+	for _, n := range nodes.Items {
+		known[uint16(n.Status.DaemonEndpoints.KubeletEndpoint.Port)] = "node agent (kubelet API of " + n.Name + ")"
+	}
 	for port, name := range known {
 		if !slices.ContainsFunc(socks.tcp, func(a netip.AddrPort) bool { return a.Port() == port }) {
 			t.Errorf("the %s's port %d is not among the process's listening sockets %v", name, port, socks.tcp)

@@ -37,15 +37,16 @@ type listeners struct {
 	// (the admin kubeconfig) or a service-account token; anonymous requests
 	// refused (--anonymous-auth=false), then RBAC.
 	apiserver net.Listener
-	// node agent, the kubelet API (container logs): 127.0.0.1, TLS that
-	// demands a client certificate of the kubelet-client CA, which signed
-	// only the apiserver's kubelet client certificate.
-	agent net.Listener
+	// node agent, the kubelet API (container logs) of each node, one port
+	// per node in the order of the node layout: 127.0.0.1, TLS that demands
+	// a client certificate of the kubelet-client CA, which signed only the
+	// apiserver's kubelet client certificate.
+	agents []net.Listener
 }
 
-// openListeners opens the sandbox's listeners for the data dir data, reusing
-// the apiserver port of the last start when it is free.
-func openListeners(data string, apiserverPort int) (*listeners, error) {
+// openListeners opens the sandbox's listeners for the data dir data and its
+// nodes, reusing the apiserver port of the last start when it is free.
+func openListeners(data string, apiserverPort int, nodes []string) (*listeners, error) {
 	sock, err := etcdSocketPath(data, socketBase())
 	if err != nil {
 		return nil, err
@@ -54,28 +55,37 @@ func openListeners(data string, apiserverPort int) (*listeners, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
-	agent, err := listenLoopback(0)
-	if err != nil {
-		_ = api.Close()
-		return nil, fmt.Errorf("node agent: %w", err)
+	l := &listeners{etcdSocket: sock, apiserver: api}
+	for _, n := range nodes {
+		agent, err := listenLoopback(0)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("node agent, kubelet API of node %s: %w", n, err)
+		}
+		l.agents = append(l.agents, agent)
 	}
-	return &listeners{etcdSocket: sock, apiserver: api, agent: agent}, nil
+	return l, nil
 }
 
 // describe lists the listeners for the log, one line each.
 func (l *listeners) describe() []string {
-	return []string{
+	out := []string{
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
-		"node agent: https://" + l.agent.Addr().String() + " (apiserver's kubelet-client certificate only)",
 	}
+	for i, a := range l.agents {
+		out = append(out, fmt.Sprintf("node agent, kubelet API of node %d: https://%s (apiserver's kubelet-client certificate only)", i+1, a.Addr()))
+	}
+	return out
 }
 
 // close closes the TCP listeners not yet handed over (closing one its
 // server already closed is harmless); etcd removes its socket itself.
 func (l *listeners) close() {
 	_ = l.apiserver.Close()
-	_ = l.agent.Close()
+	for _, a := range l.agents {
+		_ = a.Close()
+	}
 }
 
 // apiserverPort is the port of the apiserver's listener.

@@ -254,7 +254,7 @@ func (w *podWorker) event(c *ctrState, typ, reason, msg string) {
 			ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c.name)
 		}
 	}
-	w.m.a.recorder.Event(ref, typ, reason, msg)
+	w.node().recorder.Event(ref, typ, reason, msg)
 }
 
 func (w *podWorker) ctr(name string) *ctrState {
