@@ -137,7 +137,7 @@ func TestSchedulingAsKubeadm(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
 	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
-	kc := func(args ...string) string { return mustRun(t, append(slices.Clone(k), args...)...) }
+	kc := func(args ...string) string { return strings.TrimSpace(mustRun(t, append(slices.Clone(k), args...)...)) }
 
 	// A Deployment's pods go to the worker: the control plane is tainted.
 	kc("create", "deployment", "web", "--image=nginx", "--replicas=3")
@@ -249,7 +249,7 @@ func TestCordonAndDrain(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)
 	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
-	kc := func(args ...string) string { return mustRun(t, append(slices.Clone(k), args...)...) }
+	kc := func(args ...string) string { return strings.TrimSpace(mustRun(t, append(slices.Clone(k), args...)...)) }
 	t.Cleanup(func() { _, _ = run(t, 30*time.Second, append(slices.Clone(k), "uncordon", "node01")...) })
 
 	// Cordoned, node01 takes no new pod: with the control plane tainted, the pod stays Pending.
@@ -269,7 +269,7 @@ func TestCordonAndDrain(t *testing.T) {
 		t.Errorf("uncordon: %q", out)
 	}
 	kc("wait", "--for=condition=Ready", "pod/late", "--timeout=60s")
-	kc("delete", "pod", "late", "--wait=true")
+	kc("delete", "pod", "late", "--now")
 
 	// drain: evictions through the Eviction API, which honours a PodDisruptionBudget; DaemonSet pods stay.
 	applyManifest(t, k, `apiVersion: apps/v1
@@ -281,6 +281,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 2
       containers: [{name: c, image: nginx, volumeMounts: [{name: cache, mountPath: /cache}]}]
       volumes: [{name: cache, emptyDir: {}}]
 ---
@@ -316,7 +317,7 @@ spec:
 	drain := append(slices.Clone(k), "drain", "node01", "--ignore-daemonsets", "--delete-emptydir-data")
 	out, err := run(t, 60*time.Second, append(slices.Clone(drain), "--timeout=8s")...)
 	if err == nil || !strings.Contains(out, "evicting pod "+ns+"/web-") || !strings.Contains(out, "Cannot evict pod as it would violate the pod's disruption budget") ||
-		!strings.Contains(out, "Ignoring DaemonSet-managed Pods: "+ns+"/logger-") {
+		!strings.Contains(out, "Warning: ignoring DaemonSet-managed Pods: "+ns+"/logger-") {
 		t.Errorf("drain with a budget (err %v):\n%s", err, out)
 	}
 	if out := kc("get", "pods", "-l", "app=web", "--field-selector=status.phase=Pending", "-o", "name"); len(strings.Fields(out)) != 1 {
@@ -382,11 +383,11 @@ func TestOneNode(t *testing.T) {
 	defer func() { _ = p.Stop(30 * time.Second) }()
 	kc := sandboxctl.KubeconfigPath(dir)
 	k := []string{cluster.Bin, "kubectl", "--kubeconfig", kc}
-	out := mustRun(t, append(slices.Clone(k), "get", "nodes", "--no-headers")...)
+	out := strings.TrimSpace(mustRun(t, append(slices.Clone(k), "get", "nodes", "--no-headers")...))
 	if !regexpMatch(`^controlplane\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2$`, out) {
 		t.Fatalf("get nodes on one node:\n%s", out)
 	}
-	if out := mustRun(t, append(slices.Clone(k), "get", "node", "controlplane", "-o", "jsonpath={.spec.taints}")...); out != "" {
+	if out := strings.TrimSpace(mustRun(t, append(slices.Clone(k), "get", "node", "controlplane", "-o", "jsonpath={.spec.taints}")...)); out != "" {
 		t.Errorf("one-node control plane taints: %s, want none", out)
 	}
 	mustRun(t, append(slices.Clone(k), "run", "plain", "--image=busybox", "--", "sleep", "3600")...)
