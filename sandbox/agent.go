@@ -51,12 +51,11 @@ func nodeLayout(n int, listeners []net.Listener) []agent.NodeConfig {
 }
 
 // runAgent runs the node agent (our kubelet) for the nodes until ctx ends and their pods stop.
-func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, nodes []agent.NodeConfig, reset bool,
+func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, nodes []agent.NodeConfig,
 	logf func(string, ...any), ready func()) error {
 	err := agent.Run(ctx, agent.Config{
 		Client:       client,
 		Nodes:        nodes,
-		ResetNodes:   reset,
 		DataDir:      filepath.Join(data, "agent"),
 		TLSCertFile:  p.crt(agentServingName),
 		TLSKeyFile:   p.key(agentServingName),

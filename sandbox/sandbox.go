@@ -55,8 +55,8 @@ type Config struct {
 	DataDir string    // created if missing; keys, etcd data, agent data, kubeconfig
 	Log     io.Writer // component logs; nil means <data>/sandbox.log
 	// Nodes is how many nodes the agent registers (1 to MaxNodes; 0 means DefaultNodes): see NodeNames.
-	// A restart with another count registers the nodes again; pods bound to a node that is gone are
-	// deleted by the pod garbage collector and recreated by their controllers.
+	// A restart with another count registers the nodes again (see agent.LayoutAnnotation); pods bound
+	// to a node that is gone are deleted by the pod garbage collector and recreated by their controllers.
 	Nodes int
 }
 
@@ -149,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return fail(err)
 	}
 	st := sandboxctl.State{PID: os.Getpid(), Started: t0, Nodes: cfg.Nodes}
-	p, ls, prev, err := s.certificatesAndListeners(&st)
+	p, ls, err := s.certificatesAndListeners(&st)
 	if err != nil {
 		return fail(err)
 	}
@@ -163,9 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s.Timings.APIServer = time.Since(t1)
 	t2 := time.Now()
-	// A changed node layout (or the single klab-sandbox node of a state written before nodes were
-	// counted) registers the nodes again.
-	if err := s.runComponents(p, nodeLayout(cfg.Nodes, ls.agents), prev.Nodes != cfg.Nodes); err != nil {
+	if err := s.runComponents(p, nodeLayout(cfg.Nodes, ls.agents)); err != nil {
 		return fail(err)
 	}
 	s.Timings.Controllers = time.Since(t2)
@@ -229,18 +227,18 @@ func (s *Sandbox) openLog(w io.Writer) error {
 // certificatesAndListeners makes the data dir private, the certificates and the kubeconfig, and opens
 // every listener (see listeners): the apiserver's and the agent's are handed over, so that no port is
 // taken between choice and bind.
-func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listeners, sandboxctl.State, error) {
+func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listeners, error) {
 	if err := privateDataDir(s.DataDir, log.Printf); err != nil {
-		return pki{}, nil, sandboxctl.State{}, fmt.Errorf("sandbox data dir: %w", err)
+		return pki{}, nil, fmt.Errorf("sandbox data dir: %w", err)
 	}
 	p := pki{dir: filepath.Join(s.DataDir, "pki")}
 	if err := p.ensure(); err != nil {
-		return pki{}, nil, sandboxctl.State{}, err
+		return pki{}, nil, err
 	}
 	prev, _ := sandboxctl.ReadState(s.DataDir)
 	ls, err := openListeners(s.DataDir, prev.APIServerPort, NodeNames(st.Nodes))
 	if err != nil {
-		return pki{}, nil, sandboxctl.State{}, err
+		return pki{}, nil, err
 	}
 	s.closer = append(s.closer, ls.close)
 	for _, l := range ls.describe() {
@@ -251,9 +249,9 @@ func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listener
 	st.EtcdSocket = ls.etcdSocket
 	s.Server = st.Server
 	if err := writeKubeconfig(s.Kubeconfig, st.Server, p); err != nil {
-		return pki{}, nil, sandboxctl.State{}, err
+		return pki{}, nil, err
 	}
-	return p, ls, prev, nil
+	return p, ls, nil
 }
 
 // runEtcd starts etcd on its socket and records the sandbox's state.
@@ -314,7 +312,7 @@ func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error 
 
 // runComponents starts the controllers, the scheduler and the node agent, and waits until the nodes
 // this process registered are Ready and pods can be created (the default ServiceAccount exists).
-func (s *Sandbox) runComponents(p pki, nodes []agent.NodeConfig, resetNodes bool) error {
+func (s *Sandbox) runComponents(p pki, nodes []agent.NodeConfig) error {
 	cctx := s.tiers[tierComponents].ctx
 	cmDone, err := startControllerManager(cctx, s.Kubeconfig, p)
 	if err != nil {
@@ -331,7 +329,7 @@ func (s *Sandbox) runComponents(p pki, nodes []agent.NodeConfig, resetNodes bool
 	var readyOnce sync.Once
 	client := s.Client
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, s.DataDir, p, nodes, resetNodes, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
+		err := runAgent(ctx, client, s.DataDir, p, nodes, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})

@@ -57,11 +57,7 @@ type Config struct {
 	Client kubernetes.Interface // admin client (QPS 200, burst 400)
 	// Nodes are the Nodes the agent registers; it runs the pods bound to any of them, each node with its
 	// own Lease, status, kubelet API and events, all in this process.
-	Nodes []NodeConfig
-	// ResetNodes deletes the Nodes an agent registered before registering Nodes again (the sandbox's
-	// node layout changed since the last start), so that their labels and taints are those of Nodes.
-	// Otherwise only the Nodes no longer configured are deleted.
-	ResetNodes   bool
+	Nodes        []NodeConfig
 	DataDir      string // <sandbox data dir>/agent: pod roots, volumes, logs
 	TLSCertFile  string // serving cert of the kubelet API of every node
 	TLSKeyFile   string
@@ -162,7 +158,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 		a.nodeList = append(a.nodeList, n)
 	}
 
-	if err := a.removeStaleNodes(ctx, cfg.ResetNodes); err != nil {
+	if err := a.removeStaleNodes(ctx); err != nil {
 		closeListeners()
 		return err
 	}

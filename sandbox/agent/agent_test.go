@@ -268,24 +268,32 @@ func TestPodsOfEachNode(t *testing.T) {
 	}
 }
 
-// Nodes an earlier agent registered and this one does not run are deleted; others' Nodes are kept.
+// Nodes an earlier agent registered and this one does not run are deleted, so are those registered
+// with another node layout (to be registered again); others' Nodes are kept.
 func TestStaleNodesDeleted(t *testing.T) {
-	klabNode := func(name string) *corev1.Node {
-		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
+	klabNode := func(name, layout string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{LayoutAnnotation: layout}},
 			Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "klab://v1.37.2"}}}
 	}
-	for _, reset := range []bool{false, true} {
-		t.Run(fmt.Sprint("reset=", reset), func(t *testing.T) {
-			cp := klabNode(testControlPlane)
+	for _, tc := range []struct {
+		layout string // of the existing control plane
+		taints int    // it has after the start
+	}{
+		{"controlplane", 1},        // the same layout: kept as it was (a `kubectl taint` survives)
+		{"controlplane,node01", 0}, // another layout: registered again, untainted as a lone control plane
+		{"", 0},                    // registered by a klab before layouts
+	} {
+		t.Run("layout="+tc.layout, func(t *testing.T) {
+			cp := klabNode(testControlPlane, tc.layout)
 			cp.Spec.Taints = []corev1.Taint{ControlPlaneTaint()}
-			client := fake.NewClientset(klabNode("klab-sandbox"), klabNode(testNode), cp,
+			client := fake.NewClientset(klabNode("klab-sandbox", ""), klabNode(testNode, "controlplane,node01"), cp,
 				&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses"}})
 			pki := newTestPKI(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			ready := make(chan struct{})
 			go func() {
-				done <- Run(ctx, Config{Client: client, Nodes: []NodeConfig{{Name: testControlPlane, ControlPlane: true}}, ResetNodes: reset,
+				done <- Run(ctx, Config{Client: client, Nodes: []NodeConfig{{Name: testControlPlane, ControlPlane: true}},
 					DataDir: t.TempDir(), TLSCertFile: pki.serverCert, TLSKeyFile: pki.serverKey, ClientCAFile: pki.caFile}, func() { close(ready) })
 			}()
 			select {
@@ -300,20 +308,17 @@ func TestStaleNodesDeleted(t *testing.T) {
 				t.Fatal(err)
 			}
 			var names []string
-			taints := 0
 			for _, n := range list.Items {
 				names = append(names, n.Name)
 				if n.Name == testControlPlane {
-					taints = len(n.Spec.Taints)
+					if len(n.Spec.Taints) != tc.taints || n.Annotations[LayoutAnnotation] != "controlplane" {
+						t.Errorf("control plane: taints %v, annotations %v; want %d taints and the layout", n.Spec.Taints, n.Annotations, tc.taints)
+					}
 				}
 			}
 			sort.Strings(names)
 			if strings.Join(names, ",") != "controlplane,someone-elses" {
 				t.Errorf("nodes %v", names)
-			}
-			// Kept, the control plane keeps its taint (as after a restart); reset, it is registered untainted.
-			if want := map[bool]int{false: 1, true: 0}[reset]; taints != want {
-				t.Errorf("control plane has %d taints, want %d", taints, want)
 			}
 			cancel()
 			if err := <-done; err != nil {

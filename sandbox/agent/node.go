@@ -30,6 +30,10 @@ const runtimePrefix = "klab://"
 
 const notReadyTaint = "node.kubernetes.io/not-ready"
 
+// LayoutAnnotation is set on each Node the agent registers to the names of all the nodes it registered
+// with it ("controlplane,node01"): a Node registered with another layout is registered again.
+const LayoutAnnotation = "klab.dev/node-layout"
+
 // Labels and taint kubeadm puts on a control-plane node (kubeadm init, phase mark-control-plane).
 const (
 	ControlPlaneLabel   = "node-role.kubernetes.io/control-plane"
@@ -153,13 +157,23 @@ func nodeLabels(n NodeConfig) map[string]string {
 	return l
 }
 
+// layout names the agent's nodes, in order: the value of LayoutAnnotation.
+func (a *agent) layout() string {
+	names := make([]string, 0, len(a.nodeList))
+	for _, n := range a.nodeList {
+		names = append(names, n.Name)
+	}
+	return strings.Join(names, ",")
+}
+
 // removeStaleNodes deletes the Nodes an agent registered that are not configured now (a sandbox
 // restarted with fewer nodes, or the single node of an older klab): the scheduler would otherwise
 // bind pods to a node nobody runs. The pod garbage collector then deletes the pods bound to them, and
-// their controllers recreate them on the nodes that exist. With reset, the configured ones are
-// deleted as well, to be registered again with their labels and taints (the sandbox's node layout
-// changed).
-func (a *agent) removeStaleNodes(ctx context.Context, reset bool) error {
+// their controllers recreate them on the nodes that exist. A configured Node registered with another
+// layout is deleted as well, to be registered again with this layout's labels and taints (the
+// control plane is tainted only when a worker exists); one of the same layout keeps what was done to
+// it (`kubectl taint`, `cordon`), as a kubeadm node does across kubelet restarts.
+func (a *agent) removeStaleNodes(ctx context.Context) error {
 	list, err := a.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list nodes: %w", err)
@@ -168,7 +182,7 @@ func (a *agent) removeStaleNodes(ctx context.Context, reset bool) error {
 		if !strings.HasPrefix(n.Status.NodeInfo.ContainerRuntimeVersion, runtimePrefix) {
 			continue // not ours: a Node object someone created
 		}
-		if _, configured := a.nodes[n.Name]; configured && !reset {
+		if _, configured := a.nodes[n.Name]; configured && n.Annotations[LayoutAnnotation] == a.layout() {
 			continue
 		}
 		err := a.client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{Preconditions: metav1.NewUIDPreconditions(string(n.UID))})
@@ -199,6 +213,7 @@ func (a *agent) registerNode(ctx context.Context, n *node) error {
 			Annotations: map[string]string{
 				"node.alpha.kubernetes.io/ttl":                           "0",
 				"volumes.kubernetes.io/controller-managed-attach-detach": "true",
+				LayoutAnnotation: a.layout(),
 			},
 		},
 		Spec:   corev1.NodeSpec{Taints: n.Taints},
