@@ -64,7 +64,7 @@ type Config struct {
 type Timings struct {
 	Etcd        time.Duration // etcd ready
 	APIServer   time.Duration // from etcd ready to apiserver /readyz ok
-	Controllers time.Duration // from /readyz to default ServiceAccount and Ready node
+	Controllers time.Duration // from /readyz to default ServiceAccount and Ready nodes
 	Total       time.Duration
 }
 
@@ -118,7 +118,7 @@ var started sync.Once
 
 // Start starts the control plane and the node agent on cfg.DataDir, takes
 // the data-dir lock, and returns once the cluster is ready: /readyz ok, the
-// `default` ServiceAccount exists in `default`, the node is Ready. Cancelling
+// `default` ServiceAccount exists in `default`, the nodes are Ready. Cancelling
 // ctx stops everything; Wait returns when it has stopped.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	first := false
