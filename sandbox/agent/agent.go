@@ -33,7 +33,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +45,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -132,40 +130,15 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	if err != nil {
 		return err
 	}
-	closeListeners := func() {
-		for _, n := range a.nodeList {
-			_ = n.ln.Close()
-		}
-	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	for _, nc := range cfg.Nodes {
-		n := &node{NodeConfig: nc, ln: nc.Listener}
-		if n.ln == nil {
-			addr := nc.Addr
-			if addr == "" {
-				addr = "127.0.0.1:0"
-			}
-			if n.ln, err = net.Listen("tcp", addr); err != nil {
-				closeListeners()
-				return fmt.Errorf("kubelet API of node %s: listen on %s: %w", nc.Name, addr, err)
-			}
-		}
-		n.port = n.ln.Addr().(*net.TCPAddr).Port
-		n.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: nc.Name})
-		a.nodes[nc.Name] = n
-		a.nodeList = append(a.nodeList, n)
-	}
-
-	if err := a.removeStaleNodes(ctx); err != nil {
-		closeListeners()
+	if err := a.setUpNodes(ctx, broadcaster); err != nil {
 		return err
 	}
-	for _, n := range a.nodeList {
-		if err := a.registerNode(ctx, n); err != nil {
-			closeListeners()
-			return err
+	closeListeners := func() {
+		for _, n := range a.nodeList {
+			_ = n.ln.Close()
 		}
 	}
 
@@ -186,19 +159,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	}
 
 	var wg sync.WaitGroup
-	var servers []*http.Server
-	for _, n := range a.nodeList {
-		srv := a.logServer(tlsCfg)
-		srv.BaseContext = func(net.Listener) context.Context { return context.WithValue(ctx, nodeKey{}, n) }
-		servers = append(servers, srv)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.ServeTLS(n.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logf("agent: kubelet API of node %s: %v", n.Name, err)
-			}
-		}()
-	}
+	servers := a.serveKubeletAPIs(ctx, tlsCfg, &wg)
 	closeServers := func() {
 		for _, srv := range servers {
 			_ = srv.Close()

@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
@@ -17,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 )
@@ -66,6 +70,62 @@ type node struct {
 	port     int
 	recorder record.EventRecorder
 	images   pulledImages
+}
+
+// setUpNodes opens each node's kubelet API listener and event recorder, deletes the stale Nodes and
+// registers the configured ones; on failure, the listeners are closed.
+func (a *agent) setUpNodes(ctx context.Context, broadcaster record.EventBroadcaster) (err error) {
+	defer func() {
+		if err != nil {
+			for _, n := range a.nodeList {
+				_ = n.ln.Close()
+			}
+		}
+	}()
+	for _, nc := range a.cfg.Nodes {
+		n := &node{NodeConfig: nc, ln: nc.Listener}
+		if n.ln == nil {
+			addr := nc.Addr
+			if addr == "" {
+				addr = "127.0.0.1:0"
+			}
+			if n.ln, err = net.Listen("tcp", addr); err != nil {
+				return fmt.Errorf("kubelet API of node %s: listen on %s: %w", nc.Name, addr, err)
+			}
+		}
+		n.port = n.ln.Addr().(*net.TCPAddr).Port
+		n.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: nc.Name})
+		a.nodes[nc.Name] = n
+		a.nodeList = append(a.nodeList, n)
+	}
+	if err := a.removeStaleNodes(ctx); err != nil {
+		return err
+	}
+	for _, n := range a.nodeList {
+		if err := a.registerNode(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveKubeletAPIs serves each node's kubelet API on its listener, in goroutines of wg; a handler
+// finds the node its request reached with requestNode.
+func (a *agent) serveKubeletAPIs(ctx context.Context, tlsCfg *tls.Config, wg *sync.WaitGroup) []*http.Server {
+	var servers []*http.Server
+	for _, n := range a.nodeList {
+		srv := a.logServer(tlsCfg)
+		srv.BaseContext = func(net.Listener) context.Context { return context.WithValue(ctx, nodeKey{}, n) }
+		servers = append(servers, srv)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.ServeTLS(n.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.logf("agent: kubelet API of node %s: %v", n.Name, err)
+			}
+		}()
+	}
+	return servers
 }
 
 // node is the node a pod worker runs on (spec.nodeName does not change once set).
