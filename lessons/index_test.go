@@ -205,3 +205,20 @@ func TestLoadFS(t *testing.T) {
 	}
 	wantDiag(t, diags, "l/index.json:1:65: error:", "leaves the lesson folder")
 }
+
+func TestLessonNodes(t *testing.T) {
+	for _, tc := range []struct {
+		image string
+		want  int
+	}{
+		{"kubernetes-kubeadm-1node", 1},
+		{"kubernetes-kubeadm-1node-4GB", 1},
+		{"kubernetes-kubeadm-2nodes", 2},
+		{"ubuntu", 0},
+		{"", 0},
+	} {
+		if got := (&Lesson{ImageID: tc.image}).Nodes(); got != tc.want {
+			t.Errorf("imageid %q: %d nodes, want %d", tc.image, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package lessons
 import (
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,20 @@ type Lesson struct {
 	displayDir string // folder name used in messages (see FilePath)
 	onDisk     bool
 	embedded   bool
+}
+
+// Nodes is how many nodes the lesson's Killercoda backend image has, which the sandbox reproduces:
+// 1 for kubernetes-kubeadm-1node (and its variants such as kubernetes-kubeadm-1node-4GB), 2 for
+// kubernetes-kubeadm-2nodes; 0 for any other image or none (no preference: a running sandbox is used
+// as it is, a new one gets the sandbox's default of two nodes).
+func (l *Lesson) Nodes() int {
+	switch {
+	case strings.HasPrefix(l.ImageID, "kubernetes-kubeadm-1node"):
+		return 1
+	case strings.HasPrefix(l.ImageID, "kubernetes-kubeadm-2node"):
+		return 2
+	}
+	return 0
 }
 
 // IsEmbedded reports whether the lesson ships inside the klab binary.

@@ -63,8 +63,11 @@ type SelectOptions struct {
 	Kubeconfig string // --kubeconfig (explicit; KUBECONFIG and ~/.kube/config are the defaults)
 	Context    string // --context
 	SandboxDir string // sandbox data dir (default sandboxctl.DefaultDataDir())
-	KlabBin    string // klab executable for `klab sandbox` / `klab kubectl` (default os.Executable())
-	Log        io.Writer
+	// SandboxNodes is the node count the lesson needs from the sandbox (0: any; the sandbox's default
+	// when klab starts it). See lessons.Lesson.Nodes.
+	SandboxNodes int
+	KlabBin      string // klab executable for `klab sandbox` / `klab kubectl` (default os.Executable())
+	Log          io.Writer
 	// StateDir is where Select writes the kubeconfig it derives from
 	// `microk8s config` (default $XDG_STATE_HOME/klab/clusters).
 	StateDir string
@@ -269,7 +272,7 @@ func selectSandbox(ctx context.Context, o SelectOptions, flavour []string, fallb
 	if fallback {
 		fmt.Fprintln(o.Log, msg.T("runner.select.fallback"))
 	}
-	kubeconfig, started, err := sandboxctl.Ensure(ctx, dir, o.KlabBin)
+	kubeconfig, started, err := sandboxctl.Ensure(ctx, dir, o.KlabBin, o.SandboxNodes)
 	if err != nil {
 		return nil, fmt.Errorf("start the sandbox in %s: %w", dir, err)
 	}

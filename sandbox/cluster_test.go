@@ -22,16 +22,18 @@ func TestReady(t *testing.T) {
 	if err != nil || string(b) != "ok" {
 		t.Fatalf("/readyz = %q, %v", b, err)
 	}
-	n, err := cluster.Client.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("node klab-sandbox: %v", err)
-	}
-	ready := false
-	for _, c := range n.Status.Conditions {
-		ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-	}
-	if !ready {
-		t.Errorf("node klab-sandbox not Ready: %+v", n.Status.Conditions)
+	for _, name := range []string{"controlplane", "node01"} {
+		n, err := cluster.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("node %s: %v", name, err)
+		}
+		ready := false
+		for _, c := range n.Status.Conditions {
+			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+		}
+		if !ready {
+			t.Errorf("node %s not Ready: %+v", name, n.Status.Conditions)
+		}
 	}
 	if _, err := cluster.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		t.Errorf("default ServiceAccount: %v", err)
@@ -141,12 +143,13 @@ func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	needCluster(t)
 	for name, kubectl := range kubectls(t) {
 		out := mustRun(t, append(append([]string{}, kubectl...), "get", "nodes", "-o", "wide")...)
-		if !regexp.MustCompile(`klab-sandbox\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
+		if !regexp.MustCompile(`controlplane\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) ||
+			!regexp.MustCompile(`node01\s+Ready\s+<none>\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
 			t.Errorf("%s kubectl get nodes -o wide:\n%s", name, out)
 		}
 	}
 	out := mustRun(t, cluster.Bin, "kubectl", "--kubeconfig="+cluster.Kubeconfig, "get", "nodes")
-	if !regexp.MustCompile(`klab-sandbox\s+Ready`).MatchString(out) {
+	if !regexp.MustCompile(`node01\s+Ready`).MatchString(out) {
 		t.Errorf("get nodes:\n%s", out)
 	}
 	out = mustRun(t, cluster.Bin, "kubectl", "version", "--kubeconfig", cluster.Kubeconfig)
@@ -159,55 +162,65 @@ func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	}
 }
 
-// TestNodeProxy: the apiserver reaches the node as it reaches a kubeadm node, at its InternalIP (not
+// TestNodeProxy: the apiserver reaches each node as it reaches a kubeadm node, at its InternalIP (not
 // loopback) and the kubelet's port: the node proxy answers (`kubectl get --raw
 // /api/v1/nodes/NODE/proxy/pods`, what the e2e framework's failure dumps read), and logs still work.
 func TestNodeProxy(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	node, err := cluster.Client.CoreV1().Nodes().Get(ctx, sandbox.NodeName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range node.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP && (a.Address != sandbox.NodeIP || net.ParseIP(a.Address).IsLoopback()) {
-			t.Errorf("InternalIP %s, want %s", a.Address, sandbox.NodeIP)
-		}
-	}
-	if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 10250 {
-		t.Errorf("kubelet port %d, want 10250 as a kubelet", p)
-	}
 	ns := namespace(t)
 	k := append(append([]string{}, kubectls(t)["klab"]...), "-n", ns)
 	mustRun(t, append(k, "run", "dumped", "--image=busybox", "--restart=Never", "--", "sh", "-c", "echo bonjour; sleep 600")...)
 	mustRun(t, append(k, "wait", "--for=condition=Ready", "pod/dumped", "--timeout=120s")...)
-	for name, kubectl := range kubectls(t) {
-		t.Run(name, func(t *testing.T) {
-			out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+sandbox.NodeName+"/proxy/pods")...)
-			var list corev1.PodList
-			if err := json.Unmarshal([]byte(out), &list); err != nil {
-				t.Fatalf("node proxy /pods: %v\n%.300s", err, out)
+	pod, err := cluster.Client.CoreV1().Pods(ns).Get(ctx, "dumped", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := cluster.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips := sandbox.NodeIPs(len(nodes.Items))
+	for i, name := range sandbox.NodeNames(len(nodes.Items)) {
+		node, err := cluster.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && (a.Address != ips[i] || net.ParseIP(a.Address).IsLoopback()) {
+				t.Errorf("node %s: InternalIP %s, want %s", name, a.Address, ips[i])
 			}
-			found := false
-			for _, p := range list.Items {
-				found = found || p.Namespace == ns && p.Name == "dumped"
-				if p.Spec.NodeName != sandbox.NodeName {
-					t.Errorf("pod %s/%s of node %q listed by %s", p.Namespace, p.Name, p.Spec.NodeName, sandbox.NodeName)
+		}
+		if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 10250 {
+			t.Errorf("node %s: kubelet port %d, want 10250 as a kubelet", name, p)
+		}
+		if name == pod.Spec.NodeName && pod.Status.HostIP != ips[i] {
+			t.Errorf("pod hostIP %s, want its node's %s", pod.Status.HostIP, ips[i])
+		}
+		for kname, kubectl := range kubectls(t) {
+			t.Run(name+"/"+kname, func(t *testing.T) {
+				out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+name+"/proxy/pods")...)
+				var list corev1.PodList
+				if err := json.Unmarshal([]byte(out), &list); err != nil {
+					t.Fatalf("node proxy /pods: %v\n%.300s", err, out)
 				}
-			}
-			if !found {
-				t.Errorf("the node's pods do not list %s/dumped:\n%.500s", ns, out)
-			}
-			if out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+sandbox.NodeName+"/proxy/healthz")...); out != "ok" {
-				t.Errorf("node proxy /healthz: %q", out)
-			}
-			if out := mustRun(t, append(append([]string{}, kubectl...), "-n", ns, "logs", "dumped")...); out != "bonjour\n" {
-				t.Errorf("logs through the tunnel: %q", out)
-			}
-			pod, err := cluster.Client.CoreV1().Pods(ns).Get(ctx, "dumped", metav1.GetOptions{})
-			if err != nil || pod.Status.HostIP != sandbox.NodeIP {
-				t.Errorf("pod hostIP: %v %v, want the node's %s", pod.Status.HostIP, err, sandbox.NodeIP)
-			}
-		})
+				found := false
+				for _, p := range list.Items {
+					found = found || p.Namespace == ns && p.Name == "dumped"
+					if p.Spec.NodeName != name {
+						t.Errorf("pod %s/%s of node %q listed by %s", p.Namespace, p.Name, p.Spec.NodeName, name)
+					}
+				}
+				if found != (name == pod.Spec.NodeName) {
+					t.Errorf("node %s lists %s/dumped: %v; the pod runs on %s", name, ns, found, pod.Spec.NodeName)
+				}
+				if out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+name+"/proxy/healthz")...); out != "ok" {
+					t.Errorf("node proxy /healthz: %q", out)
+				}
+				if out := mustRun(t, append(append([]string{}, kubectl...), "-n", ns, "logs", "dumped")...); out != "bonjour\n" {
+					t.Errorf("logs through the tunnel: %q", out)
+				}
+			})
+		}
 	}
 }

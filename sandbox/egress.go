@@ -161,11 +161,13 @@ func closeWrite(c net.Conn) {
 // egressConfigName is the apiserver's --egress-selector-config-file, in the data dir.
 const egressConfigName = "egress-selector.yaml"
 
-// dialCluster is the egress tunnel's way to the cluster: the node's kubelet address is the node
-// agent; no other address exists (no pod network yet).
+// dialCluster is the egress tunnel's way to the cluster: each node's kubelet address is that node's
+// kubelet API in the agent; no other address exists (no pod network yet).
 func (l *listeners) dialCluster(ctx context.Context, addr string) (net.Conn, error) {
-	if addr == net.JoinHostPort(NodeIP, strconv.Itoa(kubeletPort)) {
-		return l.agent.Dial(ctx)
+	for i, ip := range NodeIPs(len(l.agents)) {
+		if addr == net.JoinHostPort(ip, strconv.Itoa(kubeletPort)) {
+			return l.agents[i].Dial(ctx)
+		}
 	}
 	return nil, errNoRoute
 }

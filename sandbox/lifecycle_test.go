@@ -225,7 +225,7 @@ func TestEnsure(t *testing.T) {
 	results := make(chan result, 3)
 	for range 3 {
 		go func() {
-			kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin)
+			kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin, 0)
 			results <- result{kc, started, err}
 		}()
 	}
@@ -245,7 +245,7 @@ func TestEnsure(t *testing.T) {
 	if starts != 1 {
 		t.Errorf("%d of 3 concurrent Ensure calls started a sandbox, want 1", starts)
 	}
-	kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin)
+	kc, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin, 0)
 	if err != nil || started || kc != filepath.Join(dir, "kubeconfig") {
 		t.Errorf("Ensure on a running sandbox = %s, %v, %v", kc, started, err)
 	}
@@ -257,7 +257,7 @@ func TestEnsure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{}); err != nil {
+	if _, err := c.CoreV1().Nodes().Get(ctx, "node01", metav1.GetOptions{}); err != nil {
 		t.Errorf("node of the ensured sandbox: %v", err)
 	}
 }

@@ -40,17 +40,18 @@ type listeners struct {
 	// the apiserver's egress tunnel to its nodes (see egress): a unix socket
 	// beside etcd's, same rule. The apiserver alone connects to it.
 	egressSocket string
-	// node agent, the kubelet API (logs; exec and attach, SPDY upgrades of
-	// the same connection; the node proxy): no socket,
-	// an in-process listener that only the egress tunnel dials; TLS on top
-	// that demands a client certificate of the kubelet-client CA, which
-	// signed only the apiserver's kubelet client certificate.
-	agent *pipeListener
+	// node agent, the kubelet API of each node in the order of the node
+	// layout (logs; exec and attach, SPDY upgrades of the same connection;
+	// the node proxy): no socket, an in-process listener that only the
+	// egress tunnel dials; TLS on top that demands a client certificate of
+	// the kubelet-client CA, which signed only the apiserver's kubelet
+	// client certificate.
+	agents []*pipeListener
 }
 
-// openListeners opens the sandbox's listeners for the data dir data, reusing
-// the apiserver port of the last start when it is free.
-func openListeners(data string, apiserverPort int) (*listeners, error) {
+// openListeners opens the sandbox's listeners for the data dir data and its
+// nodes, reusing the apiserver port of the last start when it is free.
+func openListeners(data string, apiserverPort int, nodes []string) (*listeners, error) {
 	sock, err := socketPath(data, socketBase(), etcdSocketName)
 	if err != nil {
 		return nil, fmt.Errorf("etcd socket: %w", err)
@@ -63,24 +64,34 @@ func openListeners(data string, apiserverPort int) (*listeners, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
-	return &listeners{etcdSocket: sock, egressSocket: egressSock, apiserver: api, agent: newPipeListener()}, nil
+	l := &listeners{etcdSocket: sock, egressSocket: egressSock, apiserver: api}
+	for range nodes {
+		l.agents = append(l.agents, newPipeListener())
+	}
+	return l, nil
 }
 
 // describe lists the listeners for the log, one line each.
 func (l *listeners) describe() []string {
-	return []string{
+	out := []string{
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
 		"egress tunnel (the apiserver's way to its nodes): unix socket " + l.egressSocket + " (owner only)",
 		"node agent: no socket, in-process behind the egress tunnel (logs, exec, attach; apiserver's kubelet-client certificate only)",
 	}
+	for i, a := range l.agents {
+		out = append(out, fmt.Sprintf("node agent, kubelet API of node %d: https://%s (apiserver's kubelet-client certificate only)", i+1, a.Addr()))
+	}
+	return out
 }
 
 // close closes the TCP listeners not yet handed over (closing one its
 // server already closed is harmless); etcd removes its socket itself.
 func (l *listeners) close() {
 	_ = l.apiserver.Close()
-	_ = l.agent.Close()
+	for _, a := range l.agents {
+		_ = a.Close()
+	}
 }
 
 // apiserverPort is the port of the apiserver's listener.

@@ -79,8 +79,8 @@ func (p pki) ensure() error {
 		{agentServingName, ca, caKey, x509.Certificate{
 			Subject:     pkix.Name{CommonName: "klab-sandbox"},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			DNSNames:    []string{"localhost", NodeName},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.ParseIP(NodeIP)},
+			DNSNames:    append([]string{"localhost"}, NodeNames(MaxNodes)...),
+			IPAddresses: nodeCertIPs(),
 		}},
 	}
 	for _, l := range leaves {
@@ -265,4 +265,13 @@ func namesAll(cert *x509.Certificate, tmpl x509.Certificate) bool {
 		}
 	}
 	return true
+}
+
+// nodeCertIPs are the addresses the nodes' kubelet API certificate names: loopback and every node's.
+func nodeCertIPs() []net.IP {
+	ips := []net.IP{net.IPv4(127, 0, 0, 1)}
+	for _, ip := range NodeIPs(MaxNodes) {
+		ips = append(ips, net.ParseIP(ip))
+	}
+	return ips
 }

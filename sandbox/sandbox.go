@@ -46,30 +46,25 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/component-base/version"
 
+	"github.com/klabdev/klab/sandbox/agent"
 	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
-
-// NodeName is the name of the sandbox's only node.
-const NodeName = "klab-sandbox"
-
-// NodeIP is the node's InternalIP (and its pods' hostIP): that of the controlplane node of Killercoda's
-// kubeadm images. Nothing on the host has it: the apiserver reaches it through its egress tunnel
-// (see egress), where the node agent answers on kubeletPort, the kubelet's port.
-const NodeIP = "172.30.1.2"
-
-const kubeletPort = 10250
 
 // Config configures Start.
 type Config struct {
 	DataDir string    // created if missing; keys, etcd data, agent data, kubeconfig
 	Log     io.Writer // component logs; nil means <data>/sandbox.log
+	// Nodes is how many nodes the agent registers (1 to MaxNodes; 0 means DefaultNodes): see NodeNames.
+	// A restart with another count registers the nodes again (see agent.LayoutAnnotation); pods bound
+	// to a node that is gone are deleted by the pod garbage collector and recreated by their controllers.
+	Nodes int
 }
 
 // Timings are the durations of the start phases.
 type Timings struct {
 	Etcd        time.Duration // etcd ready
 	APIServer   time.Duration // from etcd ready to apiserver /readyz ok
-	Controllers time.Duration // from /readyz to default ServiceAccount and Ready node
+	Controllers time.Duration // from /readyz to default ServiceAccount and Ready nodes
 	Total       time.Duration
 }
 
@@ -123,7 +118,7 @@ var started sync.Once
 
 // Start starts the control plane and the node agent on cfg.DataDir, takes
 // the data-dir lock, and returns once the cluster is ready: /readyz ok, the
-// `default` ServiceAccount exists in `default`, the node is Ready. Cancelling
+// `default` ServiceAccount exists in `default`, the nodes are Ready. Cancelling
 // ctx stops everything; Wait returns when it has stopped.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	first := false
@@ -132,6 +127,12 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, errors.New("sandbox: one control plane per process (feature gates and metrics are global)")
 	}
 	t0 := time.Now()
+	if cfg.Nodes == 0 {
+		cfg.Nodes = DefaultNodes
+	}
+	if cfg.Nodes < 1 || cfg.Nodes > MaxNodes {
+		return nil, fmt.Errorf("sandbox: %d nodes asked, the sandbox runs 1 to %d (Killercoda's kubeadm images)", cfg.Nodes, MaxNodes)
+	}
 	if v := version.Get().GitVersion; strings.HasPrefix(v, "v0.0.0") {
 		return nil, fmt.Errorf("this klab binary carries no Kubernetes version (%s), so kubectl could not talk to its sandbox: build it with `make build` (it stamps k8s.io/component-base/version with -ldflags)", v)
 	}
@@ -147,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err := s.openLog(cfg.Log); err != nil {
 		return fail(err)
 	}
-	st := sandboxctl.State{PID: os.Getpid(), Started: t0}
+	st := sandboxctl.State{PID: os.Getpid(), Started: t0, Nodes: cfg.Nodes}
 	p, ls, err := s.certificatesAndListeners(&st)
 	if err != nil {
 		return fail(err)
@@ -162,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s.Timings.APIServer = time.Since(t1)
 	t2 := time.Now()
-	if err := s.runComponents(p, ls); err != nil {
+	if err := s.runComponents(p, nodeLayout(cfg.Nodes, ls.agents)); err != nil {
 		return fail(err)
 	}
 	s.Timings.Controllers = time.Since(t2)
@@ -235,7 +236,7 @@ func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listener
 		return pki{}, nil, err
 	}
 	prev, _ := sandboxctl.ReadState(s.DataDir)
-	ls, err := openListeners(s.DataDir, prev.APIServerPort)
+	ls, err := openListeners(s.DataDir, prev.APIServerPort, NodeNames(st.Nodes))
 	if err != nil {
 		return pki{}, nil, err
 	}
@@ -322,9 +323,9 @@ func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error 
 	return nil
 }
 
-// runComponents starts the controllers, the scheduler and the node agent, and waits until the node
-// this process registered is Ready and pods can be created (the default ServiceAccount exists).
-func (s *Sandbox) runComponents(p pki, ls *listeners) error {
+// runComponents starts the controllers, the scheduler and the node agent, and waits until the nodes
+// this process registered are Ready and pods can be created (the default ServiceAccount exists).
+func (s *Sandbox) runComponents(p pki, nodes []agent.NodeConfig) error {
 	cctx := s.tiers[tierComponents].ctx
 	cmDone, err := startControllerManager(cctx, s.Kubeconfig, p)
 	if err != nil {
@@ -341,7 +342,7 @@ func (s *Sandbox) runComponents(p pki, ls *listeners) error {
 	var readyOnce sync.Once
 	client := s.Client
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, s.DataDir, p, ls.agent, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
+		err := runAgent(ctx, client, s.DataDir, p, nodes, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})
@@ -355,20 +356,29 @@ func (s *Sandbox) runComponents(p pki, ls *listeners) error {
 		if _, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
 			return false
 		}
-		n, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				return c.Status == corev1.ConditionTrue
+		for _, nc := range nodes {
+			if !nodeReady(ctx, client, nc.Name) {
+				return false
 			}
 		}
-		return false
+		return true
 	}); err != nil {
-		return fmt.Errorf("wait for the default ServiceAccount and node %s: %w", NodeName, err)
+		return fmt.Errorf("wait for the default ServiceAccount and %d Ready nodes: %w", len(nodes), err)
 	}
 	return nil
+}
+
+func nodeReady(ctx context.Context, client kubernetes.Interface, name string) bool {
+	n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // ReadyLine is the line `klab sandbox up` prints once ready.

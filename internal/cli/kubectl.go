@@ -27,7 +27,7 @@ func newKubectlCommand(opts *Options) *cobra.Command {
 				if err != nil {
 					return Fail(ExitFailed, "find the klab binary: %v", err)
 				}
-				kc, _, err := sandboxctl.Ensure(c.Context(), sandboxctl.DefaultDataDir(), self)
+				kc, _, err := sandboxctl.Ensure(c.Context(), sandboxctl.DefaultDataDir(), self, 0)
 				if err != nil {
 					return Fail(ExitFailed, "%v", err)
 				}

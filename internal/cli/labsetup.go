@@ -34,7 +34,9 @@ func openLab(ctx context.Context, opts *Options, lesson *lessons.Lesson, so labS
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	c, err := runner.Select(ctx, selectOptions(opts, so.Log, so.Lang))
+	sel := selectOptions(opts, so.Log, so.Lang)
+	sel.SandboxNodes = lesson.Nodes()
+	c, err := runner.Select(ctx, sel)
 	if err != nil {
 		return nil, fmt.Errorf("choose the cluster: %w", err)
 	}

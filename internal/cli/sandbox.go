@@ -67,15 +67,18 @@ func newSandboxCommand(_ *Options) *cobra.Command {
 
 func newSandboxUpCommand(dataDir *string) *cobra.Command {
 	var detach bool
-	var readyFD, lifelineFD int
+	var readyFD, lifelineFD, nodes int
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the sandbox (in the foreground, or in the background with --detach)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
+			if nodes < 1 || nodes > sandbox.MaxNodes {
+				return Fail(ExitUsage, "--nodes %d: the sandbox runs 1 to %d nodes (1: controlplane, untainted; 2: controlplane and node01)", nodes, sandbox.MaxNodes)
+			}
 			if detach {
-				return sandboxUpDetached(ctx, c, *dataDir)
+				return sandboxUpDetached(ctx, c, *dataDir, nodes)
 			}
 			if lifelineFD > 0 {
 				// A child sandbox stops (cleanly) when its parent dies.
@@ -93,7 +96,7 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 				}()
 			}
 			tuneSandboxMemory()
-			sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: *dataDir})
+			sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: *dataDir, Nodes: nodes})
 			if err != nil {
 				var running *sandboxctl.ErrRunning
 				if errors.As(err, &running) {
@@ -121,6 +124,7 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and return once ready")
+	cmd.Flags().IntVar(&nodes, "nodes", sandbox.DefaultNodes, "nodes to run, as on Killercoda's kubeadm images: 2 (controlplane, tainted, and node01) or 1 (controlplane, untainted)")
 	cmd.Flags().IntVar(&readyFD, "ready-fd", 0, "write the ready line to this inherited file descriptor (used by --detach)")
 	_ = cmd.Flags().MarkHidden("ready-fd")
 	cmd.Flags().IntVar(&lifelineFD, sandboxctl.LifelineFlag, 0, "stop when this inherited pipe reaches end-of-file (the parent died)")
@@ -128,13 +132,16 @@ func newSandboxUpCommand(dataDir *string) *cobra.Command {
 	return cmd
 }
 
-func sandboxUpDetached(ctx context.Context, c *cobra.Command, dataDir string) error {
+func sandboxUpDetached(ctx context.Context, c *cobra.Command, dataDir string, nodes int) error {
 	if _, ok := sandboxctl.Running(dataDir); ok {
 		wctx, cancel := context.WithTimeout(ctx, sandboxctl.ReadyTimeout)
 		defer cancel()
 		st, err := sandboxctl.WaitReady(wctx, dataDir)
 		if err != nil {
 			return Fail(ExitFailed, "%v", err)
+		}
+		if c.Flags().Changed("nodes") && st.RunningNodes() != nodes {
+			return Fail(ExitFailed, "%v", &sandboxctl.ErrOtherNodes{DataDir: dataDir, Running: st.RunningNodes(), Want: nodes})
 		}
 		fmt.Fprintf(c.OutOrStdout(), "already running (pid %d): %s\n", st.PID, st.ReadyLine)
 		return nil
@@ -143,7 +150,7 @@ func sandboxUpDetached(ctx context.Context, c *cobra.Command, dataDir string) er
 	if err != nil {
 		return Fail(ExitFailed, "find the klab binary: %v", err)
 	}
-	p, err := sandboxctl.Start(ctx, dataDir, self, sandboxctl.StartOptions{Detach: true})
+	p, err := sandboxctl.Start(ctx, dataDir, self, sandboxctl.StartOptions{Detach: true, Nodes: nodes})
 	if err != nil {
 		if ctx.Err() != nil {
 			return Fail(ExitInterrupted, "sandbox start interrupted")

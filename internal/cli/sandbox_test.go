@@ -35,9 +35,11 @@ func TestSandboxCommandsWithoutSandbox(t *testing.T) {
 		{[]string{"down", "--data-dir", dir}, "no sandbox running in " + dir + "\n", ExitOK},
 		{[]string{"kubeconfig", "--data-dir", dir}, "klab: no sandbox kubeconfig in " + dir, ExitFailed},
 		{[]string{"status", "extra", "--data-dir", dir}, "unknown command", ExitUsage},
+		{[]string{"up", "--nodes", "3", "--data-dir", dir}, "klab: --nodes 3: the sandbox runs 1 to 2 nodes", ExitUsage},
+		{[]string{"up", "--nodes", "0", "--detach", "--data-dir", dir}, "klab: --nodes 0: the sandbox runs 1 to 2 nodes", ExitUsage},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args[:1], " "), func(t *testing.T) {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			out, code := runSandboxCmd(t, tt.args...)
 			if code != tt.code || !strings.HasPrefix(out, tt.want) && !strings.Contains(out, tt.want) {
 				t.Errorf("klab sandbox %v = %d %q, want %d %q", tt.args, code, out, tt.code, tt.want)

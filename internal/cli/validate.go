@@ -92,7 +92,7 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 	ctx, cancel := context.WithTimeout(ctx, vo.timeout)
 	defer cancel()
 
-	cluster, stop, err := validateCluster(ctx, stderr, opts)
+	cluster, stop, err := validateCluster(ctx, stderr, opts, lessonNodes(stderr, ls))
 	if err != nil {
 		return err
 	}
@@ -161,14 +161,14 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, opts *Options, v
 
 // validateCluster picks the cluster: a private temporary sandbox with --sandbox,
 // else the one every command selects.
-func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner.Cluster, func(), error) {
+func validateCluster(ctx context.Context, log io.Writer, opts *Options, nodes int) (*runner.Cluster, func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("find klab executable: %w", err)
 	}
 	if !opts.Sandbox {
 		so := selectOptions(opts, log, opts.Lang)
-		so.SandboxDir, so.KlabBin = sandboxctl.DefaultDataDir(), exe
+		so.SandboxDir, so.KlabBin, so.SandboxNodes = sandboxctl.DefaultDataDir(), exe, nodes
 		c, err := runner.Select(ctx, so)
 		if err != nil {
 			return nil, nil, fmt.Errorf("select cluster: %w", err)
@@ -180,7 +180,7 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 		return nil, nil, fmt.Errorf("sandbox dir: %w", err)
 	}
 	// A private sandbox, child of this process: it dies with klab, whatever happens.
-	p, err := sandboxctl.Start(ctx, dir, exe, sandboxctl.StartOptions{})
+	p, err := sandboxctl.Start(ctx, dir, exe, sandboxctl.StartOptions{Nodes: nodes})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("start private sandbox: %w", err)
@@ -199,6 +199,24 @@ func validateCluster(ctx context.Context, log io.Writer, opts *Options) (*runner
 		return nil, nil, fmt.Errorf("select private sandbox: %w", err)
 	}
 	return c, stop, nil
+}
+
+// lessonNodes is the sandbox node count the lessons agree on (see lessons.Lesson.Nodes): 0 when none
+// asks, or when they ask for different counts, which one sandbox cannot give them all (they then get
+// the sandbox's default, and log says so).
+func lessonNodes(log io.Writer, ls []*lessons.Lesson) int {
+	nodes := 0
+	for _, l := range ls {
+		switch n := l.Nodes(); {
+		case n == 0 || n == nodes:
+		case nodes == 0:
+			nodes = n
+		default:
+			fmt.Fprintf(log, "klab: the lessons need sandboxes of different node counts (%s: %d); they share one with the default node count\n", l.ID, n)
+			return 0
+		}
+	}
+	return nodes
 }
 
 // newProgress reports each step: on a terminal one live line per step with a

@@ -1,7 +1,8 @@
-// Package agent is the klab sandbox's node agent, our kubelet: it registers one Node, keeps its Lease and
-// Ready condition fresh, runs every pod bound to it with the in-process busybox shell (no container
-// engine, no host process), reports pod status like a kubelet, sends kubelet events, and serves
-// container logs to the apiserver over mutual TLS.
+// Package agent is the klab sandbox's node agent, our kubelet: it registers the sandbox's Nodes (the
+// kubeadm layout: `controlplane`, tainted when there is a worker, and `node01`), keeps their Leases and
+// Ready conditions fresh, runs every pod bound to any of them with the in-process busybox shell (no
+// container engine, no host process), reports pod status like a kubelet, sends kubelet events from the
+// pod's node, and serves each node's kubelet API (container logs) to the apiserver over mutual TLS.
 //
 // What a pod sees and how it behaves:
 //   - Each run of a container gets a fresh root (<DataDir>/pods/<uid>/containers/<name>-<restart>/root)
@@ -35,7 +36,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -48,7 +48,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -56,14 +55,12 @@ import (
 
 // Config configures the agent.
 type Config struct {
-	Client       kubernetes.Interface // admin client (QPS 200, burst 400)
-	NodeName     string               // "klab-sandbox"
-	DataDir      string               // <sandbox data dir>/agent: pod roots, volumes, logs
-	Addr         string               // "127.0.0.1:0": listen address of the HTTPS log server
-	Listener     net.Listener         // if set, the log server serves on it instead of listening on Addr
-	NodeIP       string               // the node's InternalIP and pods' hostIP; "" means 127.0.0.1
-	KubeletPort  int                  // the port the Node advertises; 0 means the TCP listener's own
-	TLSCertFile  string               // serving cert of the log server
+	Client kubernetes.Interface // admin client (QPS 200, burst 400)
+	// Nodes are the Nodes the agent registers; it runs the pods bound to any of them, each node with its
+	// own Lease, status, kubelet API and events, all in this process.
+	Nodes        []NodeConfig
+	DataDir      string // <sandbox data dir>/agent: pod roots, volumes, logs
+	TLSCertFile  string // serving cert of the kubelet API of every node
 	TLSKeyFile   string
 	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
 	Logf         func(format string, args ...any)
@@ -92,28 +89,36 @@ const (
 )
 
 type agent struct {
-	cfg      Config
-	client   kubernetes.Interface
-	recorder record.EventRecorder
-	logf     func(string, ...any)
-	port     int
-	pods     *podManager
-	podIndex cache.Indexer
-	started  time.Time    // when the node registered: what uptime counts from
-	images   pulledImages // the images the node has pulled
+	cfg         Config
+	client      kubernetes.Interface
+	logf        func(string, ...any)
+	nodes       map[string]*node // by name
+	nodeList    []*node          // in the order of cfg.Nodes
+	capacity    corev1.ResourceList
+	allocatable corev1.ResourceList
+	pods        *podManager
+	podIndex    cache.Indexer
+	started     time.Time // when the nodes registered: what uptime counts from
 }
 
-// Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node
-// is registered and the pod informer has synced. It returns after ctx ends and every pod stopped.
+// nodeKey is the key of the request context's *node: the node whose kubelet API the request reached.
+type nodeKey struct{}
+
+// requestNode is the node whose kubelet API serves r.
+func requestNode(r *http.Request) *node {
+	n, _ := r.Context().Value(nodeKey{}).(*node)
+	return n
+}
+
+// Run registers the Nodes, runs the pods bound to them and serves their kubelet APIs; ready is called
+// once the nodes are registered and the pod informer has synced. It returns after ctx ends and every
+// pod stopped.
 func Run(ctx context.Context, cfg Config, ready func()) error {
-	if cfg.Client == nil || cfg.NodeName == "" || cfg.DataDir == "" {
-		return errors.New("agent config: Client, NodeName and DataDir are required")
+	if cfg.Client == nil || cfg.DataDir == "" {
+		return errors.New("agent config: Client and DataDir are required")
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	if cfg.NodeIP == "" {
-		cfg.NodeIP = "127.0.0.1"
+	if err := validateNodes(cfg.Nodes); err != nil {
+		return err
 	}
 	logf := cfg.Logf
 	if logf == nil {
@@ -124,58 +129,48 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 			return fmt.Errorf("agent data dir: %w", err)
 		}
 	}
-	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now()}
+	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now(), nodes: map[string]*node{}}
+	a.capacity, a.allocatable = a.machineResources()
 
 	tlsCfg, err := serverTLS(cfg)
 	if err != nil {
 		return err
 	}
-	ln := cfg.Listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return fmt.Errorf("log server listen on %s: %w", cfg.Addr, err)
-		}
-	}
-	a.port = cfg.KubeletPort
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && a.port == 0 {
-		a.port = tcp.Port
-	}
-	if a.port == 0 {
-		_ = ln.Close()
-		return errors.New("agent config: KubeletPort is required when the listener is not TCP")
-	}
-
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
-
-	if err := a.registerNode(ctx); err != nil {
-		_ = ln.Close()
+	if err := a.setUpNodes(ctx, broadcaster); err != nil {
 		return err
 	}
+	closeListeners := func() {
+		for _, n := range a.nodeList {
+			_ = n.ln.Close()
+		}
+	}
 
+	// One informer for the pods of every node: a field selector cannot name a set of nodes, so with
+	// several nodes it takes every bound pod and the pod manager keeps those of its nodes.
+	selector := fields.OneTermNotEqualSelector("spec.nodeName", "")
+	if len(a.nodeList) == 1 {
+		selector = fields.OneTermEqualSelector("spec.nodeName", a.nodeList[0].Name)
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
-		}))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = selector.String() }))
 	podInformer := factory.Core().V1().Pods().Informer()
 	a.podIndex = podInformer.GetIndexer()
 	a.pods = newPodManager(ctx, a)
 	if _, err := podInformer.AddEventHandler(a.pods.handler()); err != nil {
-		_ = ln.Close()
+		closeListeners()
 		return fmt.Errorf("pod informer: %w", err)
 	}
 
 	var wg sync.WaitGroup
-	srv := a.logServer(tlsCfg)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logf("agent: log server: %v", err)
+	servers := a.serveKubeletAPIs(ctx, tlsCfg, &wg)
+	closeServers := func() {
+		for _, srv := range servers {
+			_ = srv.Close()
 		}
-	}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -190,7 +185,7 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
 		a.pods.stopAll()
-		_ = srv.Close()
+		closeServers()
 		wg.Wait()
 		if ctx.Err() != nil {
 			return nil
@@ -205,7 +200,9 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 		}
 		return false
 	})
-	logf("agent: node %s registered, log server on %s", cfg.NodeName, ln.Addr())
+	for _, n := range a.nodeList {
+		logf("agent: node %s registered, kubelet API on %s", n.Name, n.ln.Addr())
+	}
 	if ready != nil {
 		ready()
 	}
@@ -214,7 +211,9 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	a.pods.stopAll()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdownCtx)
+	}
 	wg.Wait()
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,7 @@ func newTestPKI(t *testing.T) *testPKI {
 	keyDER := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalECPrivateKey(k); return b }
 	p := &testPKI{dir: dir, caFile: writePEM("ca.crt", "CERTIFICATE", caDER), caPool: x509.NewCertPool()}
 	p.caPool.AddCert(ca)
-	sDER, sKey := issue(2, "klab-sandbox", x509.ExtKeyUsageServerAuth)
+	sDER, sKey := issue(2, "klab-agent", x509.ExtKeyUsageServerAuth)
 	p.serverCert, p.serverKey = writePEM("server.crt", "CERTIFICATE", sDER), writePEM("server.key", "EC PRIVATE KEY", keyDER(sKey))
 	cDER, cKey := issue(3, "kube-apiserver-kubelet-client", x509.ExtKeyUsageClientAuth)
 	p.client = tls.Certificate{Certificate: [][]byte{cDER}, PrivateKey: cKey}
@@ -82,7 +84,21 @@ type harness struct {
 	pki    *testPKI
 	cancel context.CancelFunc
 	errc   chan error
-	port   int
+	port   int            // kubelet API port of testNode, where createPod binds pods
+	ports  map[string]int // kubelet API port of each node
+}
+
+// The harness's nodes, as on a kubeadm two-node cluster; createPod binds pods to the worker.
+const (
+	testControlPlane = "controlplane"
+	testNode         = "node01"
+)
+
+func testNodes() []NodeConfig {
+	return []NodeConfig{
+		{Name: testControlPlane, ControlPlane: true, Taints: []corev1.Taint{ControlPlaneTaint()}},
+		{Name: testNode},
+	}
 }
 
 func startAgent(t *testing.T) *harness {
@@ -92,7 +108,7 @@ func startAgent(t *testing.T) *harness {
 	h.cancel = cancel
 	ready := make(chan struct{})
 	go func() {
-		h.errc <- Run(ctx, Config{Client: h.client, NodeName: "klab-sandbox", DataDir: h.dir, Addr: "127.0.0.1:0",
+		h.errc <- Run(ctx, Config{Client: h.client, Nodes: testNodes(), DataDir: h.dir,
 			TLSCertFile: h.pki.serverCert, TLSKeyFile: h.pki.serverKey, ClientCAFile: h.pki.caFile, Logf: t.Logf}, func() { close(ready) })
 	}()
 	select {
@@ -113,11 +129,15 @@ func startAgent(t *testing.T) *harness {
 			t.Error("agent did not stop")
 		}
 	})
-	node, err := h.client.CoreV1().Nodes().Get(context.Background(), "klab-sandbox", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	h.ports = map[string]int{}
+	for _, n := range testNodes() {
+		node, err := h.client.CoreV1().Nodes().Get(context.Background(), n.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.ports[n.Name] = int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
 	}
-	h.port = int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	h.port = h.ports[testNode]
 	return h
 }
 
@@ -126,7 +146,9 @@ func (h *harness) createPod(pod *corev1.Pod) {
 	if pod.Namespace == "" {
 		pod.Namespace = "default"
 	}
-	pod.Spec.NodeName = "klab-sandbox"
+	if pod.Spec.NodeName == "" {
+		pod.Spec.NodeName = testNode
+	}
 	pod.UID = k8stypes.UID("uid-" + uidOf(pod.Name))
 	if _, err := h.client.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
 		h.t.Fatal(err)
@@ -164,21 +186,163 @@ func busyboxPod(name string, policy corev1.RestartPolicy, script string) *corev1
 	}
 }
 
-func TestNodeRegistered(t *testing.T) {
+func TestNodesRegistered(t *testing.T) {
 	h := startAgent(t)
-	node, err := h.client.CoreV1().Nodes().Get(context.Background(), "klab-sandbox", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if h.ports[testControlPlane] == h.ports[testNode] {
+		t.Fatalf("both nodes serve their kubelet API on port %d", h.port)
 	}
-	ready := false
-	for _, c := range node.Status.Conditions {
-		ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+	for _, name := range []string{testControlPlane, testNode} {
+		node, err := h.client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := false
+		for _, c := range node.Status.Conditions {
+			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
+		}
+		if !ready || node.Status.Addresses[0].Address != "127.0.0.1" || h.ports[name] == 0 {
+			t.Fatalf("node %s status %+v", name, node.Status)
+		}
+		if node.Labels["kubernetes.io/hostname"] != name || node.Status.Addresses[1].Address != name {
+			t.Errorf("node %s: labels %v, addresses %v", name, node.Labels, node.Status.Addresses)
+		}
+		_, cp := node.Labels[ControlPlaneLabel]
+		if want := name == testControlPlane; cp != want || (len(node.Spec.Taints) == 1) != want {
+			t.Errorf("node %s: control-plane label %v, taints %v", name, cp, node.Spec.Taints)
+		}
+		cpu, mem := node.Status.Capacity.Cpu().Value(), node.Status.Capacity.Memory().Value()
+		if cpu != int64(runtime.NumCPU()) || mem <= 0 || node.Status.Allocatable.Memory().Value() >= mem || node.Status.Capacity.Pods().Value() != 110 {
+			t.Errorf("node %s: capacity %v allocatable %v, want the machine's %d CPUs", name, node.Status.Capacity, node.Status.Allocatable, runtime.NumCPU())
+		}
+		lease, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || *lease.Spec.HolderIdentity != name {
+			t.Fatalf("lease of %s: %v %v", name, lease, err)
+		}
 	}
-	if !ready || node.Status.Addresses[0].Address != "127.0.0.1" || h.port == 0 {
-		t.Fatalf("node status %+v", node.Status)
+}
+
+// Each node's kubelet API knows its own pods only, and the kubelet events name the pod's node.
+func TestPodsOfEachNode(t *testing.T) {
+	h := startAgent(t)
+	for _, n := range []string{testControlPlane, testNode} {
+		pod := busyboxPod("on-"+n, corev1.RestartPolicyNever, "echo on $NODE")
+		pod.Spec.NodeName = n
+		pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}}
+		h.createPod(pod)
 	}
-	if _, err := h.client.CoordinationV1().Leases("kube-node-lease").Get(context.Background(), "klab-sandbox", metav1.GetOptions{}); err != nil {
-		t.Fatalf("lease: %v", err)
+	for _, n := range []string{testControlPlane, testNode} {
+		h.waitPod("on-"+n, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		other := testControlPlane
+		if n == testControlPlane {
+			other = testNode
+		}
+		h.port = h.ports[n]
+		if got := h.logs(t, "on-"+n, "main", ""); got != "on "+n+"\n" {
+			t.Errorf("logs of on-%s from its node: %q", n, got)
+		}
+		h.port = h.ports[other]
+		code, body := h.get(t, "/containerLogs/default/on-"+n+"/main", true)
+		if code != http.StatusNotFound || !strings.Contains(body, "on node "+other) {
+			t.Errorf("logs of on-%s from node %s: %d %s", n, other, code, body)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs, err := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts := map[string]string{}
+		for _, e := range evs.Items {
+			if e.Reason == "Started" {
+				hosts[e.InvolvedObject.Name] = e.Source.Host
+			}
+		}
+		if hosts["on-"+testControlPlane] == testControlPlane && hosts["on-"+testNode] == testNode {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Started events' hosts: %v", hosts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Nodes an earlier agent registered and this one does not run are deleted, so are those registered
+// with another node layout (to be registered again); others' Nodes are kept.
+func TestStaleNodesDeleted(t *testing.T) {
+	klabNode := func(name, layout string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{LayoutAnnotation: layout}},
+			Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{ContainerRuntimeVersion: "klab://v1.37.2"}}}
+	}
+	for _, tc := range []struct {
+		layout string // of the existing control plane
+		taints int    // it has after the start
+	}{
+		{"controlplane", 1},        // the same layout: kept as it was (a `kubectl taint` survives)
+		{"controlplane,node01", 0}, // another layout: registered again, untainted as a lone control plane
+		{"", 0},                    // registered by a klab before layouts
+	} {
+		t.Run("layout="+tc.layout, func(t *testing.T) {
+			cp := klabNode(testControlPlane, tc.layout)
+			cp.Spec.Taints = []corev1.Taint{ControlPlaneTaint()}
+			client := fake.NewClientset(klabNode("klab-sandbox", ""), klabNode(testNode, "controlplane,node01"), cp,
+				&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses"}})
+			pki := newTestPKI(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			ready := make(chan struct{})
+			go func() {
+				done <- Run(ctx, Config{Client: client, Nodes: []NodeConfig{{Name: testControlPlane, ControlPlane: true}},
+					DataDir: t.TempDir(), TLSCertFile: pki.serverCert, TLSKeyFile: pki.serverKey, ClientCAFile: pki.caFile}, func() { close(ready) })
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("Run: %v", err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("not ready")
+			}
+			list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, n := range list.Items {
+				names = append(names, n.Name)
+				if n.Name == testControlPlane {
+					if len(n.Spec.Taints) != tc.taints || n.Annotations[LayoutAnnotation] != "controlplane" {
+						t.Errorf("control plane: taints %v, annotations %v; want %d taints and the layout", n.Spec.Taints, n.Annotations, tc.taints)
+					}
+				}
+			}
+			sort.Strings(names)
+			if strings.Join(names, ",") != "controlplane,someone-elses" {
+				t.Errorf("nodes %v", names)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigRejectsBadNodes(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tc := range []struct {
+		nodes []NodeConfig
+		want  string
+	}{
+		{nil, "Nodes is empty"},
+		{[]NodeConfig{{Name: ""}}, "Nodes[0].Name is empty"},
+		{[]NodeConfig{{Name: "a"}, {Name: "a"}}, "node a is listed twice"},
+	} {
+		err := Run(context.Background(), Config{Client: fake.NewClientset(), Nodes: tc.nodes, DataDir: t.TempDir(),
+			TLSCertFile: pki.serverCert, TLSKeyFile: pki.serverKey, ClientCAFile: pki.caFile}, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("nodes %v: got %v, want %q", tc.nodes, err, tc.want)
+		}
 	}
 }
 
@@ -702,7 +866,7 @@ func TestHostPathPlantedSymlink(t *testing.T) {
 
 func TestNotReadyTaintRemovedOnExistingNode(t *testing.T) {
 	client := fake.NewClientset(&corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: "klab-sandbox"},
+		ObjectMeta: metav1.ObjectMeta{Name: testNode},
 		Spec: corev1.NodeSpec{Taints: []corev1.Taint{
 			{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule},
 			{Key: "example.com/keep", Effect: corev1.TaintEffectNoSchedule},
@@ -713,7 +877,7 @@ func TestNotReadyTaintRemovedOnExistingNode(t *testing.T) {
 	done := make(chan error, 1)
 	ready := make(chan struct{})
 	go func() {
-		done <- Run(ctx, Config{Client: client, NodeName: "klab-sandbox", DataDir: t.TempDir(), TLSCertFile: pki.serverCert,
+		done <- Run(ctx, Config{Client: client, Nodes: []NodeConfig{{Name: testNode}}, DataDir: t.TempDir(), TLSCertFile: pki.serverCert,
 			TLSKeyFile: pki.serverKey, ClientCAFile: pki.caFile}, func() { close(ready) })
 	}()
 	select {
@@ -723,7 +887,7 @@ func TestNotReadyTaintRemovedOnExistingNode(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("not ready")
 	}
-	node, err := client.CoreV1().Nodes().Get(ctx, "klab-sandbox", metav1.GetOptions{})
+	node, err := client.CoreV1().Nodes().Get(ctx, testNode, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -737,7 +901,7 @@ func TestNotReadyTaintRemovedOnExistingNode(t *testing.T) {
 }
 
 func TestConfigRequiresTLS(t *testing.T) {
-	err := Run(context.Background(), Config{Client: fake.NewClientset(), NodeName: "n", DataDir: t.TempDir()}, nil)
+	err := Run(context.Background(), Config{Client: fake.NewClientset(), Nodes: []NodeConfig{{Name: "n"}}, DataDir: t.TempDir()}, nil)
 	if err == nil || !strings.Contains(err.Error(), "ClientCAFile") {
 		t.Fatalf("got %v", err)
 	}

@@ -74,7 +74,7 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 		vf := e.ValueFrom
 		switch {
 		case vf.FieldRef != nil:
-			v, err := fieldValue(pod, vf.FieldRef.FieldPath, w.ip, w.m.a.cfg.NodeIP)
+			v, err := fieldValue(pod, vf.FieldRef.FieldPath, w.ip, w.hostIP())
 			if err != nil {
 				return nil, err
 			}

@@ -298,12 +298,11 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
-	obj, exists, err := a.podIndex.GetByKey(ns + "/" + name)
-	if err != nil || !exists {
-		writeStatus(w, http.StatusNotFound, "NotFound", fmt.Sprintf("pod %q not found in namespace %q on node %s", name, ns, a.cfg.NodeName))
+	pod, ok := a.nodePod(r, ns, name)
+	if !ok {
+		writeStatus(w, http.StatusNotFound, "NotFound", fmt.Sprintf("pod %q not found in namespace %q on node %s", name, ns, requestNode(r).Name))
 		return
 	}
-	pod := obj.(*corev1.Pod)
 	known := false
 	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		known = known || c.Name == ctr
@@ -340,6 +339,21 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		done = closedChan()
 	}
 	streamLog(r.Context(), w, file, opts, done)
+}
+
+// nodePod is the pod ns/name if it runs on the node whose kubelet API serves r (a kubelet knows only
+// its own pods).
+func (a *agent) nodePod(r *http.Request, ns, name string) (*corev1.Pod, bool) {
+	obj, exists, err := a.podIndex.GetByKey(ns + "/" + name)
+	if err != nil || !exists {
+		return nil, false
+	}
+	pod, ok := obj.(*corev1.Pod)
+	n := requestNode(r)
+	if !ok || n == nil || pod.Spec.NodeName != n.Name {
+		return nil, false
+	}
+	return pod, true
 }
 
 func closedChan() <-chan struct{} {

@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// podManager starts one worker per pod bound to the node and routes informer events to it.
+// podManager starts one worker per pod bound to one of the agent's nodes and routes informer events to it.
 type podManager struct {
 	a       *agent
 	ctx     context.Context // the agent's: API calls end with it
@@ -55,8 +55,8 @@ func terminal(pod *corev1.Pod) bool {
 
 func (m *podManager) sync(obj any) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok || pod.Spec.NodeName != m.a.cfg.NodeName {
-		return
+	if !ok || m.a.nodes[pod.Spec.NodeName] == nil {
+		return // a pod of a node the agent does not run
 	}
 	m.mu.Lock()
 	w := m.workers[pod.UID]

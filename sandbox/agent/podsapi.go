@@ -16,9 +16,14 @@ func (a *agent) servePods(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" /pods is not allowed")
 		return
 	}
+	n := requestNode(r)
+	if n == nil {
+		writeStatus(w, http.StatusNotFound, "NotFound", "no node answers here")
+		return
+	}
 	list := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
 	for _, obj := range a.podIndex.List() {
-		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == a.cfg.NodeName {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName == n.Name {
 			list.Items = append(list.Items, *p)
 		}
 	}

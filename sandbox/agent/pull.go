@@ -88,7 +88,7 @@ func (w *podWorker) pull(ctx context.Context, st *ctrState, c *corev1.Container)
 }
 
 func (w *podWorker) pulled(st *ctrState, c *corev1.Container, image string, ref images.Ref) {
-	node := &w.m.a.images
+	node := &w.node().images
 	if c.ImagePullPolicy != corev1.PullAlways && node.has(ref.Normalized) {
 		w.event(st, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine and can be accessed by the pod", image))
 		return

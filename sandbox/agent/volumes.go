@@ -326,7 +326,7 @@ func (w *podWorker) downwardFiles(items []corev1.DownwardAPIVolumeFile) (map[str
 	for _, it := range items {
 		switch {
 		case it.FieldRef != nil:
-			v, err := fieldValue(pod, it.FieldRef.FieldPath, w.ip, w.m.a.cfg.NodeIP)
+			v, err := fieldValue(pod, it.FieldRef.FieldPath, w.ip, w.hostIP())
 			if err != nil {
 				return nil, err
 			}

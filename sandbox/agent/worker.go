@@ -256,7 +256,7 @@ func (w *podWorker) event(c *ctrState, typ, reason, msg string) {
 			ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c.name)
 		}
 	}
-	w.m.a.recorder.Event(ref, typ, reason, msg)
+	w.node().recorder.Event(ref, typ, reason, msg)
 }
 
 func (w *podWorker) ctr(name string) *ctrState {
@@ -376,8 +376,8 @@ func (w *podWorker) statusLocked() corev1.PodStatus {
 		Phase:     w.phase,
 		Reason:    w.reason,
 		Message:   w.msg,
-		HostIP:    w.m.a.cfg.NodeIP,
-		HostIPs:   []corev1.HostIP{{IP: w.m.a.cfg.NodeIP}},
+		HostIP:    w.hostIP(),
+		HostIPs:   []corev1.HostIP{{IP: w.hostIP()}},
 		PodIP:     w.ip,
 		PodIPs:    []corev1.PodIP{{IP: w.ip}},
 		StartTime: &w.startTime,

@@ -56,8 +56,9 @@ type State struct {
 	Ready         time.Time `json:"ready,omitzero"` // zero until ready
 	Server        string    `json:"server"`         // https://127.0.0.1:PORT
 	APIServerPort int       `json:"apiserverPort"`
-	EtcdSocket    string    `json:"etcdSocket"`   // etcd's unix socket (no TCP port)
-	EgressSocket  string    `json:"egressSocket"` // the apiserver's egress tunnel to its nodes
+	EtcdSocket    string    `json:"etcdSocket"`      // etcd's unix socket (no TCP port)
+	EgressSocket  string    `json:"egressSocket"`    // the apiserver's egress tunnel to its nodes
+	Nodes         int       `json:"nodes,omitempty"` // how many nodes it runs (0: written by a klab with one klab-sandbox node)
 	ReadyLine     string    `json:"readyLine,omitempty"`
 }
 
@@ -216,26 +217,56 @@ func WaitReady(ctx context.Context, dataDir string) (State, error) {
 	}
 }
 
+// ErrOtherNodes is returned by Ensure when the running sandbox has another number of nodes than asked.
+type ErrOtherNodes struct {
+	DataDir       string
+	Running, Want int
+}
+
+func (e *ErrOtherNodes) Error() string {
+	return fmt.Sprintf("the sandbox in %s runs %d node(s), %d asked: stop it with `klab sandbox down --data-dir %s` "+
+		"(its objects are kept) and start again", e.DataDir, e.Running, e.Want, e.DataDir)
+}
+
+// RunningNodes is how many nodes the sandbox that wrote s runs (one for a state written before nodes were
+// counted).
+func (s State) RunningNodes() int {
+	if s.Nodes == 0 {
+		return 1
+	}
+	return s.Nodes
+}
+
 // Ensure reuses a running sandbox or starts `klabBin sandbox up --detach
-// --data-dir dataDir`; it returns the admin kubeconfig once the sandbox is ready.
-func Ensure(ctx context.Context, dataDir, klabBin string) (kubeconfig string, started bool, err error) {
-	if _, ok := Running(dataDir); ok {
+// --data-dir dataDir [--nodes N]`; it returns the admin kubeconfig once the
+// sandbox is ready. nodes is the node count the caller needs (0: any, and the
+// sandbox's default when it starts one); a running sandbox with another count
+// is an *ErrOtherNodes, since restarting it would stop what others run on it.
+func Ensure(ctx context.Context, dataDir, klabBin string, nodes int) (kubeconfig string, started bool, err error) {
+	reuse := func() (string, bool, error) {
 		wctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 		defer cancel()
-		if _, err := WaitReady(wctx, dataDir); err != nil {
+		st, err := WaitReady(wctx, dataDir)
+		if err != nil {
 			return "", false, err
+		}
+		if nodes != 0 && st.RunningNodes() != nodes {
+			return "", false, &ErrOtherNodes{DataDir: dataDir, Running: st.RunningNodes(), Want: nodes}
 		}
 		return KubeconfigPath(dataDir), false, nil
 	}
+	if _, ok := Running(dataDir); ok {
+		return reuse()
+	}
 	// Start our own detached sandbox: it is "started" only if it is the one
 	// that became ready, not one that found another holding the lock.
-	if _, err := Start(ctx, dataDir, klabBin, StartOptions{Detach: true}); err != nil {
+	if _, err := Start(ctx, dataDir, klabBin, StartOptions{Detach: true, Nodes: nodes}); err != nil {
 		// Someone else may have started it at the same moment: use theirs.
 		if _, ok := Running(dataDir); ok {
-			wctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
-			defer cancel()
-			if _, werr := WaitReady(wctx, dataDir); werr == nil {
-				return KubeconfigPath(dataDir), false, nil
+			if kc, _, rerr := reuse(); rerr == nil {
+				return kc, false, nil
+			} else if errors.As(rerr, new(*ErrOtherNodes)) {
+				return "", false, rerr
 			}
 		}
 		return "", false, fmt.Errorf("start the sandbox: %w", err)
@@ -251,6 +282,8 @@ type StartOptions struct {
 	Detach bool
 	// Output receives the sandbox's stdout and stderr; nil means the log file.
 	Output io.Writer
+	// Nodes is passed as `--nodes` (0: the sandbox's default).
+	Nodes int
 }
 
 // Process is a sandbox started by Start.
@@ -279,6 +312,9 @@ func Start(ctx context.Context, dataDir, klabBin string, o StartOptions) (*Proce
 	}
 	defer func() { _ = r.Close() }()
 	cmd := exec.Command(klabBin, "sandbox", "up", "--data-dir", dataDir, "--ready-fd", "3")
+	if o.Nodes != 0 {
+		cmd.Args = append(cmd.Args, "--nodes", strconv.Itoa(o.Nodes))
+	}
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	p := &Process{Cmd: cmd}
