@@ -52,12 +52,11 @@ func (a *agent) streamTarget(w http.ResponseWriter, r *http.Request, prefix stri
 		return nil, nil
 	}
 	ns, name, ctr := parts[0], parts[1], parts[len(parts)-1]
-	obj, exists, err := a.podIndex.GetByKey(ns + "/" + name)
-	if err != nil || !exists {
+	pod, ok := a.nodePod(r, ns, name) // only a pod of the node the request reached, as each kubelet
+	if !ok {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return nil, nil
 	}
-	pod := obj.(*corev1.Pod)
 	if len(parts) == 4 && string(pod.UID) != parts[2] {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return nil, nil
