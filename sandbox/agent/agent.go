@@ -16,9 +16,13 @@
 //     in place with restartCount+1 and CrashLoopBackOff in between. Back-off is BackoffInitial (0.5 s),
 //     doubled per restart up to BackoffMax (5 s), reset after BackoffReset (60 s) of running; the
 //     kubelet's figures are 10 s doubling to 5 min, too slow for a lesson.
-//   - Probes: exec probes run in the container's shell and files with the pod's own timings (liveness and
-//     startup failures restart the container, readiness sets Ready, Unhealthy events); httpGet, tcpSocket
-//     and grpc probes succeed, since nothing listens in the sandbox.
+//   - Network: each pod is a host of the in-memory pod network (package podnet) at its pod IP; server
+//     images (nginx, httpd, redis…) listen on their ports there, and pods' wget and nc reach pod IPs,
+//     Service ClusterIPs (through the ready endpoints of their EndpointSlices) and cluster DNS names.
+//   - Probes: exec probes run in the container's shell and files, httpGet and tcpSocket probes connect
+//     from the node to the pod's IP over the pod network, with the kubelet's request, results, messages
+//     and events and the pod's own timings (liveness and startup failures restart the container,
+//     readiness sets Ready); grpc probes succeed.
 //   - activeDeadlineSeconds: commands killed (exit 137), phase Failed, reason DeadlineExceeded.
 //   - Deletion: the apiserver sets deletionTimestamp; exec preStop hooks run (within the grace period),
 //     then the commands are cancelled at once (a shell has no SIGTERM handler to wait for), the final status is written, then the pod is deleted with grace period 0 and a
@@ -49,6 +53,8 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 )
 
 // Config configures the agent.
@@ -61,6 +67,9 @@ type Config struct {
 	TLSCertFile  string               // serving cert of the log server
 	TLSKeyFile   string
 	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
+	// Network is the pod network the node's pods join (nil: the agent makes its own). Agents of several
+	// nodes in one process share one, so that their pods reach each other.
+	Network *podnet.Network
 	Logf         func(format string, args ...any)
 }
 
@@ -93,6 +102,11 @@ type agent struct {
 	podIndex cache.Indexer
 	started  time.Time    // when the node registered: what uptime counts from
 	images   pulledImages // the images the node has pulled
+	net      *podnet.Network
+	nodeNet  *podnet.Host // the node's own namespace: where the probes connect from
+
+	probeOnce sync.Once
+	probeHTTP *http.Transport // the HTTP probes' transport (probeTransport)
 }
 
 // Run registers the Node, runs the pods bound to it and serves their logs; ready is called once the node
@@ -113,7 +127,11 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 			return fmt.Errorf("agent data dir: %w", err)
 		}
 	}
-	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now()}
+	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now(), net: cfg.Network}
+	if a.net == nil {
+		a.net = podnet.New()
+	}
+	a.nodeNet = a.net.Node(nodeIP)
 
 	tlsCfg, err := serverTLS(cfg)
 	if err != nil {
@@ -133,6 +151,11 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 
 	if err := a.registerNode(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+
+	if err := a.net.Watch(ctx, cfg.Client); err != nil {
 		_ = ln.Close()
 		return err
 	}

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/reference"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
+	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
 // ctrState is what the agent knows about one container; it becomes a ContainerStatus.
@@ -61,6 +63,7 @@ type podWorker struct {
 	deadline    bool
 	finished    bool
 	publishMu   sync.Mutex
+	host        *podnet.Host // the pod's place in the pod network (nil if it could not join)
 }
 
 func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
@@ -469,6 +472,7 @@ func (w *podWorker) run() {
 	}
 	stopDeadline := w.watchDeadline(pod)
 	defer stopDeadline()
+	defer w.joinNetwork(pod)()
 
 	// Three status writes for a simple pod, as a kubelet does: Pending (ContainerCreating), Running,
 	// then terminated; volumes that wait for a ConfigMap publish the Pending status earlier.
@@ -636,7 +640,11 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return 137, true
 		}
 		argv, server := containerArgv(c, env, img)
-		root, fsys, err := w.containerFS(st, c, vols)
+		srv := serverOf(img)
+		if !server {
+			srv = nil
+		}
+		root, fsys, err := w.containerFS(st, c, vols, srv)
 		if err != nil {
 			w.m.a.logf("agent: %v", err)
 			w.set(func() {
@@ -677,7 +685,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			w.mu.Lock()
 			st.preStop = func(hctx context.Context) error {
 				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
+					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Net: w.shellNet()}
 				code, err := sh.Run(hctx, hook)
 				if err == nil && code != 0 {
 					err = fmt.Errorf("command %q exited with %d", strings.Join(hook, " "), code)
@@ -699,12 +707,18 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
 		var code int
-		if server {
+		switch {
+		case srv != nil:
+			code = w.runServer(runCtx, srv, c, fsys, lw.stream("stdout"), lw.stream("stderr"))
+			if runCtx.Err() != nil {
+				code = 137
+			}
+		case server:
 			<-runCtx.Done()
 			code = 137
-		} else {
+		default:
 			sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Signals: sig}
+				Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Signals: sig, Net: w.shellNet()}
 			var err error
 			code, err = sh.Run(runCtx, argv)
 			if err != nil {
@@ -833,7 +847,7 @@ func (w *podWorker) logPath(container string, restart int32) string {
 }
 
 // containerFS lays out a fresh root for this run of the container and opens it with its mounts.
-func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume) (string, *busybox.FS, error) {
+func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, srv *servers.Server) (string, *busybox.FS, error) {
 	w.mu.Lock()
 	n := st.restartCount
 	w.mu.Unlock()
@@ -844,6 +858,9 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	}
 	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
+	}
+	if err := layImageFiles(root, srv); err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	// The runtime provides the termination-message file.
 	tmPath := filepath.Join(root, filepath.FromSlash(busybox.Clean(terminationMessagePath(c))))

@@ -34,6 +34,7 @@ type Shell struct {
 	Stderr   io.Writer
 	Node     Node     // what the commands see of the node (nproc, free, uptime)
 	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
+	Net      Network  // the pod's network (nil: none; wget and nc then find no route)
 
 	procs procTable // the commands running now (ps, kill); the first one is PID 1
 

@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/images"
+	"github.com/klabdev/klab/sandbox/agent/servers"
+)
+
+// nodeIP is the node's InternalIP (node.go registers it): the address the probes come from.
+const nodeIP = "127.0.0.1"
+
+// joinNetwork makes the pod a host of the pod network at its IP; the returned func leaves it.
+func (w *podWorker) joinNetwork(pod *corev1.Pod) func() {
+	h, err := w.m.a.net.AddPod(w.ip, podHostname(pod), pod.Namespace)
+	if err != nil {
+		w.m.a.logf("agent: pod %s/%s: %v", pod.Namespace, pod.Name, err)
+		return func() {}
+	}
+	w.mu.Lock()
+	w.host = h
+	w.mu.Unlock()
+	return h.Close
+}
+
+// shellNet is the pod's network for its commands (nil when it could not join).
+func (w *podWorker) shellNet() busybox.Network {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.host == nil {
+		return nil
+	}
+	return w.host
+}
+
+// serverOf is the server an image's default process runs, or nil (pause, or a command given).
+func serverOf(img *images.Image) *servers.Server {
+	if img == nil || img.Daemon == "" {
+		return nil
+	}
+	return servers.Get(img.Daemon)
+}
+
+// layImageFiles writes the image content a server serves (nginx's html, its default.conf) into a new
+// container root, under whatever volumes get mounted there.
+func layImageFiles(root string, srv *servers.Server) error {
+	if srv == nil {
+		return nil
+	}
+	for p, content := range srv.Files {
+		host := filepath.Join(root, filepath.FromSlash(busybox.Clean(p)))
+		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+			return fmt.Errorf("image files: %w", err)
+		}
+		if err := os.WriteFile(host, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("image files: %w", err)
+		}
+	}
+	return nil
+}
+
+// runServer runs a server image's default process until ctx ends; its exit code.
+func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer) int {
+	w.mu.Lock()
+	h := w.host
+	w.mu.Unlock()
+	if h == nil {
+		fmt.Fprintf(stderr, "%s: no network\n", srv.Name)
+		return 1
+	}
+	tag := ""
+	if i := strings.LastIndex(c.Image, ":"); i > strings.LastIndex(c.Image, "/") {
+		tag = c.Image[i+1:]
+	}
+	e := &servers.Env{Listen: h.Listen, Files: fsys, Stdout: stdout, Stderr: stderr,
+		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
+	return srv.Run(ctx, e)
+}
