@@ -70,7 +70,7 @@ type Config struct {
 	// Network is the pod network the node's pods join (nil: the agent makes its own). Agents of several
 	// nodes in one process share one, so that their pods reach each other.
 	Network *podnet.Network
-	Logf         func(format string, args ...any)
+	Logf    func(format string, args ...any)
 }
 
 // Timings of the sandbox's kubelet. Back-off is shortened from the kubelet's 10 s doubling to 5 min, so

@@ -22,7 +22,7 @@ type web struct {
 	errorPg  func(w *web, code int) (contentType, body string)
 	access   func(e *Env, r *http.Request, t time.Time, code, size int) string
 	notFound func(e *Env, r *http.Request, t time.Time, file string) string // error-log line, "" for none
-	dirSlash bool                                                          // a folder without its trailing slash gets a 301
+	dirSlash bool                                                           // a folder without its trailing slash gets a 301
 }
 
 func (s *web) handler(e *Env) http.Handler {
