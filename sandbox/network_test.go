@@ -138,7 +138,7 @@ func TestReadinessDrivesRollouts(t *testing.T) {
 		}
 		return nil
 	})
-	want := "<h1>Welcome to nginx!</h1>\n5\nfqdn ok\nwget: can't connect to remote host (" + stuckIP + "): Connection refused\nstuck=1\n"
+	want := "<h1>Welcome to nginx!</h1>\n6\nfqdn ok\nwget: can't connect to remote host (" + stuckIP + "): Connection refused\nstuck=1\n"
 	if got := mustRun(t, append(slices.Clone(k), "logs", "client")...); got != want {
 		t.Errorf("client log:\n%q\nwant\n%q", got, want)
 	}
