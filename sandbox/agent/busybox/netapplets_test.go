@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func TestNetworkCommands(t *testing.T) {
 
 	p := newPod(t)
 	run := func(script string) (string, string, int) {
-		var out, errb bytes.Buffer
+		var out, errb syncBuffer // a background nc and a foreground one write at the same time
 		sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Hostname: "me", Stdout: &out, Stderr: &errb, Net: me}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -97,7 +98,7 @@ func TestNetworkCommands(t *testing.T) {
 		{"nc -v -w 1 10.244.0.2 81", "", "nc: 10.244.0.2 (10.244.0.2:81): Connection refused\n", 1},
 		{"echo ping | nc 10.244.0.3 7000", "PING\n", "", 0},
 		{"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 10.244.0.2 80 | tail -n 1", "hello  from 10.244.0.4\n", "", 0},
-		{"nc -l -p 9000 & sleep 0.2; echo hi | nc localhost 9000; wait", "hi\n", "", 0},
+		{"sleep 1 | nc -l -p 9000 & sleep 0.2; echo hi | nc localhost 9000; wait", "hi\n", "", 0},
 		{"nc -z -w 1 10.244.9.9 80 || echo filtered", "filtered\n", "", 0},
 	} {
 		out, errOut, code := run(tc.script)
@@ -110,4 +111,22 @@ func TestNetworkCommands(t *testing.T) {
 	if code, _ := sh.Run(context.Background(), []string{"wget", "-q", "http://10.244.0.2/"}); code != 1 || errb.String() != "wget: bad address '10.244.0.2'\n" {
 		t.Errorf("wget without a network: exit %d, %q", code, errb.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer several commands can write at once, as a container's log is.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
