@@ -119,3 +119,13 @@ func TestPodsTalkOverThePodNetwork(t *testing.T) {
 		t.Errorf("web1 log:\n%s", logs)
 	}
 }
+
+// A server that accepts and never answers: the probe's own timeout, with the kubelet's message.
+func TestHTTPProbeTimesOut(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("mute", corev1.RestartPolicyNever, "sleep 600 | nc -lk -p 8080")
+	pod.Spec.Containers[0].ReadinessProbe = httpProbe("/healthz", intstr.FromInt32(8080))
+	h.createPod(pod)
+	ip := podIP(t, h, "mute")
+	h.waitEvent("mute", "Unhealthy", `Readiness probe failed: Get "http://`+ip+`:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)
+}
