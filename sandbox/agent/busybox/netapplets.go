@@ -57,13 +57,8 @@ func errnoText(err error) string {
 // wget: busybox wget's options lessons use: -q, -O FILE (- for stdout), -S, -T SEC, -U AGENT, --spider,
 // --header, --post-data, -P DIR; options may follow the URL.
 func wget(p *proc) int {
-	var (
-		quiet, spider, showHeaders bool
-		out, dir, agent, postData  string
-		headers                    []string
-		timeout                    = 900 * time.Second
-		urls                       []string
-	)
+	w := &wgetRun{p: p, timeout: 900 * time.Second}
+	var urls []string
 	args := p.args
 	value := func(i *int, opt string) (string, bool) {
 		if *i+1 >= len(args) {
@@ -77,40 +72,14 @@ func wget(p *proc) int {
 		a := args[i]
 		if strings.HasPrefix(a, "--") {
 			name, v, hasV := strings.Cut(a[2:], "=")
-			needs := map[string]bool{"output-document": true, "timeout": true, "header": true, "user-agent": true, "post-data": true,
-				"directory-prefix": true, "tries": true, "output-file": true}
-			if needs[name] && !hasV {
+			if wgetTakesValue(name) && !hasV {
 				var ok bool
 				if v, ok = value(&i, name); !ok {
 					return 1
 				}
 			}
-			switch name {
-			case "quiet":
-				quiet = true
-			case "spider":
-				spider = true
-			case "server-response":
-				showHeaders = true
-			case "output-document":
-				out = v
-			case "timeout":
-				n, err := strconv.Atoi(v)
-				if err != nil {
-					return p.errf("invalid number '%s'", v)
-				}
-				timeout = time.Duration(n) * time.Second
-			case "header":
-				headers = append(headers, v)
-			case "user-agent":
-				agent = v
-			case "post-data":
-				postData = v
-			case "directory-prefix":
-				dir = v
-			case "no-check-certificate", "continue", "tries", "output-file", "no-verbose":
-			default:
-				return p.errf("unrecognized option '%s'", a)
+			if err := w.option(name, v); err != nil {
+				return p.errf("%v", err)
 			}
 			continue
 		}
@@ -119,38 +88,21 @@ func wget(p *proc) int {
 			continue
 		}
 		for j := 1; j < len(a); j++ {
-			c := a[j]
-			switch c {
-			case 'q':
-				quiet = true
-			case 'S':
-				showHeaders = true
-			case 'c', 's':
-			case 'O', 'T', 'U', 'P', 'o', 'Y', 't':
-				v := a[j+1:]
-				if v == "" {
-					var ok bool
-					if v, ok = value(&i, string(c)); !ok {
+			long, ok := wgetShort(a[j])
+			if !ok {
+				return p.errf("invalid option -- '%c'", a[j])
+			}
+			v := ""
+			if wgetTakesValue(long) {
+				if v = a[j+1:]; v == "" {
+					if v, ok = value(&i, string(a[j])); !ok {
 						return 1
 					}
 				}
-				switch c {
-				case 'O':
-					out = v
-				case 'T':
-					n, err := strconv.Atoi(v)
-					if err != nil {
-						return p.errf("invalid number '%s'", v)
-					}
-					timeout = time.Duration(n) * time.Second
-				case 'U':
-					agent = v
-				case 'P':
-					dir = v
-				}
 				j = len(a)
-			default:
-				return p.errf("invalid option -- '%c'", c)
+			}
+			if err := w.option(long, v); err != nil {
+				return p.errf("%v", err)
 			}
 		}
 	}
@@ -158,14 +110,60 @@ func wget(p *proc) int {
 		fmt.Fprintln(p.hc.Stderr, "Usage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...")
 		return 1
 	}
-	w := &wgetRun{p: p, quiet: quiet, spider: spider, showHeaders: showHeaders, out: out, dir: dir, agent: agent,
-		postData: postData, headers: headers, timeout: timeout}
 	for _, u := range urls {
 		if code := w.fetch(u); code != 0 {
 			return code
 		}
 	}
 	return 0
+}
+
+// wgetShort is the long name of wget's short option c.
+func wgetShort(c byte) (string, bool) {
+	long, ok := map[byte]string{'q': "quiet", 'S': "server-response", 'c': "continue", 's': "spider-compat", 'O': "output-document",
+		'T': "timeout", 'U': "user-agent", 'P': "directory-prefix", 'o': "output-file", 'Y': "proxy", 't': "tries"}[c]
+	return long, ok
+}
+
+// wgetTakesValue says whether the long option name takes a value.
+func wgetTakesValue(name string) bool {
+	switch name {
+	case "output-document", "timeout", "header", "user-agent", "post-data", "directory-prefix", "tries", "output-file", "proxy":
+		return true
+	}
+	return false
+}
+
+// option sets one option by its long name.
+func (w *wgetRun) option(name, v string) error {
+	switch name {
+	case "quiet":
+		w.quiet = true
+	case "spider":
+		w.spider = true
+	case "server-response":
+		w.showHeaders = true
+	case "output-document":
+		w.out = v
+	case "timeout":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("invalid number '%s'", v)
+		}
+		w.timeout = time.Duration(n) * time.Second
+	case "header":
+		w.headers = append(w.headers, v)
+	case "user-agent":
+		w.agent = v
+	case "post-data":
+		w.postData = v
+	case "directory-prefix":
+		w.dir = v
+	case "no-check-certificate", "continue", "tries", "output-file", "no-verbose", "proxy", "spider-compat":
+	default:
+		return fmt.Errorf("unrecognized option '--%s'", name)
+	}
+	return nil
 }
 
 type wgetRun struct {
@@ -216,43 +214,9 @@ func (w *wgetRun) fetch(raw string) int {
 			return p.errf("can't connect to remote host (%s): %s", host, errnoText(err))
 		}
 		w.say("Connecting to %s (%s)\n", u.Host, addr)
-		method, body := http.MethodGet, io.Reader(nil)
-		if w.postData != "" {
-			method, body = http.MethodPost, strings.NewReader(w.postData)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-		if err != nil {
-			_ = conn.Close()
-			return p.errf("%v", err)
-		}
-		req.Header.Set("User-Agent", "Wget")
-		if w.agent != "" {
-			req.Header.Set("User-Agent", w.agent)
-		}
-		if w.postData != "" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		for _, h := range w.headers {
-			if k, v, ok := strings.Cut(h, ":"); ok {
-				req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-			}
-		}
-		used := false
-		tr := &http.Transport{DisableKeepAlives: true, DisableCompression: true, Proxy: nil,
-			DialContext: func(context.Context, string, string) (net.Conn, error) {
-				if used {
-					return nil, errors.New("connection already used")
-				}
-				used = true
-				return conn, nil
-			}}
-		client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return p.errf("download timed out")
-			}
-			return p.errf("error getting response: %s", errnoText(errors.Unwrap(err)))
+		resp, code := w.request(ctx, u, conn)
+		if resp == nil {
+			return code
 		}
 		if w.showHeaders {
 			fmt.Fprintf(p.hc.Stderr, "  %s %s\n", resp.Proto, resp.Status)
@@ -284,6 +248,50 @@ func (w *wgetRun) fetch(raw string) int {
 	}
 }
 
+// request sends the request for u on conn (a connection to its host) and reads the response head.
+func (w *wgetRun) request(ctx context.Context, u *url.URL, conn net.Conn) (*http.Response, int) {
+	p := w.p
+	method, body := http.MethodGet, io.Reader(nil)
+	if w.postData != "" {
+		method, body = http.MethodPost, strings.NewReader(w.postData)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		_ = conn.Close()
+		return nil, p.errf("%v", err)
+	}
+	req.Header.Set("User-Agent", "Wget")
+	if w.agent != "" {
+		req.Header.Set("User-Agent", w.agent)
+	}
+	if w.postData != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, h := range w.headers {
+		if k, v, ok := strings.Cut(h, ":"); ok {
+			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	used := false
+	tr := &http.Transport{DisableKeepAlives: true, DisableCompression: true, Proxy: nil,
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			if used {
+				return nil, errors.New("connection already used")
+			}
+			used = true
+			return conn, nil
+		}}
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, p.errf("download timed out")
+		}
+		return nil, p.errf("error getting response: %s", errnoText(errors.Unwrap(err)))
+	}
+	return resp, 0
+}
+
 func (w *wgetRun) save(u *url.URL, resp *http.Response) int {
 	p := w.p
 	name := w.out
@@ -296,7 +304,7 @@ func (w *wgetRun) save(u *url.URL, resp *http.Response) int {
 			name = path.Join(w.dir, name)
 		}
 	}
-	var dst io.Writer = p.out()
+	dst := p.out()
 	label := "-"
 	if name == "-" {
 		w.say("writing to stdout\n")

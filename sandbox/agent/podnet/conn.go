@@ -1,6 +1,7 @@
 package podnet
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -126,7 +127,7 @@ func newConnPair(client, server *net.TCPAddr) (c, s *Conn) {
 }
 
 func (c *Conn) opErr(op string, err error) error {
-	if err == nil || err == io.EOF {
+	if err == nil || errors.Is(err, io.EOF) {
 		return err
 	}
 	return &net.OpError{Op: op, Net: "tcp", Source: c.local, Addr: c.remote, Err: err}

@@ -3,6 +3,7 @@ package podnet
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -123,9 +124,7 @@ func TestUnknownAddressTimesOut(t *testing.T) {
 }
 
 func asNetErr(err error, ne *net.Error) bool {
-	v, ok := err.(net.Error)
-	*ne = v
-	return ok
+	return errors.As(err, ne)
 }
 
 func TestDeadlinesAndHalfClose(t *testing.T) {

@@ -3,6 +3,7 @@ package servers
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -43,7 +44,7 @@ func redisConn(c net.Conn, db *keyspace, version string) {
 	for {
 		args, err := readCommand(r)
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				fmt.Fprintf(w, "-ERR Protocol error: %v\r\n", err)
 				_ = w.Flush()
 			}
@@ -53,7 +54,7 @@ func redisConn(c net.Conn, db *keyspace, version string) {
 			continue
 		}
 		quit := strings.EqualFold(args[0], "QUIT")
-		w.WriteString(db.exec(args, version))
+		_, _ = w.WriteString(db.exec(args, version))
 		if err := w.Flush(); err != nil || quit {
 			return
 		}
@@ -63,11 +64,8 @@ func redisConn(c net.Conn, db *keyspace, version string) {
 // readCommand reads one command: a RESP array of bulk strings, or an inline line.
 func readCommand(r *bufio.Reader) ([]string, error) {
 	line, err := r.ReadString('\n')
-	if err != nil {
-		if line == "" {
-			return nil, io.EOF
-		}
-		err = nil
+	if err != nil && line == "" {
+		return nil, io.EOF
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if !strings.HasPrefix(line, "*") {
@@ -127,6 +125,16 @@ func (db *keyspace) exec(args []string, version string) string {
 		return bulk(args[1])
 	case "QUIT":
 		return "+OK\r\n"
+	case "INFO":
+		return bulk(fmt.Sprintf("# Server\r\nredis_version:%s\r\nredis_mode:standalone\r\ntcp_port:6379\r\n", version))
+	}
+	return db.execKeys(cmd, args)
+}
+
+// execKeys runs the commands on keys; db.mu is held.
+func (db *keyspace) execKeys(cmd string, args []string) string {
+	n := len(args) - 1
+	switch cmd {
 	case "SET":
 		if n < 2 {
 			return wrongArgs(cmd)
@@ -186,8 +194,6 @@ func (db *keyspace) exec(args []string, version string) string {
 	case "FLUSHALL", "FLUSHDB":
 		db.m = map[string]string{}
 		return "+OK\r\n"
-	case "INFO":
-		return bulk(fmt.Sprintf("# Server\r\nredis_version:%s\r\nredis_mode:standalone\r\ntcp_port:6379\r\n", version))
 	}
 	var quoted strings.Builder
 	for _, a := range args[1:] {

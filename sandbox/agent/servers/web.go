@@ -169,8 +169,8 @@ func orDash(s string) string {
 	return s
 }
 
-func nginxServer() Server {
-	const index = `<!DOCTYPE html>
+// nginxIndex, nginx50x and nginxConf are the nginx image's own files.
+const nginxIndex = `<!DOCTYPE html>
 <html>
 <head>
 <title>Welcome to nginx!</title>
@@ -194,7 +194,8 @@ Commercial support is available at
 </body>
 </html>
 `
-	const page50x = `<!DOCTYPE html>
+
+const nginx50x = `<!DOCTYPE html>
 <html>
 <head>
 <title>Error</title>
@@ -214,7 +215,8 @@ the error log for details.</p>
 </body>
 </html>
 `
-	const conf = `server {
+
+const nginxConf = `server {
     listen       80;
     listen  [::]:80;
     server_name  localhost;
@@ -230,8 +232,10 @@ the error log for details.</p>
     }
 }
 `
+
+func nginxServer() Server {
 	return Server{Name: "nginx", Version: "1.27.3",
-		Files: map[string]string{"/usr/share/nginx/html/index.html": index, "/usr/share/nginx/html/50x.html": page50x, "/etc/nginx/conf.d/default.conf": conf},
+		Files: map[string]string{"/usr/share/nginx/html/index.html": nginxIndex, "/usr/share/nginx/html/50x.html": nginx50x, "/etc/nginx/conf.d/default.conf": nginxConf},
 		Run: func(ctx context.Context, e *Env) int {
 			s := &web{product: "nginx/" + e.Version, root: "/usr/share/nginx/html", dirSlash: true}
 			s.errorPg = func(w *web, code int) (string, string) {
