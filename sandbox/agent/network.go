@@ -12,6 +12,7 @@ import (
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/images"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
@@ -62,6 +63,27 @@ func layImageFiles(root string, srv *servers.Server) error {
 		}
 		if err := os.WriteFile(host, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("image files: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeNetworkFiles writes the kubelet-managed /etc/hosts (the pod's IP and names) and the cluster DNS
+// /etc/resolv.conf (the pod's namespace first in the search path) into a new container root.
+func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
+	names := podHostname(pod)
+	if pod.Spec.Subdomain != "" {
+		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", podHostname(pod), pod.Spec.Subdomain, pod.Namespace, podHostname(pod))
+	}
+	files := map[string]string{
+		"etc/hosts": "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
+			"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" + ip + "\t" + names + "\n",
+		"etc/resolv.conf": fmt.Sprintf("search %s.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n",
+			pod.Namespace, strings.TrimSuffix(podnet.ClusterDNS, ":53")),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("pod network files: %w", err)
 		}
 	}
 	return nil

@@ -129,3 +129,26 @@ func TestHTTPProbeTimesOut(t *testing.T) {
 	ip := podIP(t, h, "mute")
 	h.waitEvent("mute", "Unhealthy", `Readiness probe failed: Get "http://`+ip+`:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)
 }
+
+// /etc/hosts and /etc/resolv.conf are the kubelet's: the pod's IP and name, its namespace's search path.
+func TestPodNetworkFiles(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("named", corev1.RestartPolicyNever, "tail -n 1 /etc/hosts; head -n 1 /etc/resolv.conf; wget -qO- http://named:8080/ 2>&1; true")
+	pod.Namespace = "shop"
+	h.createPod(pod)
+	var p *corev1.Pod
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got, err := h.client.CoreV1().Pods("shop").Get(context.Background(), "named", metav1.GetOptions{}); err == nil && got.Status.Phase == corev1.PodSucceeded {
+			p = got
+			break
+		}
+	}
+	if p == nil {
+		t.Fatal("pod never Succeeded")
+	}
+	code, body := h.get(t, "/containerLogs/shop/named/main", true)
+	want := p.Status.PodIP + "\tnamed\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\nwget: can't connect to remote host (" + p.Status.PodIP + "): Connection refused\n"
+	if code != 200 || body != want {
+		t.Errorf("log %d %q, want %q", code, body, want)
+	}
+}

@@ -859,6 +859,9 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
 	}
+	if err := writeNetworkFiles(root, w.latest(), w.ip); err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
 	if err := layImageFiles(root, srv); err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
