@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -89,8 +91,29 @@ func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
 	return nil
 }
 
+// startServer starts a server image's default process (nil srv: none), which runs until ctx ends; it
+// returns once the server listens (or exited, or after a second), with the channel of its exit code.
+func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer) <-chan int {
+	exit := make(chan int, 1)
+	if srv == nil {
+		return exit
+	}
+	listening := make(chan struct{})
+	var once sync.Once
+	go func() {
+		code := w.runServer(ctx, srv, c, fsys, stdout, stderr, func() { once.Do(func() { close(listening) }) })
+		once.Do(func() { close(listening) })
+		exit <- code
+	}()
+	select {
+	case <-listening:
+	case <-time.After(time.Second):
+	}
+	return exit
+}
+
 // runServer runs a server image's default process until ctx ends; its exit code.
-func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer) int {
+func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer, listening func()) int {
 	w.mu.Lock()
 	h := w.host
 	w.mu.Unlock()
@@ -102,7 +125,7 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 	if i := strings.LastIndex(c.Image, ":"); i > strings.LastIndex(c.Image, "/") {
 		tag = c.Image[i+1:]
 	}
-	e := &servers.Env{Listen: h.Listen, Files: fsys, Stdout: stdout, Stderr: stderr,
+	e := &servers.Env{Listen: h.Listen, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
 		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
 	return srv.Run(ctx, e)
 }

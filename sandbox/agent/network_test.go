@@ -62,6 +62,13 @@ func TestNginxHTTPProbes(t *testing.T) {
 	if ready(bad) {
 		t.Error("the pod whose probe gets a 404 is ready")
 	}
+	// nginx listens before its first probe: the good pod never had a failed one.
+	evs, _ := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	for _, e := range evs.Items {
+		if e.InvolvedObject.Name == "good" && e.Reason == "Unhealthy" {
+			t.Errorf("good pod: %s", e.Message)
+		}
+	}
 	// nginx logged the probes as nginx does: an access line per request, an error line for the 404.
 	logs := h.logs(t, "good", "nginx", "")
 	if !strings.Contains(logs, `"GET / HTTP/1.1" 200 615 "-" "kube-probe/`) || !strings.Contains(logs, "[notice] 1#1: nginx/1.27.3") {

@@ -26,6 +26,7 @@ func redisServer() Server {
 			fmt.Fprintf(e.Stdout, "1:M %s # Warning: Could not create server TCP listening socket *:6379: bind: Address already in use\n1:M %s # Failed listening on port 6379 (tcp), aborting.\n", ts(), ts())
 			return 1
 		}
+		e.listening()
 		fmt.Fprintf(e.Stdout, "1:M %s * Running mode=standalone, port=6379.\n1:M %s * Server initialized\n1:M %s * Ready to accept connections tcp\n", ts(), ts(), ts())
 		db := &keyspace{m: map[string]string{}}
 		serveConns(ctx, l, func(c net.Conn) { redisConn(c, db, e.Version) })

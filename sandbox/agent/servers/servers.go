@@ -26,14 +26,22 @@ type Files interface {
 
 // Env is what a server process gets from the container runtime.
 type Env struct {
-	Listen   func(network, address string) (net.Listener, error) // in the pod's network
-	Files    Files
-	Stdout   io.Writer
-	Stderr   io.Writer
-	Hostname string // the pod's
-	IP       string // the pod's IP
-	Version  string // the image tag's version when it names one ("1.27.3"), else ""
-	Now      func() time.Time
+	Listen func(network, address string) (net.Listener, error) // in the pod's network
+	// Listening is called once the server listens on all its ports (nil: nobody waits for it).
+	Listening func()
+	Files     Files
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Hostname  string // the pod's
+	IP        string // the pod's IP
+	Version   string // the image tag's version when it names one ("1.27.3"), else ""
+	Now       func() time.Time
+}
+
+func (e *Env) listening() {
+	if e.Listening != nil {
+		e.Listening()
+	}
 }
 
 func (e *Env) now() time.Time {
@@ -131,6 +139,7 @@ func tcpServer(name, version string, port int, banner func(*Env, time.Time) stri
 			fmt.Fprintf(e.Stderr, "%s: cannot listen on port %d: %v\n", name, port, err)
 			return 1
 		}
+		e.listening()
 		fmt.Fprint(e.Stdout, banner(e, e.now()))
 		serveConns(ctx, l, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 		return 0

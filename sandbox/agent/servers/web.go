@@ -140,6 +140,7 @@ func (s *web) run(ctx context.Context, e *Env, bindFailed func(error) string, st
 		fmt.Fprint(e.Stderr, bindFailed(err))
 		return 1
 	}
+	e.listening()
 	fmt.Fprint(e.Stderr, started)
 	// The server's own errors (a client that went away) are not the container's output.
 	srv := &http.Server{Handler: s.handler(e), ReadHeaderTimeout: 60 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
