@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -214,16 +215,14 @@ func (w *wgetRun) fetch(raw string) int {
 			return p.errf("can't connect to remote host (%s): %s", host, errnoText(err))
 		}
 		w.say("Connecting to %s (%s)\n", u.Host, addr)
-		resp, code := w.request(ctx, u, conn)
+		rec := &headRecorder{Conn: conn}
+		resp, code := w.request(ctx, u, rec)
 		if resp == nil {
 			return code
 		}
-		if w.showHeaders {
-			fmt.Fprintf(p.hc.Stderr, "  %s %s\n", resp.Proto, resp.Status)
-			for _, k := range sortedKeys(resp.Header) {
-				for _, v := range resp.Header[k] {
-					fmt.Fprintf(p.hc.Stderr, "  %s: %s\n", k, v)
-				}
+		if w.showHeaders { // the server's header lines as they came
+			for _, line := range strings.Split(strings.TrimSuffix(rec.head(), "\r\n\r\n"), "\r\n") {
+				fmt.Fprintf(p.hc.Stderr, "  %s\n", line)
 			}
 		}
 		switch {
@@ -337,17 +336,31 @@ func (w *wgetRun) save(u *url.URL, resp *http.Response) int {
 	return 0
 }
 
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
+// headRecorder keeps what is read of a response up to the end of its head, for -S.
+type headRecorder struct {
+	net.Conn
+	mu   sync.Mutex
+	buf  []byte
+	done bool
+}
+
+func (r *headRecorder) Read(b []byte) (int, error) {
+	n, err := r.Conn.Read(b)
+	r.mu.Lock()
+	if !r.done {
+		r.buf = append(r.buf, b[:n]...)
+		if i := strings.Index(string(r.buf), "\r\n\r\n"); i >= 0 {
+			r.buf, r.done = r.buf[:i+4], true
 		}
 	}
-	return keys
+	r.mu.Unlock()
+	return n, err //nolint:wrapcheck // a connection's own errors
+}
+
+func (r *headRecorder) head() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return string(r.buf)
 }
 
 // nc: busybox's netcat (the nc 1.10-compatible one): connect (HOST PORT), scan (-z), listen (-l -p PORT,

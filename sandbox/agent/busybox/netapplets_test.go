@@ -86,6 +86,9 @@ func TestNetworkCommands(t *testing.T) {
 			"Connecting to 10.244.0.2 (10.244.0.2:80)\nConnecting to 10.244.0.2 (10.244.0.2:80)\nwriting to stdout\n-                    100% |********************************|    27  0:00:00 ETA\nwritten to stdout\n", 0},
 		{"wget -q -U probe -O- http://10.244.0.2:80/", "hello probe from 10.244.0.4\n", "", 0},
 		{"wget -q http://10.244.0.2/nope", "", "wget: server returned error: HTTP/1.1 404 Not Found\n", 1},
+		{"wget -q -S --spider http://10.244.0.2/old 2>&1 | grep -v Date:",
+			"  HTTP/1.1 301 Moved Permanently\n  Content-Type: text/html; charset=utf-8\n  Location: /\n  Content-Length: 36\n  Connection: close\n" +
+				"  HTTP/1.1 200 OK\n  Content-Length: 27\n  Content-Type: text/plain; charset=utf-8\n  Connection: close\n", "", 0},
 		{"wget --spider http://10.244.0.2/", "", "Connecting to 10.244.0.2 (10.244.0.2:80)\nremote file exists\n", 0},
 		{"wget -q --spider http://10.244.0.2/nope", "", "wget: server returned error: HTTP/1.1 404 Not Found\n", 1},
 		{"cd /tmp && wget -q http://10.244.0.2/ && cat index.html && wget -q 10.244.0.2", "hello Wget from 10.244.0.4\n", "wget: can't open 'index.html': File exists\n", 1},

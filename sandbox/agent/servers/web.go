@@ -90,7 +90,7 @@ func (s *web) serve(e *Env, rw http.ResponseWriter, r *http.Request, t time.Time
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Last-Modified", fi.ModTime().UTC().Format(http.TimeFormat))
 	h.Set("Connection", "keep-alive")
-	h.Set("ETag", fmt.Sprintf("\"%x-%x\"", fi.ModTime().Unix(), len(body)))
+	h["ETag"] = []string{fmt.Sprintf("\"%x-%x\"", fi.ModTime().Unix(), len(body))} // nginx spells it so on the wire
 	h.Set("Accept-Ranges", "bytes")
 	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !fi.ModTime().Truncate(time.Second).After(ims) {
 		rw.WriteHeader(http.StatusNotModified)
