@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/klabdev/klab/sandbox/sandboxctl"
@@ -110,4 +112,79 @@ func BenchmarkIndexedJob100(b *testing.B) {
 	}
 	slices.Sort(secs)
 	b.ReportMetric(secs[len(secs)/2], "s-median-complete")
+}
+
+// benchNamespace makes a fresh namespace with its default ServiceAccount (outside the timer).
+func benchNamespace(b *testing.B, prefix string, i int) string {
+	b.Helper()
+	ctx := context.Background()
+	ns := fmt.Sprintf("%s-%d-%d", prefix, time.Now().Unix(), i)
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	eventually(b, 30*time.Second, func() error {
+		_, err := cluster.Client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+	return ns
+}
+
+func webDeployment(image string) *appsv1.Deployment {
+	labels := map[string]string{"app": "web"}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "nginx", Image: image}}}}}}
+}
+
+// waitRolledOut waits until the Deployment has all its replicas updated and available and no old one
+// left, as `kubectl rollout status` does.
+func waitRolledOut(b *testing.B, ns string) {
+	b.Helper()
+	eventually(b, 2*time.Minute, func() error {
+		d, err := cluster.Client.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s := d.Status
+		if s.ObservedGeneration < d.Generation || s.UpdatedReplicas != 3 || s.Replicas != 3 || s.AvailableReplicas != 3 {
+			return fmt.Errorf("rollout: %d updated, %d total, %d available", s.UpdatedReplicas, s.Replicas, s.AvailableReplicas)
+		}
+		return nil
+	})
+}
+
+// BenchmarkDeploymentAvailable: a 3-replica nginx Deployment (kubectl create deployment web
+// --image=nginx --replicas=3) from its creation to 3 available replicas; then a rolling update of it
+// (kubectl set image) until every replica runs the new image and the old ones are gone.
+func BenchmarkDeploymentAvailable(b *testing.B) {
+	needCluster(b)
+	ctx := context.Background()
+	var create, update []float64
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		ns := benchNamespace(b, "bench-deploy", i)
+		b.StartTimer()
+		start := time.Now()
+		if _, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx, webDeployment("nginx"), metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		waitRolledOut(b, ns)
+		create = append(create, time.Since(start).Seconds())
+		start = time.Now()
+		patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"}]}}}}`)
+		if _, err := cluster.Client.AppsV1().Deployments(ns).Patch(ctx, "web", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		waitRolledOut(b, ns)
+		update = append(update, time.Since(start).Seconds())
+		b.StopTimer()
+		_ = cluster.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		b.StartTimer()
+	}
+	slices.Sort(create)
+	slices.Sort(update)
+	b.ReportMetric(create[len(create)/2], "s-median-available")
+	b.ReportMetric(update[len(update)/2], "s-median-rolling-update")
+	b.ReportMetric(0, "ns/op")
 }

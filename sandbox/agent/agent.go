@@ -17,9 +17,13 @@
 //     in place with restartCount+1 and CrashLoopBackOff in between. Back-off is BackoffInitial (0.5 s),
 //     doubled per restart up to BackoffMax (5 s), reset after BackoffReset (60 s) of running; the
 //     kubelet's figures are 10 s doubling to 5 min, too slow for a lesson.
-//   - Probes: exec probes run in the container's shell and files with the pod's own timings (liveness and
-//     startup failures restart the container, readiness sets Ready, Unhealthy events); httpGet, tcpSocket
-//     and grpc probes succeed, since nothing listens in the sandbox.
+//   - Network: each pod is a host of the in-memory pod network (package podnet) at its pod IP; server
+//     images (nginx, httpd, redis…) listen on their ports there, and pods' wget and nc reach pod IPs,
+//     Service ClusterIPs (through the ready endpoints of their EndpointSlices) and cluster DNS names.
+//   - Probes: exec probes run in the container's shell and files, httpGet and tcpSocket probes connect
+//     from the node to the pod's IP over the pod network, with the kubelet's request, results, messages
+//     and events and the pod's own timings (liveness and startup failures restart the container,
+//     readiness sets Ready); grpc probes succeed.
 //   - activeDeadlineSeconds: commands killed (exit 137), phase Failed, reason DeadlineExceeded.
 //   - Deletion: the apiserver sets deletionTimestamp; exec preStop hooks run (within the grace period),
 //     then the commands are cancelled at once (a shell has no SIGTERM handler to wait for), the final status is written, then the pod is deleted with grace period 0 and a
@@ -51,6 +55,8 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 )
 
 // Config configures the agent.
@@ -63,7 +69,10 @@ type Config struct {
 	TLSCertFile  string // serving cert of the kubelet API of every node
 	TLSKeyFile   string
 	ClientCAFile string // CA that signed the apiserver's kubelet-client certificate (only it may call)
-	Logf         func(format string, args ...any)
+	// Network is the pod network the node's pods join (nil: the agent makes its own). Agents of several
+	// nodes in one process share one, so that their pods reach each other.
+	Network *podnet.Network
+	Logf    func(format string, args ...any)
 }
 
 // Timings of the sandbox's kubelet. Back-off is shortened from the kubelet's 10 s doubling to 5 min, so
@@ -99,6 +108,7 @@ type agent struct {
 	pods        *podManager
 	podIndex    cache.Indexer
 	started     time.Time // when the nodes registered: what uptime counts from
+	net         *podnet.Network
 }
 
 // nodeKey is the key of the request context's *node: the node whose kubelet API the request reached.
@@ -129,8 +139,11 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 			return fmt.Errorf("agent data dir: %w", err)
 		}
 	}
-	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now(), nodes: map[string]*node{}}
+	a := &agent{cfg: cfg, client: cfg.Client, logf: logf, started: time.Now(), nodes: map[string]*node{}, net: cfg.Network}
 	a.capacity, a.allocatable = a.machineResources()
+	if a.net == nil {
+		a.net = podnet.New()
+	}
 
 	tlsCfg, err := serverTLS(cfg)
 	if err != nil {
@@ -148,6 +161,10 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 		}
 	}
 
+	if err := a.net.Watch(ctx, cfg.Client); err != nil {
+		closeListeners()
+		return err
+	}
 	// One informer for the pods of every node: a field selector cannot name a set of nodes, so with
 	// several nodes it takes every bound pod and the pod manager keeps those of its nodes.
 	selector := fields.OneTermNotEqualSelector("spec.nodeName", "")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,6 +73,10 @@ type node struct {
 	port     int
 	recorder record.EventRecorder
 	images   pulledImages
+	net      *podnet.Host // the node's own network namespace: where its probes connect from
+
+	probeOnce sync.Once
+	probeHTTP *http.Transport // its HTTP probes' transport (probeTransport)
 }
 
 // setUpNodes opens each node's kubelet API listener and event recorder, deletes the stale Nodes and
@@ -105,6 +110,7 @@ func (a *agent) setUpNodes(ctx context.Context, broadcaster record.EventBroadcas
 		if n.port == 0 {
 			return fmt.Errorf("kubelet API of node %s: a Port is required when the listener is not TCP", nc.Name)
 		}
+		n.net = a.net.Node(n.IP)
 		n.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: nc.Name})
 		a.nodes[nc.Name] = n
 		a.nodeList = append(a.nodeList, n)

@@ -3,20 +3,27 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/kubernetes/pkg/probe"
+	probehttp "k8s.io/kubernetes/pkg/probe/http"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 )
 
-// Probes: exec probes really run in the container's shell and file system; httpGet, tcpSocket and grpc
-// probes succeed (nothing listens in the sandbox, and images that would serve run as idle servers).
-// Timings are the pod's own (the apiserver fills in the defaults: period 10 s, timeout 1 s, failure
-// threshold 3).
+// Probes: exec probes really run in the container's shell and file system; httpGet and tcpSocket probes
+// connect from the node to the pod's IP over the pod network (package podnet), with the kubelet's own
+// request building and result rules (k8s.io/kubernetes/pkg/probe/http) and its messages; grpc probes
+// succeed (no image of the catalogue serves gRPC health). Timings are the pod's own (the apiserver fills
+// in the defaults: period 10 s, timeout 1 s, failure threshold 3).
 
 // probeRun is what probes need of one run of a container.
 type probeRun struct {
@@ -94,9 +101,19 @@ func (r *probeRun) loop(kind string, p *corev1.Probe, untilSuccess bool) bool {
 	}
 	failures, successes := int32(0), int32(0)
 	for {
-		ok, out := r.probe(p)
+		result, out, err := r.probe(p)
 		if r.ctx.Err() != nil {
 			return false
+		}
+		ok := result == probe.Success || result == probe.Warning
+		switch {
+		case err != nil:
+			ok = false
+			r.w.event(r.st, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe errored and resulted in %s state: %s", kind, result, err))
+		case result == probe.Warning:
+			r.w.event(r.st, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
+		case !ok:
+			r.w.event(r.st, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
 		}
 		if ok {
 			failures, successes = 0, successes+1
@@ -108,7 +125,6 @@ func (r *probeRun) loop(kind string, p *corev1.Probe, untilSuccess bool) bool {
 			}
 		} else {
 			successes, failures = 0, failures+1
-			r.w.event(r.st, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
 			if kind == "Readiness" && failures >= failureThreshold {
 				r.setReady(false)
 			}
@@ -137,26 +153,78 @@ func (r *probeRun) setReady(v bool) {
 	}
 }
 
-// probe runs one probe and returns its result and output.
-func (r *probeRun) probe(p *corev1.Probe) (bool, string) {
-	if p.Exec == nil {
-		return true, ""
+// probe runs one probe: its result, its output (the failure message), and an error when it could not
+// run (a named port the container does not declare), as the kubelet's prober does.
+func (r *probeRun) probe(p *corev1.Probe) (probe.Result, string, error) {
+	timeout := seconds(p.TimeoutSeconds, 1)
+	switch {
+	case p.Exec != nil:
+		return r.execProbe(p, timeout)
+	case p.HTTPGet != nil:
+		req, err := probehttp.NewRequestForHTTPGetAction(p.HTTPGet, r.c, r.w.ip, "probe")
+		if err != nil {
+			return probe.Unknown, "", err
+		}
+		ctx, cancel := context.WithCancel(r.ctx)
+		defer cancel()
+		client := &http.Client{Timeout: timeout, Transport: r.w.node().probeTransport(), CheckRedirect: probehttp.RedirectChecker(false)}
+		return probehttp.DoHTTPProbe(req.WithContext(ctx), client)
+	case p.TCPSocket != nil:
+		port, err := probe.ResolveContainerPort(p.TCPSocket.Port, r.c)
+		if err != nil {
+			return probe.Unknown, "", err
+		}
+		host := p.TCPSocket.Host
+		if host == "" {
+			host = r.w.ip
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, timeout)
+		defer cancel()
+		conn, err := r.w.node().net.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return probe.Failure, err.Error(), nil
+		}
+		_ = conn.Close()
+		return probe.Success, "", nil
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, seconds(p.TimeoutSeconds, 1))
+	return probe.Success, "", nil
+}
+
+// probeTransport is the kubelet's HTTP probe transport (no keep-alive, no proxy, no compression, TLS
+// unverified), dialing from the node over the pod network.
+func (n *node) probeTransport() *http.Transport {
+	n.probeOnce.Do(func() {
+		n.probeHTTP = &http.Transport{
+			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as the kubelet's prober
+			DisableKeepAlives:   true,
+			Proxy:               http.ProxyURL(nil),
+			DisableCompression:  true,
+			DialContext:         n.net.DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+		}
+	})
+	return n.probeHTTP
+}
+
+// execProbe runs the probe's command in the container.
+func (r *probeRun) execProbe(p *corev1.Probe, timeout time.Duration) (probe.Result, string, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
 	var out bytes.Buffer
 	lw := &capWriter{buf: &out, left: 10 << 10}
-	sh := &busybox.Shell{FS: r.fsys, Env: r.env, Dir: r.c.WorkingDir, Hostname: podHostname(r.w.latest()), Node: r.w.m.a.shellNode(), Stdout: lw, Stderr: lw}
+	sh := &busybox.Shell{FS: r.fsys, Env: r.env, Dir: r.c.WorkingDir, Hostname: podHostname(r.w.latest()), Node: r.w.m.a.shellNode(), Stdout: lw, Stderr: lw, Net: r.w.shellNet()}
 	code, err := sh.Run(ctx, p.Exec.Command)
 	switch {
 	case r.ctx.Err() != nil:
-		return false, ""
+		return probe.Failure, "", nil
 	case ctx.Err() != nil:
-		return false, fmt.Sprintf("command %q timed out", strings.Join(p.Exec.Command, " "))
+		return probe.Failure, fmt.Sprintf("command %q timed out", strings.Join(p.Exec.Command, " ")), nil
 	case err != nil:
-		return false, err.Error()
+		return probe.Failure, err.Error(), nil
+	case code != 0:
+		return probe.Failure, strings.TrimSpace(out.String()), nil
 	}
-	return code == 0, strings.TrimSpace(out.String())
+	return probe.Success, strings.TrimSpace(out.String()), nil
 }
 
 // capWriter keeps the first left bytes.

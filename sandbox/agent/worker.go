@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/tools/reference"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
+	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
 // ctrState is what the agent knows about one container; it becomes a ContainerStatus.
@@ -63,6 +65,7 @@ type podWorker struct {
 	deadline    bool
 	finished    bool
 	publishMu   sync.Mutex
+	host        *podnet.Host // the pod's place in the pod network (nil if it could not join)
 }
 
 func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
@@ -471,6 +474,7 @@ func (w *podWorker) run() {
 	}
 	stopDeadline := w.watchDeadline(pod)
 	defer stopDeadline()
+	defer w.joinNetwork(pod)()
 
 	// Three status writes for a simple pod, as a kubelet does: Pending (ContainerCreating), Running,
 	// then terminated; volumes that wait for a ConfigMap publish the Pending status earlier.
@@ -641,7 +645,11 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return 137, true
 		}
 		argv, server := containerArgv(c, env, img)
-		root, fsys, err := w.containerFS(st, c, vols)
+		srv := serverOf(img)
+		if !server {
+			srv = nil
+		}
+		root, fsys, err := w.containerFS(st, c, vols, srv)
 		if err != nil {
 			w.m.a.logf("agent: %v", err)
 			w.set(func() {
@@ -682,7 +690,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			w.mu.Lock()
 			st.preStop = func(hctx context.Context) error {
 				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
+					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Net: w.shellNet()}
 				code, err := sh.Run(hctx, hook)
 				if err == nil && code != 0 {
 					err = fmt.Errorf("command %q exited with %d", strings.Join(hook, " "), code)
@@ -701,7 +709,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return 1, false
 		}
 		sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY}
+			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY, Net: w.shellNet()}
 		cio.sh = sh
 		w.mu.Lock()
 		st.run = &running{ctx: runCtx, sh: sh, io: cio}
@@ -712,14 +720,23 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			st.term = func() bool { return sig.Send("TERM") }
 		}
 		w.mu.Unlock()
+		// A server binds its ports before the probes start, as a real one does in the moment between
+		// its container's start and the kubelet's first probe.
+		serverExit := w.startServer(runCtx, srv, c, fsys, lw.stream("stdout"), lw.stream("stderr"))
 		var probeKilled atomic.Bool
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
 		var code int
-		if server {
+		switch {
+		case srv != nil:
+			code = <-serverExit
+			if runCtx.Err() != nil {
+				code = 137
+			}
+		case server:
 			<-runCtx.Done()
 			code = 137
-		} else {
+		default:
 			var err error
 			code, err = sh.Run(runCtx, argv)
 			if err != nil {
@@ -863,7 +880,7 @@ func (w *podWorker) logPath(container string, restart int32) string {
 }
 
 // containerFS lays out a fresh root for this run of the container and opens it with its mounts.
-func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume) (string, *busybox.FS, error) {
+func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, srv *servers.Server) (string, *busybox.FS, error) {
 	w.mu.Lock()
 	n := st.restartCount
 	w.mu.Unlock()
@@ -874,6 +891,12 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	}
 	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
+	}
+	if err := writeNetworkFiles(root, w.latest(), w.ip); err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if err := layImageFiles(root, srv); err != nil {
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	// The runtime provides the termination-message file.
 	tmPath := filepath.Join(root, filepath.FromSlash(busybox.Clean(terminationMessagePath(c))))

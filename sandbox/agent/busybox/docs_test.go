@@ -37,7 +37,7 @@ func TestDocs(t *testing.T) {
 func commandDoc() string {
 	var b strings.Builder
 	b.WriteString("| command | family | implementation | what it does |\n|---|---|---|---|\n")
-	for _, f := range []family{famShell, famProcesses, famFiles, famText, famSystem, famLanguages} {
+	for _, f := range families() {
 		for _, c := range commandTable() {
 			if c.family != f {
 				continue

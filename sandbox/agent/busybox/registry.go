@@ -19,6 +19,7 @@ const (
 	famText      family = "text"      // text filters (text.go, sed.go, awk.go)
 	famSystem    family = "system"    // what the pod sees of its node and itself (sysinfo.go)
 	famLanguages family = "languages" // interpreters other than the shell (perl.go)
+	famNetwork   family = "network"   // the pod network (netapplets.go)
 )
 
 // Where an implementation comes from.
@@ -27,6 +28,11 @@ const (
 	srcMvdan = "mvdan.cc/sh/v3 interp"    // the shell interpreter's own builtin
 	srcGoAWK = "github.com/benhoyt/goawk" // a maintained AWK interpreter, confined
 )
+
+// families lists the families in the order help and docs show them.
+func families() []family {
+	return []family{famShell, famProcesses, famFiles, famText, famSystem, famNetwork, famLanguages}
+}
 
 // command is one entry of the table.
 type command struct {
@@ -98,6 +104,8 @@ func commandTable() []command {
 		{[]string{"stty"}, famSystem, srcOurs, stty, "the terminal's size (`stty size`), which follows the client's window under `kubectl exec -it`"},
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},
 		{[]string{"uptime"}, famSystem, srcOurs, uptime, "how long the node has been up"},
+		{[]string{"wget"}, famNetwork, srcOurs, wget, "fetch over HTTP through the pod network: -q, -O FILE|-, -S, -T SEC, -U, -P DIR, --spider, --header, --post-data"},
+		{[]string{"nc"}, famNetwork, srcOurs, nc, "TCP through the pod network: HOST PORT, -z (scan), -v, -w SEC, -l -p PORT (listen), -k"},
 		{[]string{"perl"}, famLanguages, srcOurs, perl, "only the documented pi program (`perl -Mbignum=bpi -wle 'print bpi(N)'`); any other program is refused"},
 	}
 }
@@ -130,7 +138,7 @@ func Applets() []string {
 // usage is the `busybox --help` text: the commands by family, with their source and summary.
 func usage() string {
 	var b strings.Builder
-	for _, f := range []family{famShell, famProcesses, famFiles, famText, famSystem, famLanguages} {
+	for _, f := range families() {
 		b.WriteString(string(f) + ":\n")
 		for _, c := range commandTable() {
 			if c.family == f {

@@ -35,6 +35,7 @@ type Shell struct {
 	Node     Node     // what the commands see of the node (nproc, free, uptime)
 	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
 	TTY      bool     // Stdin and Stdout are the container's terminal (tty: true): see Interrupt
+	Net      Network  // the pod's network (nil: none; wget and nc then find no route)
 
 	fgOnce sync.Once
 	fg     *foreground // the terminal's foreground, with TTY

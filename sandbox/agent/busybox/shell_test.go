@@ -70,6 +70,8 @@ func commandCases() []cmdCase {
 		{"bash -c exit", `bash -c 'exit 3'; echo $?`, "3\n", 0},
 		{"exit code", "exit 4", "", 4},
 		{"unknown", "nosuchcmd", "", 127},
+		{"wget without a network", "wget -q http://web/ || echo no route", "no route\n", 0},
+		{"nc without a network", "nc -z web 80 || echo no route", "no route\n", 0},
 		{"true false", "true && false || echo no", "no\n", 0},
 		{"env var", "echo $FOO", "bar\n", 0},
 		{"printenv", "printenv FOO", "bar\n", 0},
@@ -173,8 +175,8 @@ func runCases(t *testing.T, tests []cmdCase) {
 
 func TestNotFoundMessage(t *testing.T) {
 	p := newPod(t)
-	_, errOut, code := p.sh(t, "wget http://example.com")
-	if code != 127 || errOut != "sh: wget: not found\n" {
+	_, errOut, code := p.sh(t, "ssh example.com")
+	if code != 127 || errOut != "sh: ssh: not found\n" {
 		t.Fatalf("got exit %d stderr %q", code, errOut)
 	}
 	_, errOut, code = p.run(t, "curl")

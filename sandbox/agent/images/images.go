@@ -21,6 +21,7 @@ type Image struct {
 	Shell  string         // default command: this shell, which exits at once without a terminal
 	Server bool           // default process: a server that runs until the container is stopped
 	Ports  []int32        // the ports its default process listens on
+	Daemon string         // the server (package servers) its default process runs; "" for one that only sleeps
 	Size   int64          // bytes, for the "Successfully pulled" event
 	About  string         // what the sandbox does with it (README)
 }
@@ -63,15 +64,15 @@ func buildCatalogue() []Image {
 		{Name: "debian", Tags: regexp.MustCompile(`^(latest|stable|testing|unstable|sid|(bookworm|bullseye|buster|trixie)(-slim)?|(9|10|11|12|13)(\.\d+)?(-slim)?)$`), Shell: "bash", Size: 48494272, About: "bash with the busybox commands"},
 		{Name: "ubuntu", Tags: regexp.MustCompile(`^(latest|rolling|devel|jammy|noble|focal|bionic|plucky|questing|(14|16|18|20|22|24)\.04|(23|24|25)\.10)$`), Shell: "/bin/bash", Size: 29754290, About: "bash with the busybox commands"},
 		{Name: "bash", Tags: regexp.MustCompile(`^(latest|devel|(3|4|5)(\.\d+){0,2})(-alpine[\d.]*)?$`), Shell: "bash", Size: 6012312, About: "bash with the busybox commands"},
-		{Name: "nginx", Tags: regexp.MustCompile(`^(latest|stable|mainline|alpine|perl|alpine-perl|1\.(\d|1\d|2\d)(\.\d+)?(-(alpine|perl|alpine-perl|bookworm|alpine-slim))?|(stable|mainline)-(alpine|perl|bookworm))$`), Server: true, Ports: []int32{80}, Size: 72188133,
-			About: "a server on port 80 (until stopped)"},
-		{Name: "httpd", Tags: regexp.MustCompile(`^(latest|alpine|2(\.[24](\.\d+)?)?(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{80}, Size: 58144402, About: "a server on port 80"},
-		{Name: "redis", Tags: regexp.MustCompile(`^(latest|alpine|[2-8](\.\d+){0,2}(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{6379}, Size: 45093110, About: "a server on port 6379"},
-		{Name: "postgres", Tags: regexp.MustCompile(`^(latest|alpine|(9\.\d|1[0-8])(\.\d+)?(-alpine|-bookworm)?)$`), Server: true, Ports: []int32{5432}, Size: 158450000, About: "a server on port 5432"},
-		{Name: "mysql", Tags: regexp.MustCompile(`^(latest|lts|innovation|5\.[567](\.\d+)?|8(\.[0-4](\.\d+)?)?|9(\.\d+){0,2})(-oracle|-debian)?$`), Server: true, Ports: []int32{3306}, Size: 234000000, About: "a server on port 3306"},
-		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Ports: []int32{3306}, Size: 120000000, About: "a server on port 3306"},
-		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Ports: []int32{27017}, Size: 270000000, About: "a server on port 27017"},
-		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Ports: []int32{11211}, Size: 32000000, About: "a server on port 11211"},
+		{Name: "nginx", Tags: regexp.MustCompile(`^(latest|stable|mainline|alpine|perl|alpine-perl|1\.(\d|1\d|2\d)(\.\d+)?(-(alpine|perl|alpine-perl|bookworm|alpine-slim))?|(stable|mainline)-(alpine|perl|bookworm))$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Size: 72188133,
+			About: "nginx serving /usr/share/nginx/html on port 80 (welcome page, 404s, access log), until stopped"},
+		{Name: "httpd", Tags: regexp.MustCompile(`^(latest|alpine|2(\.[24](\.\d+)?)?(-alpine|-bookworm)?)$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 58144402, About: "Apache httpd serving /usr/local/apache2/htdocs on port 80 (It works!)"},
+		{Name: "redis", Tags: regexp.MustCompile(`^(latest|alpine|[2-8](\.\d+){0,2}(-alpine|-bookworm)?)$`), Server: true, Daemon: "redis", Ports: []int32{6379}, Size: 45093110, About: "redis on port 6379: RESP and inline PING, ECHO, SET, GET, DEL, EXISTS, INCR, KEYS, DBSIZE, FLUSHALL, INFO, QUIT (in memory)"},
+		{Name: "postgres", Tags: regexp.MustCompile(`^(latest|alpine|(9\.\d|1[0-8])(\.\d+)?(-alpine|-bookworm)?)$`), Server: true, Daemon: "postgres", Ports: []int32{5432}, Size: 158450000, About: "accepts TCP connections on port 5432 (the database protocol is not spoken)"},
+		{Name: "mysql", Tags: regexp.MustCompile(`^(latest|lts|innovation|5\.[567](\.\d+)?|8(\.[0-4](\.\d+)?)?|9(\.\d+){0,2})(-oracle|-debian)?$`), Server: true, Daemon: "mysql", Ports: []int32{3306}, Size: 234000000, About: "accepts TCP connections on port 3306 (the database protocol is not spoken)"},
+		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Daemon: "mariadb", Ports: []int32{3306}, Size: 120000000, About: "accepts TCP connections on port 3306 (the database protocol is not spoken)"},
+		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Daemon: "mongo", Ports: []int32{27017}, Size: 270000000, About: "accepts TCP connections on port 27017 (the database protocol is not spoken)"},
+		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
 		{Name: "registry.k8s.io/pause", Tags: regexp.MustCompile(`^(latest|3\.\d+(\.\d+)?)$`), Server: true, Size: 320368, About: "sleeps until stopped"},
 		{Name: "perl", Tags: regexp.MustCompile(`^(latest|slim|5(\.\d+){0,2}(-slim)?)$`), Shell: "perl", Size: 350000000,
 			About: "only the documented pi program (perl -Mbignum=bpi -wle 'print bpi(N)')"},

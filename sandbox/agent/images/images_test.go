@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
 func TestLookup(t *testing.T) {
@@ -40,5 +42,17 @@ func TestLookup(t *testing.T) {
 	var inv *InvalidNameError
 	if !errors.As(err, &inv) || IsPullError(err) {
 		t.Fatalf("Nginx: %T, want an InvalidNameError", err)
+	}
+}
+
+// Every server image names a server that exists, and its ports are the ones that server listens on.
+func TestServerImagesRunAServer(t *testing.T) {
+	for _, im := range catalogue() {
+		if im.Daemon == "" {
+			continue
+		}
+		if !im.Server || servers.Get(im.Daemon) == nil {
+			t.Errorf("%s: daemon %q is not a server of package servers", im.Name, im.Daemon)
+		}
 	}
 }

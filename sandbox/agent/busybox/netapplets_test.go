@@ -1,0 +1,117 @@
+package busybox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klabdev/klab/sandbox/agent/podnet"
+)
+
+// The network commands against servers of a real in-memory pod network (package podnet): a web server
+// pod, a line server pod, and the pod the commands run in.
+func TestNetworkCommands(t *testing.T) {
+	n := podnet.New()
+	web, err := n.AddPod("10.244.0.2", "web", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer web.Close()
+	l, err := web.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			fmt.Fprintf(w, "hello %s from %s\n", r.UserAgent(), strings.Split(r.RemoteAddr, ":")[0])
+		case "/old":
+			http.Redirect(w, r, "/", http.StatusMovedPermanently)
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	go func() { _ = srv.Serve(l) }()
+	defer func() { _ = srv.Close() }()
+	upper, err := n.AddPod("10.244.0.3", "upper", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upper.Close()
+	ul, err := upper.Listen("tcp", ":7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ul.Accept()
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(c) // until the client shuts its side down
+			_, _ = c.Write(bytes.ToUpper(b))
+			_ = c.Close()
+		}
+	}()
+	me, err := n.AddPod("10.244.0.4", "me", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer me.Close()
+
+	p := newPod(t)
+	run := func(script string) (string, string, int) {
+		var out, errb syncBuffer // a background nc and a foreground one write at the same time
+		sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Hostname: "me", Stdout: &out, Stderr: &errb, Net: me}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		code, err := sh.Run(ctx, []string{"sh", "-c", script})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	for _, tc := range []struct {
+		script, out, err string
+		code             int
+	}{
+		{"wget -qO- http://10.244.0.2/", "hello Wget from 10.244.0.4\n", "", 0},
+		{"wget -O - 10.244.0.2/old", "hello Wget from 10.244.0.4\n",
+			"Connecting to 10.244.0.2 (10.244.0.2:80)\nConnecting to 10.244.0.2 (10.244.0.2:80)\nwriting to stdout\n-                    100% |********************************|    27  0:00:00 ETA\nwritten to stdout\n", 0},
+		{"wget -q -U probe -O- http://10.244.0.2:80/", "hello probe from 10.244.0.4\n", "", 0},
+		{"wget -q http://10.244.0.2/nope", "", "wget: server returned error: HTTP/1.1 404 Not Found\n", 1},
+		{"wget -q -S --spider http://10.244.0.2/old 2>&1 | grep -v Date:",
+			"  HTTP/1.1 301 Moved Permanently\n  Content-Type: text/html; charset=utf-8\n  Location: /\n  Content-Length: 36\n  Connection: close\n" +
+				"  HTTP/1.1 200 OK\n  Content-Length: 27\n  Content-Type: text/plain; charset=utf-8\n  Connection: close\n", "", 0},
+		{"wget --spider http://10.244.0.2/", "", "Connecting to 10.244.0.2 (10.244.0.2:80)\nremote file exists\n", 0},
+		{"wget -q --spider http://10.244.0.2/nope", "", "wget: server returned error: HTTP/1.1 404 Not Found\n", 1},
+		{"cd /tmp && wget -q http://10.244.0.2/ && cat index.html && wget -q 10.244.0.2", "hello Wget from 10.244.0.4\n", "wget: can't open 'index.html': File exists\n", 1},
+		{"wget -q http://10.244.0.2:81/", "", "wget: can't connect to remote host (10.244.0.2): Connection refused\n", 1},
+		{"wget -q -T 1 http://10.244.9.9/", "", "wget: download timed out\n", 1},
+		{"wget -q http://nosuchservice/", "", "wget: bad address 'nosuchservice'\n", 1},
+		{"nc -z 10.244.0.2 80 && echo open", "open\n", "", 0},
+		{"nc -z 10.244.0.2 81 || echo closed", "closed\n", "", 0},
+		{"nc -zv 10.244.0.2 80", "", "10.244.0.2 (10.244.0.2:80) open\n", 0},
+		{"nc -v -w 1 10.244.0.2 81", "", "nc: 10.244.0.2 (10.244.0.2:81): Connection refused\n", 1},
+		{"echo ping | nc 10.244.0.3 7000", "PING\n", "", 0},
+		{"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 10.244.0.2 80 | tail -n 1", "hello  from 10.244.0.4\n", "", 0},
+		{"sleep 1 | nc -l -p 9000 & sleep 0.2; echo hi | nc localhost 9000; wait", "hi\n", "", 0},
+		{"nc -z -w 1 10.244.9.9 80 || echo filtered", "filtered\n", "", 0},
+	} {
+		out, errOut, code := run(tc.script)
+		if out != tc.out || errOut != tc.err || code != tc.code {
+			t.Errorf("%s\n got %q, stderr %q, exit %d\nwant %q, stderr %q, exit %d", tc.script, out, errOut, code, tc.out, tc.err, tc.code)
+		}
+	}
+	var errb bytes.Buffer
+	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Stderr: &errb}
+	if code, _ := sh.Run(context.Background(), []string{"wget", "-q", "http://10.244.0.2/"}); code != 1 || errb.String() != "wget: bad address '10.244.0.2'\n" {
+		t.Errorf("wget without a network: exit %d, %q", code, errb.String())
+	}
+}
+

@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/images"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
+	"github.com/klabdev/klab/sandbox/agent/servers"
+)
+
+// joinNetwork makes the pod a host of the pod network at its IP; the returned func leaves it.
+func (w *podWorker) joinNetwork(pod *corev1.Pod) func() {
+	h, err := w.m.a.net.AddPod(w.ip, podHostname(pod), pod.Namespace)
+	if err != nil {
+		w.m.a.logf("agent: pod %s/%s: %v", pod.Namespace, pod.Name, err)
+		return func() {}
+	}
+	w.mu.Lock()
+	w.host = h
+	w.mu.Unlock()
+	return h.Close
+}
+
+// shellNet is the pod's network for its commands (nil when it could not join).
+func (w *podWorker) shellNet() busybox.Network {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.host == nil {
+		return nil
+	}
+	return w.host
+}
+
+// serverOf is the server an image's default process runs, or nil (pause, or a command given).
+func serverOf(img *images.Image) *servers.Server {
+	if img == nil || img.Daemon == "" {
+		return nil
+	}
+	return servers.Get(img.Daemon)
+}
+
+// layImageFiles writes the image content a server serves (nginx's html, its default.conf) into a new
+// container root, under whatever volumes get mounted there.
+func layImageFiles(root string, srv *servers.Server) error {
+	if srv == nil {
+		return nil
+	}
+	for p, content := range srv.Files {
+		host := filepath.Join(root, filepath.FromSlash(busybox.Clean(p)))
+		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+			return fmt.Errorf("image files: %w", err)
+		}
+		if err := os.WriteFile(host, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("image files: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeNetworkFiles writes the kubelet-managed /etc/hosts (the pod's IP and names) and the cluster DNS
+// /etc/resolv.conf (the pod's namespace first in the search path) into a new container root.
+func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
+	names := podHostname(pod)
+	if pod.Spec.Subdomain != "" {
+		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", podHostname(pod), pod.Spec.Subdomain, pod.Namespace, podHostname(pod))
+	}
+	files := map[string]string{
+		"etc/hosts": "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
+			"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" + ip + "\t" + names + "\n",
+		"etc/resolv.conf": fmt.Sprintf("search %s.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n",
+			pod.Namespace, strings.TrimSuffix(podnet.ClusterDNS, ":53")),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("pod network files: %w", err)
+		}
+	}
+	return nil
+}
+
+// startServer starts a server image's default process (nil srv: none), which runs until ctx ends; it
+// returns once the server listens (or exited, or after a second), with the channel of its exit code.
+func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer) <-chan int {
+	exit := make(chan int, 1)
+	if srv == nil {
+		return exit
+	}
+	listening := make(chan struct{})
+	var once sync.Once
+	go func() {
+		code := w.runServer(ctx, srv, c, fsys, stdout, stderr, func() { once.Do(func() { close(listening) }) })
+		once.Do(func() { close(listening) })
+		exit <- code
+	}()
+	select {
+	case <-listening:
+	case <-time.After(time.Second):
+	}
+	return exit
+}
+
+// runServer runs a server image's default process until ctx ends; its exit code.
+func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer, listening func()) int {
+	w.mu.Lock()
+	h := w.host
+	w.mu.Unlock()
+	if h == nil {
+		fmt.Fprintf(stderr, "%s: no network\n", srv.Name)
+		return 1
+	}
+	tag := ""
+	if i := strings.LastIndex(c.Image, ":"); i > strings.LastIndex(c.Image, "/") {
+		tag = c.Image[i+1:]
+	}
+	e := &servers.Env{Listen: h.Listen, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
+		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
+	return srv.Run(ctx, e)
+}
