@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/klabdev/klab/sandbox/agent"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 )
 
 // Node names and counts of Killercoda's kubeadm images, which the sandbox reproduces.
@@ -66,10 +67,11 @@ func nodeLayout(n int, listeners []*pipeListener) []agent.NodeConfig {
 
 // runAgent runs the node agent (our kubelet) for the nodes until ctx ends and their pods stop.
 func runAgent(ctx context.Context, client kubernetes.Interface, data string, p pki, nodes []agent.NodeConfig,
-	logf func(string, ...any), ready func()) error {
+	pods *podnet.Network, logf func(string, ...any), ready func()) error {
 	err := agent.Run(ctx, agent.Config{
 		Client:       client,
 		Nodes:        nodes,
+		Network:      pods,
 		DataDir:      filepath.Join(data, "agent"),
 		TLSCertFile:  p.crt(agentServingName),
 		TLSKeyFile:   p.key(agentServingName),

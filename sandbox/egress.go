@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 )
 
 // egress is the apiserver's one way to the cluster it manages. Its "cluster" egress selection
@@ -161,15 +163,21 @@ func closeWrite(c net.Conn) {
 // egressConfigName is the apiserver's --egress-selector-config-file, in the data dir.
 const egressConfigName = "egress-selector.yaml"
 
-// dialCluster is the egress tunnel's way to the cluster: each node's kubelet address is that node's
-// kubelet API in the agent; no other address exists (no pod network yet).
-func (l *listeners) dialCluster(ctx context.Context, addr string) (net.Conn, error) {
-	for i, ip := range NodeIPs(len(l.agents)) {
-		if addr == net.JoinHostPort(ip, strconv.Itoa(kubeletPort)) {
-			return l.agents[i].Dial(ctx)
+// clusterDialer is the egress tunnel's way to the cluster: each node's kubelet address is that node's
+// kubelet API in the agent (agents, in the order of the node layout); any other address is dialed on
+// the pod network from the control-plane node, where a kubeadm apiserver runs: pod IPs and Service
+// ClusterIPs (`kubectl get --raw /api/v1/namespaces/NS/services/web:80/proxy/`).
+func clusterDialer(agents []*pipeListener, pods *podnet.Network) func(ctx context.Context, addr string) (net.Conn, error) {
+	ips := NodeIPs(len(agents))
+	from := pods.Node(ips[0])
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		for i, ip := range ips {
+			if addr == net.JoinHostPort(ip, strconv.Itoa(kubeletPort)) {
+				return agents[i].Dial(ctx)
+			}
 		}
+		return from.DialContext(ctx, "tcp", addr)
 	}
-	return nil, errNoRoute
 }
 
 // egressConfig is the EgressSelectorConfiguration that sends the apiserver's "cluster" traffic

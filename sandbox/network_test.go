@@ -35,7 +35,6 @@ spec:
           periodSeconds: 1
 `
 
-
 // waitEventMsg waits for an event in ns whose reason is reason and whose message contains msg.
 func waitEventMsg(t *testing.T, ns, reason, msg string) {
 	t.Helper()
@@ -166,4 +165,38 @@ spec:
 	})
 	waitEventMsg(t, ns, "Unhealthy", "Liveness probe failed: dial tcp "+ip+":8080: connect: connection refused")
 	waitEventMsg(t, ns, "Killing", "Container nginx failed liveness probe, will be restarted")
+}
+
+// TestAPIServerReachesPods: the apiserver's pod and Service proxies reach the pod network through the
+// egress tunnel, as on kubeadm (`kubectl get --raw …/services/NAME:PORT/proxy/`).
+func TestAPIServerReachesPods(t *testing.T) {
+	needCluster(t)
+	ns := namespace(t)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
+	applyManifest(t, k, fmt.Sprintf(probedDeployment, "web", "/", 1, 600))
+	mustRun(t, append(slices.Clone(k), "expose", "deployment", "web", "--port=80")...)
+	mustRun(t, append(slices.Clone(k), "rollout", "status", "deployment/web", "--timeout=120s")...)
+	pods, err := cluster.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of web: %v %v", pods, err)
+	}
+	for name, kubectl := range kubectls(t) {
+		for _, path := range []string{
+			"/api/v1/namespaces/" + ns + "/services/web:80/proxy/",
+			"/api/v1/namespaces/" + ns + "/pods/" + pods.Items[0].Name + ":80/proxy/",
+		} {
+			t.Run(name+path, func(t *testing.T) {
+				out := mustRun(t, append(slices.Clone(kubectl), "get", "--raw", path)...)
+				if !strings.Contains(out, "<title>Welcome to nginx!</title>") {
+					t.Errorf("GET %s: %.300s", path, out)
+				}
+			})
+		}
+	}
+	// A port nothing listens on is refused, as a real pod's would be.
+	out, err := run(t, 30*time.Second, append(slices.Clone(kubectls(t)["klab"]), "get", "--raw",
+		"/api/v1/namespaces/"+ns+"/pods/"+pods.Items[0].Name+":8080/proxy/")...)
+	if err == nil || !strings.Contains(out, "connection refused") {
+		t.Errorf("proxy to a closed port: %v\n%s", err, out)
+	}
 }

@@ -47,6 +47,7 @@ import (
 	"k8s.io/component-base/version"
 
 	"github.com/klabdev/klab/sandbox/agent"
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 	"github.com/klabdev/klab/sandbox/sandboxctl"
 )
 
@@ -94,6 +95,7 @@ type Sandbox struct {
 	errs   []error
 	done   chan struct{}
 	closer []func()
+	podNet *podnet.Network // the pods' network: the agent's pods join it, the apiserver reaches it by egress
 }
 
 // Shutdown tiers: each stops only once every higher tier has stopped, so
@@ -194,7 +196,7 @@ func newSandbox(ctx context.Context, dataDir string) (*Sandbox, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Sandbox{DataDir: data, Kubeconfig: sandboxctl.KubeconfigPath(data), lock: lock, cancel: cancel,
-		StaleLockPID: lock.StalePID, done: make(chan struct{}), ctx: ctx}
+		StaleLockPID: lock.StalePID, done: make(chan struct{}), ctx: ctx, podNet: podnet.New()}
 	for i := range s.tiers {
 		s.tiers[i].ctx, s.tiers[i].cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
@@ -284,7 +286,7 @@ func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error 
 	if err := writeFileAtomic(egressCfg, []byte(egressConfig(ls.egressSocket))); err != nil {
 		return fmt.Errorf("egress selector config: %w", err)
 	}
-	eg, err := newEgress(ls.egressSocket, ls.dialCluster, log.Printf)
+	eg, err := newEgress(ls.egressSocket, clusterDialer(ls.agents, s.podNet), log.Printf)
 	if err != nil {
 		return err
 	}
@@ -342,7 +344,7 @@ func (s *Sandbox) runComponents(p pki, nodes []agent.NodeConfig) error {
 	var readyOnce sync.Once
 	client := s.Client
 	s.goRun(tierComponents, "agent", func(ctx context.Context) error {
-		err := runAgent(ctx, client, s.DataDir, p, nodes, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
+		err := runAgent(ctx, client, s.DataDir, p, nodes, s.podNet, log.Printf, func() { readyOnce.Do(func() { close(agentReady) }) })
 		agentDone <- err
 		return err
 	})

@@ -21,7 +21,6 @@ func httpProbe(path string, port intstr.IntOrString) *corev1.Probe {
 		PeriodSeconds: 1, TimeoutSeconds: 1, FailureThreshold: 1, SuccessThreshold: 1}
 }
 
-// waitEvent waits for an event of the pod with this reason whose message contains msg.
 // waitEventContaining waits for an event of the pod whose reason is reason and whose message contains msg.
 func (h *harness) waitEventContaining(pod, reason, msg string) {
 	h.t.Helper()

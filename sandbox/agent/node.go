@@ -147,7 +147,14 @@ func (a *agent) serveKubeletAPIs(ctx context.Context, tlsCfg *tls.Config, wg *sy
 
 // hostIP is the address of the pod's node (its status.hostIP).
 func (w *podWorker) hostIP() string {
-	if n := w.node(); n != nil {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hostIPLocked()
+}
+
+// hostIPLocked is hostIP for a caller that holds w.mu.
+func (w *podWorker) hostIPLocked() string {
+	if n := w.m.a.nodes[w.pod.Spec.NodeName]; n != nil {
 		return n.IP
 	}
 	return "127.0.0.1"

@@ -114,4 +114,3 @@ func TestNetworkCommands(t *testing.T) {
 		t.Errorf("wget without a network: exit %d, %q", code, errb.String())
 	}
 }
-
