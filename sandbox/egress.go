@@ -84,7 +84,7 @@ func (e *egress) connect(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	up, err := e.dial(ctx, r.Host)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("dial %s: %v", r.Host, err), http.StatusBadGateway)
+		e.refuse(w, err)
 		return
 	}
 	hj, ok := w.(http.Hijacker)
@@ -107,6 +107,24 @@ func (e *egress) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pipe(up, down, buf.Reader)
+}
+
+// refuse answers 502 with the dial's error as the status text: the apiserver shows only the status
+// line ("proxy error from … while dialing ADDR, code 502: 502 dial tcp ADDR: connect: connection
+// refused"), so the learner reads the reason a kubeadm apiserver would give.
+func (e *egress) refuse(w http.ResponseWriter, err error) {
+	reason := strings.Join(strings.Fields(err.Error()), " ") // one line, whatever the error holds
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, reason, http.StatusBadGateway)
+		return
+	}
+	c, _, herr := hj.Hijack()
+	if herr != nil {
+		return
+	}
+	defer func() { _ = c.Close() }()
+	_, _ = fmt.Fprintf(c, "HTTP/1.1 502 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", reason)
 }
 
 // track records the two ends of a tunnel; false (both closed) once the tunnel is closing.

@@ -196,7 +196,7 @@ func TestAPIServerReachesPods(t *testing.T) {
 	// A port nothing listens on is refused, as a real pod's would be.
 	out, err := run(t, 30*time.Second, append(slices.Clone(kubectls(t)["klab"]), "get", "--raw",
 		"/api/v1/namespaces/"+ns+"/pods/"+pods.Items[0].Name+":8080/proxy/")...)
-	if err == nil || !strings.Contains(out, "connection refused") {
+	if err == nil || !strings.Contains(out, "connect: connection refused") {
 		t.Errorf("proxy to a closed port: %v\n%s", err, out)
 	}
 }
