@@ -126,7 +126,7 @@ func TestE2ETmux(t *testing.T) {
 	s.send("n")
 	s.waitScreen(10*time.Second, "Étape 2/2 · Fin du test", "Rien à faire ici")
 	s.send("q")
-	data := waitFile(t, filepath.Join(state, "klab", "progress.json"), `"current": 2`)
+	data := waitFile(t, filepath.Join(state, "klab", "progress.json"), `"step": 2`)
 	t.Logf("progress.json: %s", data)
 }
 

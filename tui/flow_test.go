@@ -149,8 +149,8 @@ func TestFlowReset(t *testing.T) {
 	press(tm, "o")
 	waitFor(t, tm, "Étape réinitialisée.", "✗ Le Job pi existe")
 	m := finish(t, tm)
-	if f.resets != 1 || m.lesson.nav.Unlocked[0] {
-		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.nav.Unlocked)
+	if f.resets != 1 || m.lesson.lp.IsUnlocked(1) {
+		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.lp.Unlocked)
 	}
 }
 
@@ -170,7 +170,7 @@ func TestFlowResume(t *testing.T) {
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 
 	data, err := os.ReadFile(filepath.Join(dir, "progress.json"))
-	if err != nil || !bytes.Contains(data, []byte(`"current": 2`)) {
+	if err != nil || !bytes.Contains(data, []byte(`"step": 2`)) {
 		t.Fatalf("progress.json: %s %v", data, err)
 	}
 

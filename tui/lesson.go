@@ -12,6 +12,7 @@ import (
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/verify"
 )
 
 // promptKind is a pending yes/no question.
@@ -137,28 +138,7 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	}
 	m.elapsedBase = max(time.Duration(m.lp.Elapsed), 0)
 	m.sessionStart = c.now()
-	m.nav = newNav(len(l.Steps))
-	for _, s := range m.lp.Unlocked {
-		if s >= 1 && s <= len(l.Steps) {
-			m.nav.Unlocked[s-1] = true
-		}
-	}
-	// Resume where the learner stopped, but never past a locked step.
-	cur := m.lp.Current
-	for i := 1; i < cur && i <= len(l.Steps); i++ {
-		if !m.nav.Unlocked[i-1] {
-			cur = i
-			break
-		}
-	}
-	switch {
-	case cur <= 0:
-		m.nav.State = stateIntro
-	case cur > len(l.Steps):
-		m.nav.State = stateFinish
-	default:
-		m.nav.State, m.nav.Step = stateStep, cur-1
-	}
+	m.nav = resume(m.lp, len(l.Steps))
 	m.vp = viewport.New(0, 0)
 	m.outVP = viewport.New(0, 0)
 	m.resize()
@@ -178,10 +158,10 @@ func (m *lessonModel) init() tea.Cmd {
 
 // step is the current step, nil outside steps.
 func (m *lessonModel) step() *lessons.Step {
-	if m.nav.State != stateStep || m.nav.Step >= len(m.l.Steps) {
+	if m.nav.State != stateStep || m.nav.Step < 1 || m.nav.Step > len(m.l.Steps) {
 		return nil
 	}
-	return m.l.Steps[m.nav.Step]
+	return m.l.Steps[m.nav.Step-1]
 }
 
 // page is the page on screen.
@@ -222,7 +202,7 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 	if in := m.l.Intro; in != nil && !m.entered[in] && (in.Background != nil || in.Foreground != nil) {
 		pages = append(pages, in)
 	}
-	if s != nil && !m.entered[&s.Page] && !m.nav.Unlocked[s.Index-1] && (s.Background != nil || s.Foreground != nil) {
+	if s != nil && !m.entered[&s.Page] && !m.lp.IsUnlocked(s.Index) && (s.Background != nil || s.Foreground != nil) {
 		pages = append(pages, &s.Page)
 	}
 	if len(pages) == 0 {
@@ -294,15 +274,7 @@ func (m *lessonModel) checkCmd() tea.Cmd {
 func (m *lessonModel) saveCmd() tea.Cmd {
 	m.lp.Elapsed = Duration(m.elapsed())
 	m.lp.Updated = m.c.now().UTC()
-	switch m.nav.State {
-	case stateIntro:
-		m.lp.Current = 0
-	case stateStep:
-		m.lp.Current = m.nav.Step + 1
-	case stateFinish:
-		m.lp.Current = len(m.l.Steps) + 1
-		m.lp.Finished = true
-	}
+	m.nav.save(m.lp)
 	seq, snap := m.c.store.snapshot(m.prog)
 	sv := m.c.store
 	return func() tea.Msg { return savedMsg{err: sv.save(seq, snap)} }
@@ -510,7 +482,6 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		if s := m.step(); s != nil && s.Index == msg.step {
 			m.results, m.run = nil, nil
 			if len(s.Objectives) > 0 {
-				m.nav.Unlocked[s.Index-1] = false
 				m.lp.SetUnlocked(s.Index, false)
 			}
 			delete(m.entered, &s.Page)
@@ -549,10 +520,9 @@ func (m *lessonModel) applyResults(step int, res []ObjectiveResult) tea.Cmd {
 		return nil
 	}
 	m.results = res
-	if m.nav.Unlocked[step-1] || !unlocks(len(s.Objectives), res) {
+	if m.lp.IsUnlocked(step) || !verify.AllPass(s.Objectives, res) {
 		return nil
 	}
-	m.nav.Unlocked[step-1] = true
 	m.lp.SetUnlocked(step, true)
 	return tea.Batch(m.setToast(m.t("tui.step.unlocked"), true), m.saveCmd())
 }
@@ -600,7 +570,7 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 	}
 	if m.nav.List {
 		before := m.nav
-		m.nav = m.nav.apply(a)
+		m.nav = m.nav.apply(a, m.lp.IsUnlocked)
 		return m.afterNav(before)
 	}
 	switch a {
@@ -629,7 +599,7 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 	case actRun:
 		if m.nav.State == stateIntro {
 			before := m.nav
-			m.nav = m.nav.apply(a)
+			m.nav = m.nav.apply(a, m.lp.IsUnlocked)
 			return m.afterNav(before)
 		}
 		if b := m.selected(); b != nil {
@@ -684,13 +654,13 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		}
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	case actNext:
-		if m.nav.State == stateStep && !m.nav.canNext() {
+		if m.nav.State == stateStep && !m.nav.canNext(m.lp.IsUnlocked) {
 			return m.setToast(m.t("tui.step.locked"), false)
 		}
 		fallthrough
 	case actPrev, actList:
 		before := m.nav
-		m.nav = m.nav.apply(a)
+		m.nav = m.nav.apply(a, m.lp.IsUnlocked)
 		return m.afterNav(before)
 	}
 	return nil
@@ -726,8 +696,7 @@ func (m *lessonModel) onEnterPage() tea.Cmd {
 		m.sel = 0
 	}
 	var cmds []tea.Cmd
-	if s := m.step(); s != nil && len(s.Objectives) == 0 && !m.nav.Unlocked[s.Index-1] {
-		m.nav.Unlocked[s.Index-1] = true
+	if s := m.step(); s != nil && !m.lp.IsUnlocked(s.Index) && verify.AllPass(s.Objectives, nil) {
 		m.lp.SetUnlocked(s.Index, true)
 	}
 	m.recompose()

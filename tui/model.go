@@ -67,7 +67,6 @@ type (
 // Model is the root Bubble Tea model: the lesson picker, then one lesson.
 type Model struct {
 	c      *common
-	state  state // statePicker, or the lesson's screen
 	picker pickerModel
 	lesson *lessonModel
 	prog   *Progress
@@ -82,7 +81,7 @@ type Model struct {
 func New(cfg Config) *Model {
 	c := newCommon(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Model{c: c, ctx: ctx, cancel: cancel, state: statePicker}
+	m := &Model{c: c, ctx: ctx, cancel: cancel}
 	prog, aside, err := cfg.Store.Load()
 	if err != nil {
 		c.logf("progress: %v", err)
@@ -123,7 +122,6 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 
 func (m *Model) open(l *lessons.Lesson) {
 	m.lesson = newLessonModel(m.ctx, m.c, l, m.prog, m.warn)
-	m.state = m.lesson.nav.State
 }
 
 // Init starts connecting to the cluster when a lesson is open.
@@ -157,7 +155,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	cmd := m.lesson.update(msg)
-	m.state = m.lesson.nav.State
 	if m.lesson.quitting {
 		m.quit = true
 	}
@@ -193,14 +190,22 @@ func (m *Model) langHint() string {
 }
 
 // State reports the current screen ("picker", "intro", "step", "finish").
-func (m *Model) State() string { return m.state.String() }
+func (m *Model) State() string { return m.state().String() }
+
+// state is the screen on view, derived from the open lesson's navigation.
+func (m *Model) state() state {
+	if m.lesson == nil {
+		return statePicker
+	}
+	return m.lesson.nav.State
+}
 
 // Step reports the current 1-based step (0 outside steps).
 func (m *Model) Step() int {
-	if m.lesson == nil || m.state != stateStep {
+	if m.state() != stateStep {
 		return 0
 	}
-	return m.lesson.nav.Step + 1
+	return m.lesson.nav.Step
 }
 
 // fmtCmd shows a block's code on one line for the output title.

@@ -181,8 +181,8 @@ func TestDiffCopyListAndFinish(t *testing.T) {
 	// Solve step 1 and 3 (step 2 has no objectives); the list jumps.
 	drive(m, keyMsg("1"), d)
 	drive(m, keyMsg("n"), d)
-	if m.Step() != 2 || !m.lesson.nav.Unlocked[1] {
-		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.nav.Unlocked)
+	if m.Step() != 2 || !m.lesson.lp.IsUnlocked(2) {
+		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.lp.Unlocked)
 	}
 	drive(m, keyMsg("l"), d)
 	if !strings.Contains(screen(m), "Étapes") || !strings.Contains(screen(m), "▶ ✓ 2. Lire les logs") {
@@ -277,8 +277,8 @@ func TestHintBlocks(t *testing.T) {
 		t.Fatalf("revealed hint block not numbered:\n%s", screen(m))
 	}
 	drive(m, keyMsg("4"), d)
-	if len(f.runs) != 1 || !m.lesson.nav.Unlocked[0] {
-		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.nav.Unlocked)
+	if len(f.runs) != 1 || !m.lesson.lp.IsUnlocked(1) {
+		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.lp.Unlocked)
 	}
 }
 

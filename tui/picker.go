@@ -69,7 +69,7 @@ func (p *pickerModel) view() string {
 	for i, l := range p.lessons {
 		done := 0
 		if lp := p.prog.Lessons[l.ID]; lp != nil {
-			done = len(lp.Unlocked)
+			done = lp.unlockedIn(len(l.Steps))
 		}
 		mark := "  "
 		title := l.Title

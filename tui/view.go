@@ -264,12 +264,7 @@ func (m *lessonModel) header() string {
 		s := m.step()
 		where = m.t("tui.header.step", s.Index, n) + " " + sym.Sep + " " + s.Title
 	}
-	done := 0
-	for _, u := range m.nav.Unlocked {
-		if u {
-			done++
-		}
-	}
+	done := m.lp.unlockedIn(n)
 	bar := m.bar(done, n, 20) + st.Subtle.Render(fmt.Sprintf(" %d/%d", done, n))
 	line2 := spread(st.Accent.Render(truncate(where, w-lipgloss.Width(bar)-2)), bar, w)
 	return line1 + "\n" + line2
@@ -444,8 +439,8 @@ func (m *lessonModel) statusLine() string {
 	case stateFinish:
 		return st.Pass.Render(m.t("tui.finish.done"))
 	}
-	if m.nav.canNext() {
-		if m.nav.Step+1 == len(m.l.Steps) {
+	if m.nav.canNext(m.lp.IsUnlocked) {
+		if m.nav.Step == len(m.l.Steps) {
 			return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next_finish"))
 		}
 		return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next"))
@@ -460,16 +455,16 @@ func (m *lessonModel) statusLine() string {
 func (m *lessonModel) listView(height int) string {
 	st, sym := m.c.st, m.c.sym
 	lines := []string{st.Title.Render(m.t("tui.list.title")), ""}
-	for i, s := range m.l.Steps {
+	for _, s := range m.l.Steps {
 		mark := st.Subtle.Render(sym.Lock)
 		switch {
-		case m.nav.Unlocked[i]:
+		case m.lp.IsUnlocked(s.Index):
 			mark = st.Pass.Render(sym.Pass)
-		case m.nav.reachable(i):
+		case m.nav.reachable(s.Index, m.lp.IsUnlocked):
 			mark = st.Pending.Render(sym.Dot)
 		}
-		line := fmt.Sprintf("%s %d. %s", mark, i+1, s.Title)
-		if i == m.nav.Cursor {
+		line := fmt.Sprintf("%s %d. %s", mark, s.Index, s.Title)
+		if s.Index == m.nav.Cursor {
 			line = st.Selected.Render(sym.Sel+" ") + line
 		} else {
 			line = "  " + line
