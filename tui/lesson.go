@@ -6,9 +6,10 @@ import (
 	"time"
 
 	osc52 "github.com/aymanbagabas/go-osc52/v2"
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
@@ -116,9 +117,8 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	m.msg = c.catalog(l.Lang)
 	m.keys = newKeyMap(m.msg.T)
 	m.help = help.New()
-	r := c.lipr
-	m.help.Styles.ShortKey = r.NewStyle().Bold(true)
-	m.help.Styles.FullKey = r.NewStyle().Bold(true)
+	m.help.Styles.ShortKey = lipgloss.NewStyle().Bold(true)
+	m.help.Styles.FullKey = lipgloss.NewStyle().Bold(true)
 	m.help.Styles.ShortDesc = c.st.Subtle
 	m.help.Styles.FullDesc = c.st.Subtle
 	m.help.Styles.ShortSeparator = c.st.Subtle
@@ -139,8 +139,8 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	m.elapsedBase = max(time.Duration(m.lp.Elapsed), 0)
 	m.sessionStart = c.now()
 	m.nav = resume(m.lp, len(l.Steps))
-	m.vp = viewport.New(0, 0)
-	m.outVP = viewport.New(0, 0)
+	m.vp = viewport.New()
+	m.outVP = viewport.New()
 	m.resize()
 	if tr, ok := m.be.(Truster); ok && !tr.Trusted() {
 		m.untrusted = true
@@ -384,7 +384,7 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		m.resize()
 		return nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		if m.trust != nil {
 			return m.trustUpdate(msg)
 		}

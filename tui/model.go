@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -109,7 +109,7 @@ func WithOutput(out io.Writer) tea.ProgramOption { return tea.WithOutput(out) }
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 	m := New(cfg)
 	defer m.cancel()
-	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, opts...)
+	opts = append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithColorProfile(cfg.Profile)}, opts...)
 	_, err := tea.NewProgram(m, opts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
@@ -138,7 +138,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.c.width, m.c.height = ws.Width, ws.Height
 	}
 	if m.lesson == nil {
-		k, ok := msg.(tea.KeyMsg)
+		k, ok := msg.(tea.KeyPressMsg)
 		if !ok {
 			return m, nil
 		}
@@ -161,8 +161,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// View draws the current screen.
-func (m *Model) View() string {
+// View draws the current screen, on the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.screen())
+	v.AltScreen = true
+	return v
+}
+
+// screen is the current screen as text.
+func (m *Model) screen() string {
 	if m.quit {
 		return ""
 	}
@@ -247,5 +254,5 @@ func (m *Model) Screen() string {
 	q := m.quit
 	m.quit = false
 	defer func() { m.quit = q }()
-	return m.View()
+	return m.screen()
 }

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -86,7 +86,7 @@ func newSized(t testing.TB, cfg Config, w, h int) *Model {
 	return m
 }
 
-func screen(m *Model) string { return ansi.Strip(m.View()) }
+func screen(m *Model) string { return ansi.Strip(m.Screen()) }
 
 func TestTooSmall(t *testing.T) {
 	m := newSized(t, testConfig(newFake(), t.TempDir()), 59, 30)
@@ -314,7 +314,7 @@ func TestDetectTerminal(t *testing.T) {
 	t.Setenv("LANG", "C")
 	var cfg Config
 	cfg.DetectTerminal(f)
-	if cfg.Profile != termenv.Ascii || !cfg.ASCII || !cfg.Dark {
+	if cfg.Profile != colorprofile.NoTTY || !cfg.ASCII || !cfg.Dark {
 		t.Fatalf("non-TTY, LANG=C: profile %v ascii %v dark %v", cfg.Profile, cfg.ASCII, cfg.Dark)
 	}
 	t.Setenv("LANG", "fr_FR.UTF-8")
@@ -327,7 +327,7 @@ func TestDetectTerminal(t *testing.T) {
 // Both klab glamour styles load and render.
 func TestGlamourStyles(t *testing.T) {
 	for _, dark := range []bool{true, false} {
-		r := newRenderCache(dark, termenv.ANSI256)
+		r := newRenderCache(dark)
 		out := r.Render("# Titre\n\nDu `code` et **du gras**.\n\n- un\n- deux\n", 80)
 		if !strings.Contains(ansi.Strip(out), "Titre") || !strings.Contains(out, "\x1b[") || strings.Contains(out, "# Titre") {
 			t.Fatalf("dark=%v: %q", dark, out)
@@ -344,8 +344,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	drive(m, keyMsg("enter"), d)
 	drive(m, keyMsg("1"), d)
 	got := screen(m)
-	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.vp.Height < 20/3 {
-		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.vp.Height() < 20/3 {
+		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.vp.Height(), got)
 	}
 	drive(m, keyMsg("r"), d)
 	drive(m, keyMsg("o"), d) // confirm: the objective fails again, details come back
@@ -353,8 +353,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	if h := strings.Count(got, "\n") + 1; h != 20 {
 		t.Fatalf("%d lines, want 20:\n%s", h, got)
 	}
-	if m.lesson.vp.Height < 20/3 {
-		t.Fatalf("text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	if m.lesson.vp.Height() < 20/3 {
+		t.Fatalf("text pane has %d lines:\n%s", m.lesson.vp.Height(), got)
 	}
 	for _, want := range []string{"Étape 1/3", "✗ Le Job pi existe", "kubectl apply -f job.yaml"} {
 		if !strings.Contains(got, want) {

@@ -1,8 +1,8 @@
 package tui
 
 import (
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 // state is the screen the root model shows.
@@ -66,7 +66,7 @@ func newKeyMap(t func(string, ...any) string) keyMap {
 		Up:        b("up", "up", "k"),
 		Down:      b("down", "down", "j"),
 		PageUp:    b("pgup", "pgup", "b"),
-		PageDown:  b("pgdown", "pgdown", " ", "f"),
+		PageDown:  b("pgdown", "pgdown", "space", "f"),
 		NextBlock: b("nextblock", "tab"),
 		PrevBlock: b("prevblock", "shift+tab"),
 		Run:       b("run", "enter"),

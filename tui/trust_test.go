@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/klabdev/klab/internal/trust"
 	"github.com/klabdev/klab/lessons"
@@ -58,7 +58,7 @@ func trustLesson() (*lessons.Lesson, []trust.Script) {
 func TestTrustKey(t *testing.T) {
 	tests := map[string]trustAct{
 		"y": trustYes, "o": trustYes, "n": trustLater, "esc": trustLater, "q": trustLater,
-		"down": trustDown, "j": trustDown, "up": trustUp, "pgdown": trustPageDown, " ": trustPageDown,
+		"down": trustDown, "j": trustDown, "up": trustUp, "pgdown": trustPageDown, "space": trustPageDown,
 		"pgup": trustPageUp, "ctrl+c": trustQuit, "enter": trustNone, "x": trustNone,
 	}
 	for k, want := range tests {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -13,9 +13,9 @@ import (
 // resize adapts the viewports to the terminal and re-renders the page (the
 // glamour renderer is cached per width, so this is the only costly path).
 func (m *lessonModel) resize() {
-	m.vp.Width = m.c.width
-	m.outVP.Width = m.c.width
-	m.help.Width = m.c.width
+	m.vp.SetWidth(m.c.width)
+	m.outVP.SetWidth(m.c.width)
+	m.help.SetWidth(m.c.width)
 	if r, ok := m.be.(Resizer); ok && m.c.width > 0 {
 		r.SetSize(m.c.width, max(m.c.height/3, 10))
 	}
@@ -122,7 +122,7 @@ func (m *lessonModel) drawBlock(bl *lessons.Block, selected bool, w int) string 
 		box = st.BlockSel
 	}
 	code := st.Code.Render(strings.TrimRight(bl.Code, "\n"))
-	inner := max(w-6, 10)
+	inner := max(w-4, 12) // lipgloss v2: the width includes the border
 	return lipgloss.JoinVertical(lipgloss.Left,
 		" "+label,
 		lipgloss.NewStyle().MarginLeft(1).Render(box.Width(inner).Render(code)),
@@ -143,7 +143,7 @@ func (m *lessonModel) scrollToSel() {
 		}
 		if seg.Block == m.selected() && n < len(m.blockLines) {
 			line := m.blockLines[n]
-			if line < m.vp.YOffset || line+3 > m.vp.YOffset+m.vp.Height {
+			if line < m.vp.YOffset() || line+3 > m.vp.YOffset()+m.vp.Height() {
 				m.vp.SetYOffset(max(line-2, 0))
 			}
 			return
@@ -165,8 +165,8 @@ func (m *lessonModel) refreshOutput() {
 	if m.run.done && m.run.err != nil {
 		text += "\n" + m.c.st.Fail.Render(m.t("tui.run.error", m.run.err))
 	}
-	if m.outVP.Width > 0 {
-		text = lipgloss.NewStyle().Width(m.outVP.Width).Render(text)
+	if m.outVP.Width() > 0 {
+		text = lipgloss.NewStyle().Width(m.outVP.Width()).Render(text)
 	}
 	m.outVP.SetContent(text)
 	if m.outTail {
@@ -213,7 +213,7 @@ func (m *lessonModel) view() string {
 		if m.outOpen {
 			n := min(h/3, m.outVP.TotalLineCount(), h-fixed-minText)
 			if n >= 1 {
-				m.outVP.Height = n
+				m.outVP.SetHeight(n)
 				if m.outTail {
 					m.outVP.GotoBottom()
 				}
@@ -222,10 +222,10 @@ func (m *lessonModel) view() string {
 			}
 		}
 	}
-	m.vp.Height = max(h-fixed, 1)
+	m.vp.SetHeight(max(h-fixed, 1))
 	main := m.vp.View()
 	if m.nav.List {
-		main = m.listView(m.vp.Height)
+		main = m.listView(m.vp.Height())
 	}
 	parts := []string{topS, main}
 	if obj != "" {
