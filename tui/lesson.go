@@ -5,11 +5,11 @@ import (
 	"strings"
 	"time"
 
-	osc52 "github.com/aymanbagabas/go-osc52/v2"
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	osc52 "github.com/aymanbagabas/go-osc52/v2"
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
