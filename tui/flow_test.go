@@ -145,7 +145,7 @@ func TestFlowHints(t *testing.T) {
 	press(tm, "h")
 	waitFor(t, tm, "Tous les indices sont affichés")
 	m := finish(t, tm)
-	if got := m.lesson.lp.Hints[1]; got != 2 {
+	if got := m.lesson.prog.lp.Hints[1]; got != 2 {
 		t.Fatalf("hints used %d, want 2", got)
 	}
 }
@@ -163,8 +163,8 @@ func TestFlowReset(t *testing.T) {
 	press(tm, "o")
 	waitFor(t, tm, "Étape réinitialisée.", "✗ Le Job pi existe")
 	m := finish(t, tm)
-	if f.resets != 1 || m.lesson.lp.IsUnlocked(1) {
-		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.lp.Unlocked)
+	if f.resets != 1 || m.lesson.prog.lp.IsUnlocked(1) {
+		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.prog.lp.Unlocked)
 	}
 }
 

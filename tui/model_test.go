@@ -181,8 +181,8 @@ func TestDiffCopyListAndFinish(t *testing.T) {
 	// Solve step 1 and 3 (step 2 has no objectives); the list jumps.
 	drive(m, keyMsg("1"), d)
 	drive(m, keyMsg("n"), d)
-	if m.Step() != 2 || !m.lesson.lp.IsUnlocked(2) {
-		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.lp.Unlocked)
+	if m.Step() != 2 || !m.lesson.prog.lp.IsUnlocked(2) {
+		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.prog.lp.Unlocked)
 	}
 	drive(m, keyMsg("l"), d)
 	if !strings.Contains(screen(m), "Étapes") || !strings.Contains(screen(m), "▶ ✓ 2. Lire les logs") {
@@ -277,8 +277,8 @@ func TestHintBlocks(t *testing.T) {
 		t.Fatalf("revealed hint block not numbered:\n%s", screen(m))
 	}
 	drive(m, keyMsg("4"), d)
-	if len(f.runs) != 1 || !m.lesson.lp.IsUnlocked(1) {
-		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.lp.Unlocked)
+	if len(f.runs) != 1 || !m.lesson.prog.lp.IsUnlocked(1) {
+		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.prog.lp.Unlocked)
 	}
 }
 
@@ -344,8 +344,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	drive(m, keyMsg("enter"), d)
 	drive(m, keyMsg("1"), d)
 	got := screen(m)
-	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.vp.Height() < 20/3 {
-		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.vp.Height(), got)
+	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.text.vp.Height() < 20/3 {
+		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.text.vp.Height(), got)
 	}
 	drive(m, keyMsg("r"), d)
 	drive(m, keyMsg("o"), d) // confirm: the objective fails again, details come back
@@ -353,8 +353,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	if h := strings.Count(got, "\n") + 1; h != 20 {
 		t.Fatalf("%d lines, want 20:\n%s", h, got)
 	}
-	if m.lesson.vp.Height() < 20/3 {
-		t.Fatalf("text pane has %d lines:\n%s", m.lesson.vp.Height(), got)
+	if m.lesson.text.vp.Height() < 20/3 {
+		t.Fatalf("text pane has %d lines:\n%s", m.lesson.text.vp.Height(), got)
 	}
 	for _, want := range []string{"Étape 1/3", "✗ Le Job pi existe", "kubectl apply -f job.yaml"} {
 		if !strings.Contains(got, want) {
@@ -371,13 +371,13 @@ func TestOutputTail(t *testing.T) {
 	driveCmd(m, m.Init(), d)
 	drive(m, keyMsg("enter"), d)
 	l := m.lesson
-	l.runSeq++
-	l.run = &runState{id: l.runSeq, block: l.page().Blocks[0], cancel: func() {}}
-	l.outOpen, l.outTail = true, true
+	l.out.seq++
+	l.out.run = &runState{id: l.out.seq, block: l.page().Blocks[0], cancel: func() {}}
+	l.out.open, l.out.tail = true, true
 	start := time.Now()
 	for i := range 5000 {
 		// The returned command waits on the stream's channel: not needed here.
-		m.Update(outputMsg{id: l.runSeq, data: fmt.Appendf(nil, "ligne %05d de sortie\r\n", i)})
+		m.Update(outputMsg{id: l.out.seq, data: fmt.Appendf(nil, "ligne %05d de sortie\r\n", i)})
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("5000 chunks took %s", el)
@@ -387,7 +387,7 @@ func TestOutputTail(t *testing.T) {
 	if !strings.Contains(got, "ligne 04999 de sortie") || strings.Contains(got, "ligne 00000") {
 		t.Fatalf("tail not shown:\n%s", got)
 	}
-	if len(l.run.out) > maxOutput {
-		t.Fatalf("kept %d bytes", len(l.run.out))
+	if len(l.out.run.out) > maxOutput {
+		t.Fatalf("kept %d bytes", len(l.out.run.out))
 	}
 }
