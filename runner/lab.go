@@ -59,10 +59,10 @@ type Lab struct {
 	bash string
 
 	mu     sync.Mutex
-	procs  map[int]*proc // by process group id
+	procs  map[int]*proc          // by process group id
 	terms  map[*Terminal]struct{} // interactive shells (terminal.go), ended by Close only
-	bgs    []*bgJob      // background scripts, in start order (background.go)
-	paths  []pathMap     // scenario paths of installed assets (assets.go)
+	bgs    []*bgJob               // background scripts, in start order (background.go)
+	paths  []pathMap              // scenario paths of installed assets (assets.go)
 	closed bool
 	wg     sync.WaitGroup
 	cols   uint16
