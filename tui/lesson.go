@@ -64,6 +64,7 @@ type lessonModel struct {
 	obj   objectivesPart
 	out   outputPart
 	pages pagePart
+	tp    termPart  // the terminal pane (terminal.go)
 	prep  prepState // the environment being prepared (background scripts), prepare.go
 
 	// untrusted: the lesson's scripts may not run yet; trust is the trust
@@ -260,6 +261,10 @@ func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 		m.prep.pending = b // run when the environment is ready, as typed ahead on Killercoda
 		return m.setToast(m.t("tui.prep.wait"), false)
 	}
+	if m.tp.term != nil && m.layout() != paneNone {
+		m.typeInTerm(b.Code, b.Interrupt)
+		return m.setToast(m.t("tui.term.typed", b.Index), true)
+	}
 	if m.out.busy() {
 		if !b.Interrupt {
 			return m.setToast(m.t("tui.run.busy"), false)
@@ -345,6 +350,9 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := m.updatePrep(msg); ok {
 		return cmd
 	}
+	if cmd, ok := m.updateTerm(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize()
@@ -352,6 +360,9 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		if m.trust != nil {
 			return m.trustUpdate(msg)
+		}
+		if m.tp.focused && m.layout() != paneNone && m.prompt == promptNone {
+			return m.termKey(msg)
 		}
 		return m.key(msg)
 	case trustedMsg:
@@ -371,7 +382,7 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		if msg.info.Started {
 			toast = m.setToast(m.t("tui.cluster.sandbox_started"), true)
 		}
-		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd(), m.pingLater())
+		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd(), m.pingLater(), m.startTerm())
 	case pingTick:
 		if msg.gen != m.conn.gen {
 			return nil
@@ -611,7 +622,18 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		if m.step() != nil {
 			m.prompt = promptReset
 		}
+	case actTerminal:
+		if m.layout() == paneNone {
+			if m.untrusted {
+				m.openTrust() // t kept its old meaning where there is no pane
+			}
+			return nil
+		}
+		return m.focusTerm()
 	case actShell:
+		if m.layout() != paneNone {
+			return m.focusTerm()
+		}
 		if m.be != nil {
 			if c := m.be.Shell(); c != nil {
 				return tea.ExecProcess(c, func(err error) tea.Msg { return shellMsg{err: err} })
@@ -633,6 +655,7 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 
 func (m *lessonModel) quit() tea.Cmd {
 	m.quitting = true
+	m.closeTerm()
 	if m.out.busy() {
 		m.out.run.cancel()
 	}

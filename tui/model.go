@@ -165,6 +165,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.screen())
 	v.AltScreen = true
+	if m.lesson != nil && !m.quit {
+		v.Cursor = m.lesson.cursor()
+	}
 	return v
 }
 

@@ -47,15 +47,16 @@ const (
 	actOutput // collapse/expand the output pane
 	actOutUp  // scroll the output pane
 	actOutDown
-	actTrust // show the trust screen
-	actYes   // confirm a prompt
-	actNo    // cancel a prompt / close an overlay
+	actTrust    // show the trust screen
+	actTerminal // focus the terminal pane
+	actYes      // confirm a prompt
+	actNo       // cancel a prompt / close an overlay
 )
 
 // keyMap holds the bindings; its help texts come from the catalog.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, NextBlock, PrevBlock, Run, RunN, Interrupt,
-	Check, Next, Prev, List, Hint, Shell, Reset, Copy, Diff, Output, OutUp, OutDown, Trust, Help, Quit key.Binding
+	Check, Next, Prev, List, Hint, Shell, Terminal, Reset, Copy, Diff, Output, OutUp, OutDown, Trust, Help, Quit key.Binding
 }
 
 func newKeyMap(t func(string, ...any) string) keyMap {
@@ -84,7 +85,8 @@ func newKeyMap(t func(string, ...any) string) keyMap {
 		Output:    b("output", "o"),
 		OutUp:     b("outup", "["),
 		OutDown:   b("outdown", "]"),
-		Trust:     b("trust", "t"),
+		Trust:     b("trust", "a"),
+		Terminal:  b("terminal", "t"),
 		Help:      b("help", "?"),
 		Quit:      b("quit", "q"),
 	}
@@ -116,7 +118,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.NextBlock, k.PrevBlock},
-		{k.Run, k.RunN, k.Interrupt, k.Copy, k.Shell, k.Output},
+		{k.Run, k.RunN, k.Interrupt, k.Copy, k.Terminal, k.Shell, k.Output},
 		{k.Check, k.Diff, k.Hint, k.Reset, k.OutUp, k.OutDown},
 		{k.Next, k.Prev, k.List, k.Trust, k.Help, k.Quit},
 	}
@@ -149,6 +151,7 @@ func actionFor(km keyMap, msg tea.KeyMsg, prompt bool) (action, int) {
 		{km.Prev, actPrev}, {km.List, actList}, {km.Hint, actHint}, {km.Shell, actShell},
 		{km.Reset, actReset}, {km.Copy, actCopy}, {km.Help, actHelp}, {km.Diff, actDiff},
 		{km.Output, actOutput}, {km.OutUp, actOutUp}, {km.OutDown, actOutDown}, {km.Trust, actTrust},
+		{km.Terminal, actTerminal},
 	}
 	for _, p := range pairs {
 		if key.Matches(msg, p.b) {

@@ -13,12 +13,14 @@ import (
 // resize adapts the viewports to the terminal and re-renders the page (the
 // glamour renderer is cached per width, so this is the only costly path).
 func (m *lessonModel) resize() {
-	m.text.vp.SetWidth(m.c.width)
-	m.out.vp.SetWidth(m.c.width)
+	tw := m.textWidth()
+	m.text.vp.SetWidth(tw)
+	m.out.vp.SetWidth(tw)
 	m.help.SetWidth(m.c.width)
 	if r, ok := m.be.(Resizer); ok && m.c.width > 0 {
-		r.SetSize(m.c.width, max(m.c.height/3, 10))
+		r.SetSize(tw, max(m.c.height/3, 10))
 	}
+	m.resizeTerm()
 	m.recompose()
 	m.refreshOutput()
 }
@@ -29,7 +31,7 @@ func (m *lessonModel) recompose() {
 	if m.c.width == 0 {
 		return
 	}
-	w := m.c.width
+	w := m.textWidth()
 	p := m.page()
 	var b strings.Builder
 	m.text.blockLines = m.text.blockLines[:0]
@@ -206,6 +208,13 @@ func (m *lessonModel) view() string {
 			fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + lipgloss.Height(obj)
 		}
 	}
+	lay := m.layout()
+	tw := m.textWidth()
+	paneH := 0
+	if lay == paneBelow {
+		paneH = max(h*2/5, 8)
+		fixed += paneH
+	}
 	var out []string
 	if m.out.run != nil {
 		out = append(out, m.outputTitle())
@@ -222,16 +231,41 @@ func (m *lessonModel) view() string {
 			}
 		}
 	}
+	if lay == paneBeside {
+		fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + len(out)
+		if out != nil {
+			fixed += lipgloss.Height(out[len(out)-1]) - 1
+		}
+		if obj != "" {
+			fixed += lipgloss.Height(obj)
+		}
+	}
 	m.text.vp.SetHeight(max(h-fixed, 1))
 	main := m.text.vp.View()
 	if m.nav.List {
 		main = m.listView(m.text.vp.Height())
 	}
-	parts := []string{topS, main}
+	left := []string{main}
 	if obj != "" {
-		parts = append(parts, obj)
+		left = append(left, obj)
 	}
-	parts = append(parts, out...)
+	left = append(left, out...)
+	parts := []string{topS}
+	switch lay {
+	case paneBeside:
+		colH := h - lipgloss.Height(topS) - lipgloss.Height(tail)
+		col := lipgloss.NewStyle().Width(tw).MaxWidth(tw).Height(colH).MaxHeight(colH).Render(strings.Join(left, "\n"))
+		m.sizePane(w-tw-1, colH)
+		m.tp.x, m.tp.y = tw+2, lipgloss.Height(topS)+1
+		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, col, " ", m.termView(w-tw-1, colH)))
+	case paneBelow:
+		above := strings.Join(left, "\n")
+		m.sizePane(w, paneH)
+		m.tp.x, m.tp.y = 1, lipgloss.Height(topS)+lipgloss.Height(above)+1
+		parts = append(parts, above, m.termView(w, paneH))
+	default:
+		parts = append(parts, left...)
+	}
 	parts = append(parts, tail)
 	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(strings.Join(parts, "\n"))
 }
@@ -315,7 +349,7 @@ func (m *lessonModel) objectivesView(compact bool) string {
 	if s == nil || len(s.Objectives) == 0 {
 		return ""
 	}
-	st, sym, w := m.c.st, m.c.sym, m.c.width
+	st, sym, w := m.c.st, m.c.sym, m.textWidth()
 	byID := map[string]ObjectiveResult{}
 	for _, r := range m.obj.results {
 		byID[r.ID] = r
@@ -382,7 +416,7 @@ func (m *lessonModel) objectivesView(compact bool) string {
 
 // outputTitle is `$ cmd` with the state of the run.
 func (m *lessonModel) outputTitle() string {
-	st, sym, w := m.c.st, m.c.sym, m.c.width
+	st, sym, w := m.c.st, m.c.sym, m.textWidth()
 	r := m.out.run
 	var state string
 	switch {
