@@ -30,6 +30,7 @@ type flow struct {
 	*teatest.TestModel
 	term *vt.SafeEmulator
 	buf  []byte
+	tee  io.Writer // also gets the raw output, when set
 }
 
 func startFlow(t *testing.T, cfg Config) *flow {
@@ -54,6 +55,9 @@ func (f *flow) screen() string {
 		n, _ := f.Output().Read(f.buf)
 		if n == 0 {
 			break
+		}
+		if f.tee != nil {
+			_, _ = f.tee.Write(f.buf[:n])
 		}
 		// The program's output is not a terminal, so Bubble Tea counts on the
 		// tty's ONLCR to turn \n into \r\n: do what that tty would.

@@ -3,6 +3,8 @@ package tui
 import (
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -56,6 +58,7 @@ type termPart struct {
 	emu      *vt.SafeEmulator
 	term     Terminal
 	dirty    chan struct{} // output arrived (capacity 1: bursts coalesce)
+	feed     *termFeed
 	cols     int
 	rows     int
 	focused  bool
@@ -127,14 +130,10 @@ func (m *lessonModel) startTerm() tea.Cmd {
 	dirty := make(chan struct{}, 1)
 	m.tp.emu, m.tp.dirty = emu, dirty
 	gen := m.tp.gen
+	feed := newTermFeed(emu, dirty)
+	m.tp.feed = feed
 	return func() tea.Msg {
-		t, err := ts.StartTerminal(cols, rows, func(p []byte) {
-			_, _ = emu.Write(p)
-			select {
-			case dirty <- struct{}{}:
-			default:
-			}
-		})
+		t, err := ts.StartTerminal(cols, rows, feed.push)
 		if err == nil {
 			// The emulator answers the programs' queries (cursor position,
 			// colours) and encodes keys: what it says goes to the shell.
@@ -211,7 +210,7 @@ func (m *lessonModel) termKey(k tea.KeyPressMsg) tea.Cmd {
 		m.tp.focused = false
 		return nil
 	case "shift+pgup":
-		m.tp.scroll = min(m.tp.scroll+m.tp.rows/2, m.tp.emu.ScrollbackLen())
+		m.tp.scroll = min(m.tp.scroll+m.tp.rows/2, m.tp.feed.screen().history)
 		return nil
 	case "shift+pgdown":
 		m.tp.scroll = max(m.tp.scroll-m.tp.rows/2, 0)
@@ -282,6 +281,7 @@ func (m *lessonModel) resizeTermTo(cols, rows int) {
 	}
 	m.tp.cols, m.tp.rows = cols, rows
 	m.tp.emu.Resize(cols, rows)
+	m.tp.feed.snap()
 	if m.tp.term != nil {
 		if err := m.tp.term.Resize(cols, rows); err != nil {
 			m.c.logf("resize terminal: %v", err)
@@ -296,9 +296,131 @@ func (m *lessonModel) closeTerm() {
 		_ = m.tp.term.Close()
 		m.tp.term = nil
 	}
+	if m.tp.feed != nil {
+		m.tp.feed.stop()
+	}
 	if m.tp.emu != nil {
 		_ = m.tp.emu.Close()
 	}
+}
+
+// termFeed moves the shell's output into the emulator on a goroutine of its
+// own: the shell's reader never waits for the emulator (which a key being
+// encoded holds), so output and keys cannot block each other. Output is
+// written in slices of at most feedSlice bytes, so a redraw never waits
+// long for the emulator; past feedMax bytes queued, the reader waits, as a
+// slow terminal makes a fast program wait.
+type termFeed struct {
+	emu     *vt.SafeEmulator
+	frame   atomic.Pointer[termSnap] // the screen as last drawn by the feeder
+	mu      sync.Mutex
+	space   *sync.Cond
+	buf     []byte
+	wake    chan struct{}
+	done    chan struct{}
+	stopped sync.Once
+}
+
+const (
+	feedSlice = 1 << 10
+	feedMax   = 1 << 20
+)
+
+// termSnap is the emulated screen, drawn: what the pane shows. The UI
+// reads it without waiting for the emulator.
+type termSnap struct {
+	screen  string
+	cursor  uv.Position
+	hidden  bool
+	history int // lines in the scrollback
+}
+
+// snap draws the emulator's screen for the UI.
+func (f *termFeed) snap() {
+	f.frame.Store(&termSnap{screen: f.emu.Render(), cursor: f.emu.CursorPosition(), hidden: f.emu.CursorHidden(), history: f.emu.ScrollbackLen()})
+}
+
+// screen is the last drawn screen (never nil).
+func (f *termFeed) screen() *termSnap {
+	if s := f.frame.Load(); s != nil {
+		return s
+	}
+	return &termSnap{}
+}
+
+func newTermFeed(emu *vt.SafeEmulator, dirty chan struct{}) *termFeed {
+	f := &termFeed{emu: emu, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	f.space = sync.NewCond(&f.mu)
+	f.snap()
+	go func() {
+		var batch []byte
+		last := time.Now()
+		for {
+			select {
+			case <-f.wake:
+			case <-f.done:
+				return
+			}
+			for {
+				f.mu.Lock()
+				n := min(len(f.buf), feedSlice)
+				batch = append(batch[:0], f.buf[:n]...)
+				f.buf = f.buf[:copy(f.buf, f.buf[n:])]
+				f.space.Broadcast()
+				f.mu.Unlock()
+				if n == 0 {
+					break
+				}
+				_, _ = emu.Write(batch)
+				// Draw at most once a frame while output streams, and once
+				// it stops.
+				if time.Since(last) >= termFrame {
+					f.snap()
+					last = time.Now()
+					select {
+					case dirty <- struct{}{}:
+					default:
+					}
+				}
+			}
+			f.snap()
+			last = time.Now()
+			select {
+			case dirty <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return f
+}
+
+// push queues a chunk of output; it waits while feedMax bytes are queued.
+func (f *termFeed) push(p []byte) {
+	f.mu.Lock()
+	for len(f.buf) >= feedMax {
+		select {
+		case <-f.done:
+			f.mu.Unlock()
+			return
+		default:
+		}
+		f.space.Wait()
+	}
+	f.buf = append(f.buf, p...)
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *termFeed) stop() {
+	f.stopped.Do(func() {
+		close(f.done)
+		f.mu.Lock()
+		f.space.Broadcast()
+		f.mu.Unlock()
+	})
 }
 
 // termView draws the pane: a border whose top line names the terminal and
@@ -313,7 +435,7 @@ func (m *lessonModel) termView(width, height int) string {
 	case m.tp.scroll > 0:
 		lines = m.scrollbackLines(cols, rows)
 	default:
-		lines = strings.Split(m.tp.emu.Render(), "\n")
+		lines = strings.Split(m.tp.feed.screen().screen, "\n")
 	}
 	if m.tp.exited {
 		lines = append(lines, st.Warn.Render(m.t("tui.term.exited")))
@@ -390,9 +512,12 @@ func (m *lessonModel) scrollbackLines(cols, rows int) []string {
 // cursor is where the learner's cursor is on screen, when the focused
 // terminal shows it.
 func (m *lessonModel) cursor() *tea.Cursor {
-	if !m.tp.focused || m.tp.term == nil || m.tp.scroll > 0 || m.tp.emu.CursorHidden() {
+	if !m.tp.focused || m.tp.term == nil || m.tp.scroll > 0 {
 		return nil
 	}
-	p := m.tp.emu.CursorPosition()
-	return tea.NewCursor(m.tp.x+p.X, m.tp.y+p.Y)
+	s := m.tp.feed.screen()
+	if s.hidden {
+		return nil
+	}
+	return tea.NewCursor(m.tp.x+s.cursor.X, m.tp.y+s.cursor.Y)
 }
