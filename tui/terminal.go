@@ -363,6 +363,11 @@ func newTermFeed(emu *vt.SafeEmulator, dirty chan struct{}) *termFeed {
 			}
 			for {
 				f.mu.Lock()
+				if len(f.buf) > feedSlice && !emu.IsAltScreen() {
+					if cut := floodCut(f.buf, emu.Height()); cut > 0 {
+						f.buf = f.buf[:copy(f.buf, f.buf[cut:])]
+					}
+				}
 				n := min(len(f.buf), feedSlice)
 				batch = append(batch[:0], f.buf[:n]...)
 				f.buf = f.buf[:copy(f.buf, f.buf[n:])]
@@ -392,6 +397,34 @@ func newTermFeed(emu *vt.SafeEmulator, dirty chan struct{}) *termFeed {
 		}
 	}()
 	return f
+}
+
+// floodCut is how much of a backlog of output the emulator may skip
+// without changing what it shows: x/vt scrolls by moving every cell of the
+// screen, so a flood of lines (`seq 1 200000`) would take it minutes. When
+// the backlog starts with plain text (printable characters, tabs, CR and LF
+// only: no escape sequence, no other control) holding more than rows+2
+// lines, every line but the last rows+2 scrolls off the screen before it is
+// seen, whatever the cursor's position: they are dropped, and the cut falls
+// right after a CR LF. The dropped lines are not in the pane's scrollback.
+func floodCut(buf []byte, rows int) int {
+	plain := len(buf)
+	for i, c := range buf {
+		if c < ' ' && c != '\r' && c != '\n' && c != '\t' || c == 0x7f {
+			plain = i
+			break
+		}
+	}
+	keep := rows + 2
+	for i := plain - 1; i >= 1; i-- {
+		if buf[i] == '\n' && buf[i-1] == '\r' {
+			keep--
+			if keep == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // push queues a chunk of output; it waits while feedMax bytes are queued.

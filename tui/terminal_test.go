@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -160,3 +162,42 @@ func BenchmarkKeyRepaintPaneStreaming(b *testing.B) {
 }
 
 var _ = ansi.Strip
+
+// Skipping a flood of plain lines changes nothing on screen: from any
+// cursor position and any earlier content, with wrapped lines and CRs.
+func TestFloodCutKeepsScreen(t *testing.T) {
+	for _, pre := range []string{"", "\x1b[5;10Hdébut", "prompt$ ", "\x1b[31mrouge "} {
+		var flood []byte
+		for i := 1; i <= 3000; i++ {
+			switch {
+			case i%97 == 0:
+				flood = fmt.Appendf(flood, "%s\r\n", strings.Repeat("long ", 30)) // wraps
+			case i%13 == 0:
+				flood = fmt.Appendf(flood, "écrasé\rligne %d\t·\r\n", i)
+			default:
+				flood = fmt.Appendf(flood, "%d\r\n", i)
+			}
+		}
+		flood = append(flood, "fin$ "...)
+		full := vt.NewEmulator(40, 10)
+		cut := vt.NewEmulator(40, 10)
+		for _, e := range []*vt.Emulator{full, cut} {
+			go func() { _, _ = io.Copy(io.Discard, e) }()
+			_, _ = e.Write([]byte(pre))
+		}
+		_, _ = full.Write(flood)
+		n := floodCut(flood, 10)
+		if n == 0 {
+			t.Fatal("a flood of 3000 lines was not cut")
+		}
+		_, _ = cut.Write(flood[n:])
+		if full.String() != cut.String() || full.CursorPosition() != cut.CursorPosition() {
+			t.Fatalf("after %q the screens differ:\n%s\n---\n%s", pre, full.String(), cut.String())
+		}
+	}
+	// Escape sequences stop the cut where they start.
+	esc := []byte(strings.Repeat("a\r\n", 50) + "\x1b[2J" + strings.Repeat("b\r\n", 50))
+	if n := floodCut(esc, 10); n == 0 || n > strings.Index(string(esc), "\x1b") {
+		t.Fatalf("cut %d crosses the escape sequence", n)
+	}
+}
