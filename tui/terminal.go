@@ -315,7 +315,8 @@ type termFeed struct {
 	frame   atomic.Pointer[termSnap] // the screen as last drawn by the feeder
 	mu      sync.Mutex
 	space   *sync.Cond
-	buf     []byte
+	buf     []byte // queued output from off on
+	off     int
 	wake    chan struct{}
 	done    chan struct{}
 	stopped sync.Once
@@ -362,15 +363,19 @@ func newTermFeed(emu *vt.SafeEmulator, dirty chan struct{}) *termFeed {
 				return
 			}
 			for {
+				alt, rows := emu.IsAltScreen(), emu.Height() // not under f.mu: the emulator may be busy
 				f.mu.Lock()
-				if len(f.buf) > feedSlice && !emu.IsAltScreen() {
-					if cut := floodCut(f.buf, emu.Height()); cut > 0 {
-						f.buf = f.buf[:copy(f.buf, f.buf[cut:])]
-					}
+				if len(f.buf)-f.off > feedSlice && !alt {
+					f.off += floodCut(f.buf[f.off:], rows)
 				}
-				n := min(len(f.buf), feedSlice)
-				batch = append(batch[:0], f.buf[:n]...)
-				f.buf = f.buf[:copy(f.buf, f.buf[n:])]
+				n := min(len(f.buf)-f.off, feedSlice)
+				batch = append(batch[:0], f.buf[f.off:f.off+n]...)
+				f.off += n
+				if f.off == len(f.buf) || f.off > feedMax/2 {
+					// Compact now and then, not for every slice.
+					f.buf = f.buf[:copy(f.buf, f.buf[f.off:])]
+					f.off = 0
+				}
 				f.space.Broadcast()
 				f.mu.Unlock()
 				if n == 0 {
@@ -430,7 +435,7 @@ func floodCut(buf []byte, rows int) int {
 // push queues a chunk of output; it waits while feedMax bytes are queued.
 func (f *termFeed) push(p []byte) {
 	f.mu.Lock()
-	for len(f.buf) >= feedMax {
+	for len(f.buf)-f.off >= feedMax {
 		select {
 		case <-f.done:
 			f.mu.Unlock()
