@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -201,11 +202,20 @@ func TestE2ETerminalPane(t *testing.T) {
 			s.send("C-g")
 			s.send("q")
 			waitFile(t, filepath.Join(state, "klab", "progress.json"), `"unlocked": [`)
+			pgrep, err := exec.LookPath("pgrep")
+			if err != nil {
+				t.Fatalf("pgrep (procps) is needed to see that no shell is left: %v", err)
+			}
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				out, _ := exec.Command("pgrep", "-f", "--", "--rcfile "+state).CombinedOutput()
-				if strings.TrimSpace(string(out)) == "" {
+				// pgrep exits 1 when nothing matches, 0 with the pids.
+				out, err := exec.Command(pgrep, "-f", "--", "--rcfile "+state).Output()
+				var ee *exec.ExitError
+				if errors.As(err, &ee) && ee.ExitCode() == 1 {
 					break
+				}
+				if err != nil && !errors.As(err, &ee) {
+					t.Fatalf("pgrep: %v", err)
 				}
 				if time.Now().After(deadline) {
 					t.Fatalf("the lab shell outlived klab: pids %s", out)
