@@ -59,9 +59,10 @@ type Lab struct {
 	bash string
 
 	mu     sync.Mutex
-	procs  map[int]*proc // by process group id
-	bgs    []*bgJob      // background scripts, in start order (background.go)
-	paths  []pathMap     // scenario paths of installed assets (assets.go)
+	procs  map[int]*proc          // by process group id
+	terms  map[*Terminal]struct{} // interactive shells (terminal.go), ended by Close only
+	bgs    []*bgJob               // background scripts, in start order (background.go)
+	paths  []pathMap              // scenario paths of installed assets (assets.go)
 	closed bool
 	wg     sync.WaitGroup
 	cols   uint16
@@ -129,6 +130,7 @@ func prepareLab(c *Cluster, lessonID string, o LabOptions) (*Lab, error) {
 		ShimDir:    filepath.Join(dir, "bin"),
 		Cluster:    c,
 		procs:      map[int]*proc{},
+		terms:      map[*Terminal]struct{}{},
 		cols:       80,
 		rows:       24,
 	}

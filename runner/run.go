@@ -299,7 +299,14 @@ func (l *Lab) Interrupt(ctx context.Context) error {
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	l.closed = true
+	terms := make([]*Terminal, 0, len(l.terms))
+	for t := range l.terms {
+		terms = append(terms, t)
+	}
 	l.mu.Unlock()
+	for _, t := range terms {
+		_ = t.Close()
+	}
 	l.killAll()
 	return nil
 }

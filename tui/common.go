@@ -2,14 +2,15 @@ package tui
 
 import (
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
-	"github.com/muesli/termenv"
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
@@ -31,8 +32,10 @@ type Config struct {
 	Restart bool
 	// Dark selects the dark glamour/lipgloss palette.
 	Dark bool
-	// Profile is the colour profile (termenv.Ascii under NO_COLOR or non-TTY).
-	Profile termenv.Profile
+	// Profile is the colour profile the program draws with (colorprofile.Ascii
+	// under NO_COLOR, NoTTY for a non-terminal); views are drawn in full colour
+	// and Bubble Tea downsamples them to it.
+	Profile colorprofile.Profile
 	// ASCII draws symbols without UTF-8 (✓ becomes v).
 	ASCII bool
 	// Clipboard receives OSC 52 sequences for `y` (the terminal); nil disables copy.
@@ -50,14 +53,13 @@ type Config struct {
 // DetectTerminal fills Profile, Dark and ASCII from the environment and out:
 // NO_COLOR or a non-TTY gives plain output, a non-UTF-8 locale ASCII symbols.
 func (c *Config) DetectTerminal(out *os.File) {
-	o := termenv.NewOutput(out)
-	c.Profile = o.EnvColorProfile()
+	c.Profile = colorprofile.Detect(out, os.Environ())
 	if !term.IsTerminal(out.Fd()) {
-		c.Profile = termenv.Ascii
+		c.Profile = colorprofile.NoTTY
 	}
 	c.Dark = true
-	if c.Profile != termenv.Ascii {
-		c.Dark = o.HasDarkBackground()
+	if c.Profile > colorprofile.Ascii && term.IsTerminal(os.Stdin.Fd()) {
+		c.Dark = lipgloss.HasDarkBackground(os.Stdin, out)
 	}
 	c.ASCII = !utf8Locale()
 }
@@ -91,13 +93,14 @@ type styles struct {
 	BarFull, BarEmpty lipgloss.Style
 }
 
-func newStyles(r *lipgloss.Renderer, dark, ascii bool) styles {
-	pick := func(d, l string) lipgloss.Color {
+func newStyles(dark, ascii bool) styles {
+	pick := func(d, l string) color.Color {
 		if dark {
 			return lipgloss.Color(d)
 		}
 		return lipgloss.Color(l)
 	}
+	r := lipgloss.NewStyle
 	accent := pick("75", "25")
 	subtle := pick("244", "242")
 	green := pick("42", "28")
@@ -109,27 +112,27 @@ func newStyles(r *lipgloss.Renderer, dark, ascii bool) styles {
 		thick.Left, thick.Right, thick.Top, thick.Bottom = "#", "#", "#", "#"
 	}
 	s := styles{
-		Title:         r.NewStyle().Bold(true).Foreground(accent),
-		Subtle:        r.NewStyle().Foreground(subtle),
-		Accent:        r.NewStyle().Foreground(accent),
-		Pass:          r.NewStyle().Foreground(green).Bold(true),
-		Fail:          r.NewStyle().Foreground(red).Bold(true),
-		Pending:       r.NewStyle().Foreground(yellow),
-		Warn:          r.NewStyle().Foreground(yellow),
-		Banner:        r.NewStyle().Foreground(pick("231", "231")).Background(red).Bold(true).Padding(0, 1),
-		Toast:         r.NewStyle().Foreground(green).Bold(true),
-		Prompt:        r.NewStyle().Foreground(yellow).Bold(true),
-		Block:         r.NewStyle().Border(rounded).BorderForeground(subtle).Padding(0, 1),
-		BlockSel:      r.NewStyle().Border(thick).BorderForeground(accent).Padding(0, 1),
-		BlockLabel:    r.NewStyle().Foreground(subtle).Bold(true),
-		BlockLabelSel: r.NewStyle().Foreground(accent).Bold(true),
-		Code:          r.NewStyle().Foreground(pick("252", "235")),
-		OutTitle:      r.NewStyle().Foreground(accent).Bold(true),
-		Out:           r.NewStyle(),
-		Panel:         r.NewStyle().Border(normal, true, false, false, false).BorderForeground(subtle),
-		Selected:      r.NewStyle().Foreground(accent).Bold(true),
-		BarFull:       r.NewStyle().Foreground(accent),
-		BarEmpty:      r.NewStyle().Foreground(subtle),
+		Title:         r().Bold(true).Foreground(accent),
+		Subtle:        r().Foreground(subtle),
+		Accent:        r().Foreground(accent),
+		Pass:          r().Foreground(green).Bold(true),
+		Fail:          r().Foreground(red).Bold(true),
+		Pending:       r().Foreground(yellow),
+		Warn:          r().Foreground(yellow),
+		Banner:        r().Foreground(pick("231", "231")).Background(red).Bold(true).Padding(0, 1),
+		Toast:         r().Foreground(green).Bold(true),
+		Prompt:        r().Foreground(yellow).Bold(true),
+		Block:         r().Border(rounded).BorderForeground(subtle).Padding(0, 1),
+		BlockSel:      r().Border(thick).BorderForeground(accent).Padding(0, 1),
+		BlockLabel:    r().Foreground(subtle).Bold(true),
+		BlockLabelSel: r().Foreground(accent).Bold(true),
+		Code:          r().Foreground(pick("252", "235")),
+		OutTitle:      r().Foreground(accent).Bold(true),
+		Out:           r(),
+		Panel:         r().Border(normal, true, false, false, false).BorderForeground(subtle),
+		Selected:      r().Foreground(accent).Bold(true),
+		BarFull:       r().Foreground(accent),
+		BarEmpty:      r().Foreground(subtle),
 	}
 	return s
 }
@@ -139,14 +142,13 @@ type common struct {
 	cfg     Config
 	width   int
 	height  int
-	lipr    *lipgloss.Renderer
 	st      styles
 	sym     symbols
 	render  *renderCache
 	store   *saver
 	now     func() time.Time
 	logf    func(string, ...any)
-	profile termenv.Profile
+	profile colorprofile.Profile
 }
 
 func newCommon(cfg Config) *common {
@@ -162,15 +164,11 @@ func newCommon(cfg Config) *common {
 	if cfg.PingEvery == 0 {
 		cfg.PingEvery = 5 * time.Second
 	}
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(cfg.Profile)
-	r.SetHasDarkBackground(cfg.Dark)
 	return &common{
 		cfg:     cfg,
-		lipr:    r,
-		st:      newStyles(r, cfg.Dark, cfg.ASCII),
+		st:      newStyles(cfg.Dark, cfg.ASCII),
 		sym:     newSymbols(cfg.ASCII),
-		render:  newRenderCache(cfg.Dark, cfg.Profile),
+		render:  newRenderCache(cfg.Dark),
 		store:   &saver{store: cfg.Store},
 		now:     cfg.Now,
 		logf:    cfg.Logf,

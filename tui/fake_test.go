@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -209,7 +209,7 @@ func testConfig(f *fakeBackend, dir string) Config {
 		NewBackend: func(*lessons.Lesson) Backend { return f },
 		Store:      Store{Path: dir + "/progress.json"},
 		Dark:       true,
-		Profile:    termenv.Ascii,
+		Profile:    colorprofile.Ascii,
 		Now:        func() time.Time { return t0 },
 		RetryDelay: 20 * time.Millisecond,
 	}

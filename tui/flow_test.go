@@ -2,16 +2,18 @@ package tui
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -21,48 +23,58 @@ const (
 	termH = 30
 )
 
-// flow drives a program and keeps everything it printed: Bubble Tea only
-// repaints lines that changed, so a line is printed once when it appears.
+// flow drives a program and shows what it prints on an emulated terminal
+// of the same size: Bubble Tea v2 repaints only the cells that changed, so
+// the screen, not the byte stream, is what the learner sees.
 type flow struct {
 	*teatest.TestModel
-	hist []byte
-	mark int // history length at the last key press
+	term *vt.SafeEmulator
+	buf  []byte
+	tee  io.Writer // also gets the raw output, when set
 }
 
 func startFlow(t *testing.T, cfg Config) *flow {
 	t.Helper()
-	return &flow{TestModel: teatest.NewTestModel(t, New(cfg), teatest.WithInitialTermSize(termW, termH))}
+	return startFlowSized(t, cfg, termW, termH)
 }
 
-// waitFor waits until the output printed since the last key press contains
-// every one of subs.
+func startFlowSized(t *testing.T, cfg Config, w, h int) *flow {
+	t.Helper()
+	term := vt.NewSafeEmulator(w, h)
+	go func() { _, _ = io.Copy(io.Discard, term) }() // answers to the program's queries
+	t.Cleanup(func() { _ = term.Close() })
+	tm := teatest.NewTestModel(t, New(cfg), teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithColorProfile(cfg.Profile)))
+	return &flow{TestModel: tm, term: term, buf: make([]byte, 64<<10)}
+}
+
+// screen feeds what the program printed since the last call to the
+// emulator and returns the screen as text.
+func (f *flow) screen() string {
+	for {
+		n, _ := f.Output().Read(f.buf)
+		if n == 0 {
+			break
+		}
+		if f.tee != nil {
+			_, _ = f.tee.Write(f.buf[:n])
+		}
+		// The program's output is not a terminal, so Bubble Tea counts on the
+		// tty's ONLCR to turn \n into \r\n: do what that tty would.
+		_, _ = f.term.Write(bytes.ReplaceAll(f.buf[:n], []byte("\n"), []byte("\r\n")))
+	}
+	return f.term.String()
+}
+
+// waitFor waits until the screen shows every one of subs.
 func waitFor(t *testing.T, f *flow, subs ...string) {
 	t.Helper()
-	f.wait(t, f.mark, subs)
-}
-
-// waitSeen waits until the whole output so far contains every one of subs.
-func waitSeen(t *testing.T, f *flow, subs ...string) {
-	t.Helper()
-	f.wait(t, 0, subs)
-}
-
-func (f *flow) wait(t *testing.T, from int, subs []string) {
-	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	buf := make([]byte, 64<<10)
 	for {
-		for {
-			n, _ := f.Output().Read(buf)
-			if n == 0 {
-				break
-			}
-			f.hist = append(f.hist, buf[:n]...)
-		}
-		plain := ansi.Strip(string(f.hist[from:]))
+		scr := f.screen()
 		missing := ""
 		for _, s := range subs {
-			if !strings.Contains(plain, s) {
+			if !strings.Contains(scr, s) {
 				missing = s
 				break
 			}
@@ -71,14 +83,20 @@ func (f *flow) wait(t *testing.T, from int, subs []string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%q not shown after 5s; screen so far:\n%s", missing, plain)
+			t.Fatalf("%q not shown after 5s; screen:\n%s", missing, scr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
+// waitSeen is waitFor, for what is shown before the last key press took
+// effect (kept for the tests' readability: the screen is the same).
+func waitSeen(t *testing.T, f *flow, subs ...string) {
+	t.Helper()
+	waitFor(t, f, subs...)
+}
+
 func press(f *flow, keys ...string) {
-	f.mark = len(f.hist)
 	for _, k := range keys {
 		f.Send(keyMsg(k))
 	}
@@ -131,7 +149,7 @@ func TestFlowHints(t *testing.T) {
 	press(tm, "h")
 	waitFor(t, tm, "Tous les indices sont affichés")
 	m := finish(t, tm)
-	if got := m.lesson.lp.Hints[1]; got != 2 {
+	if got := m.lesson.prog.lp.Hints[1]; got != 2 {
 		t.Fatalf("hints used %d, want 2", got)
 	}
 }
@@ -149,8 +167,8 @@ func TestFlowReset(t *testing.T) {
 	press(tm, "o")
 	waitFor(t, tm, "Étape réinitialisée.", "✗ Le Job pi existe")
 	m := finish(t, tm)
-	if f.resets != 1 || m.lesson.nav.Unlocked[0] {
-		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.nav.Unlocked)
+	if f.resets != 1 || m.lesson.prog.lp.IsUnlocked(1) {
+		t.Fatalf("resets=%d unlocked=%v", f.resets, m.lesson.prog.lp.Unlocked)
 	}
 }
 
@@ -170,7 +188,7 @@ func TestFlowResume(t *testing.T) {
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 
 	data, err := os.ReadFile(filepath.Join(dir, "progress.json"))
-	if err != nil || !bytes.Contains(data, []byte(`"current": 2`)) {
+	if err != nil || !bytes.Contains(data, []byte(`"step": 2`)) {
 		t.Fatalf("progress.json: %s %v", data, err)
 	}
 

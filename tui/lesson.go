@@ -5,13 +5,15 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	osc52 "github.com/aymanbagabas/go-osc52/v2"
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/klabdev/klab/assets"
 	"github.com/klabdev/klab/lessons"
+	"github.com/klabdev/klab/verify"
 )
 
 // promptKind is a pending yes/no question.
@@ -54,54 +56,21 @@ type lessonModel struct {
 	ctx  context.Context
 
 	nav  nav
-	prog *Progress
-	lp   *LessonProgress
 	warn string
 
-	elapsedBase  time.Duration
-	sessionStart time.Time
-
-	// cluster
-	connGen    int
-	connected  bool
-	connecting bool
-	connErr    error
-	cluster    ClusterInfo
-
-	// current page
-	vp         viewport.Model
-	sel        int // selected block (index into page.Blocks), -1 none
-	blockLines []int
-	content    string
-	showHelp   bool
-	showDiff   bool
-
-	// objectives of the current step
-	results     []ObjectiveResult
-	watchGen    int
-	watchCancel context.CancelFunc
-	entered     map[*lessons.Page]bool // scripts run this session
-
-	// output
-	runSeq   int
-	run      *runState
-	outOpen  bool
-	outDirty bool // output arrived since the pane was last drawn
-	outTail  bool // the pane follows the end of the output
-	outVP    viewport.Model
+	conn  connPart
+	prog  progressPart
+	text  textPart
+	obj   objectivesPart
+	out   outputPart
+	pages pagePart
+	tp    termPart  // the terminal pane (terminal.go)
+	prep  prepState // the environment being prepared (background scripts), prepare.go
 
 	// untrusted: the lesson's scripts may not run yet; trust is the trust
 	// screen when open.
 	untrusted bool
 	trust     *trustScreen
-
-	// pageCtx bounds the scripts the step on screen started (see pagectx.go).
-	pageCtx     context.Context
-	pageCancel  context.CancelFunc
-	pageScripts *lessons.Page
-
-	// the environment being prepared (background scripts), prepare.go
-	prep prepState
 
 	prompt   promptKind
 	toast    string
@@ -111,13 +80,15 @@ type lessonModel struct {
 }
 
 func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Progress, warn string) *lessonModel {
-	m := &lessonModel{c: c, l: l, ctx: ctx, prog: prog, warn: warn, sel: -1, entered: map[*lessons.Page]bool{}}
+	m := &lessonModel{c: c, l: l, ctx: ctx, warn: warn}
+	m.prog.all = prog
+	m.text.sel = -1
+	m.pages.entered = map[*lessons.Page]bool{}
 	m.msg = c.catalog(l.Lang)
 	m.keys = newKeyMap(m.msg.T)
 	m.help = help.New()
-	r := c.lipr
-	m.help.Styles.ShortKey = r.NewStyle().Bold(true)
-	m.help.Styles.FullKey = r.NewStyle().Bold(true)
+	m.help.Styles.ShortKey = lipgloss.NewStyle().Bold(true)
+	m.help.Styles.FullKey = lipgloss.NewStyle().Bold(true)
 	m.help.Styles.ShortDesc = c.st.Subtle
 	m.help.Styles.FullDesc = c.st.Subtle
 	m.help.Styles.ShortSeparator = c.st.Subtle
@@ -129,38 +100,17 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 	if c.cfg.Restart {
 		delete(prog.Lessons, l.ID)
 	}
-	m.lp = prog.lesson(l.ID)
-	for k, v := range m.lp.Hints { // a hand-edited file must not crash us
+	m.prog.lp = prog.lesson(l.ID)
+	for k, v := range m.prog.lp.Hints { // a hand-edited file must not crash us
 		if v < 0 {
-			m.lp.Hints[k] = 0
+			m.prog.lp.Hints[k] = 0
 		}
 	}
-	m.elapsedBase = max(time.Duration(m.lp.Elapsed), 0)
-	m.sessionStart = c.now()
-	m.nav = newNav(len(l.Steps))
-	for _, s := range m.lp.Unlocked {
-		if s >= 1 && s <= len(l.Steps) {
-			m.nav.Unlocked[s-1] = true
-		}
-	}
-	// Resume where the learner stopped, but never past a locked step.
-	cur := m.lp.Current
-	for i := 1; i < cur && i <= len(l.Steps); i++ {
-		if !m.nav.Unlocked[i-1] {
-			cur = i
-			break
-		}
-	}
-	switch {
-	case cur <= 0:
-		m.nav.State = stateIntro
-	case cur > len(l.Steps):
-		m.nav.State = stateFinish
-	default:
-		m.nav.State, m.nav.Step = stateStep, cur-1
-	}
-	m.vp = viewport.New(0, 0)
-	m.outVP = viewport.New(0, 0)
+	m.prog.base = max(time.Duration(m.prog.lp.Elapsed), 0)
+	m.prog.since = c.now()
+	m.nav = resume(m.prog.lp, len(l.Steps))
+	m.text.vp = viewport.New()
+	m.out.vp = viewport.New()
 	m.resize()
 	if tr, ok := m.be.(Truster); ok && !tr.Trusted() {
 		m.untrusted = true
@@ -172,16 +122,16 @@ func newLessonModel(ctx context.Context, c *common, l *lessons.Lesson, prog *Pro
 func (m *lessonModel) t(key string, args ...any) string { return m.msg.T(key, args...) }
 
 func (m *lessonModel) init() tea.Cmd {
-	m.connecting = true
+	m.conn.dialing = true
 	return tea.Batch(m.connectCmd(), m.onEnterPage())
 }
 
 // step is the current step, nil outside steps.
 func (m *lessonModel) step() *lessons.Step {
-	if m.nav.State != stateStep || m.nav.Step >= len(m.l.Steps) {
+	if m.nav.State != stateStep || m.nav.Step < 1 || m.nav.Step > len(m.l.Steps) {
 		return nil
 	}
-	return m.l.Steps[m.nav.Step]
+	return m.l.Steps[m.nav.Step-1]
 }
 
 // page is the page on screen.
@@ -201,8 +151,8 @@ func (m *lessonModel) page() *lessons.Page {
 // ---- commands ----
 
 func (m *lessonModel) connectCmd() tea.Cmd {
-	m.connGen++
-	gen, be, ctx := m.connGen, m.be, m.ctx
+	m.conn.gen++
+	gen, be, ctx := m.conn.gen, m.be, m.ctx
 	if be == nil {
 		return nil
 	}
@@ -215,21 +165,21 @@ func (m *lessonModel) connectCmd() tea.Cmd {
 // enterCmd runs the scripts of the intro (once a session) and of step s
 // (when it is not done yet), in that order.
 func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
-	if !m.connected || m.be == nil || m.untrusted {
+	if !m.conn.up || m.be == nil || m.untrusted {
 		return nil
 	}
 	var pages []*lessons.Page
-	if in := m.l.Intro; in != nil && !m.entered[in] && (in.Background != nil || in.Foreground != nil) {
+	if in := m.l.Intro; in != nil && !m.pages.entered[in] && (in.Background != nil || in.Foreground != nil) {
 		pages = append(pages, in)
 	}
-	if s != nil && !m.entered[&s.Page] && !m.nav.Unlocked[s.Index-1] && (s.Background != nil || s.Foreground != nil) {
+	if s != nil && !m.pages.entered[&s.Page] && !m.prog.lp.IsUnlocked(s.Index) && (s.Background != nil || s.Foreground != nil) {
 		pages = append(pages, &s.Page)
 	}
 	if len(pages) == 0 {
 		return nil
 	}
 	for _, p := range pages {
-		m.entered[p] = true
+		m.pages.entered[p] = true
 	}
 	be, ctx, pctx := m.be, m.ctx, m.stepScriptsCtx(s, pages)
 	idx := 0
@@ -260,18 +210,14 @@ func (m *lessonModel) enterCmd(s *lessons.Step) tea.Cmd {
 }
 
 func (m *lessonModel) watchCmd() tea.Cmd {
-	if m.watchCancel != nil {
-		m.watchCancel()
-		m.watchCancel = nil
-	}
-	m.watchGen++
+	m.obj.stop()
 	s := m.step()
-	if s == nil || !m.connected || len(s.Objectives) == 0 {
+	if s == nil || !m.conn.up || len(s.Objectives) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
-	m.watchCancel = cancel
-	gen, be := m.watchGen, m.be
+	m.obj.cancel = cancel
+	gen, be := m.obj.gen, m.be
 	return func() tea.Msg {
 		ch := be.Watch(ctx, s)
 		res, ok := <-ch
@@ -284,7 +230,7 @@ func (m *lessonModel) watchCmd() tea.Cmd {
 
 func (m *lessonModel) checkCmd() tea.Cmd {
 	s := m.step()
-	if s == nil || !m.connected || len(s.Objectives) == 0 {
+	if s == nil || !m.conn.up || len(s.Objectives) == 0 {
 		return nil
 	}
 	be, ctx := m.be, m.ctx
@@ -292,53 +238,49 @@ func (m *lessonModel) checkCmd() tea.Cmd {
 }
 
 func (m *lessonModel) saveCmd() tea.Cmd {
-	m.lp.Elapsed = Duration(m.elapsed())
-	m.lp.Updated = m.c.now().UTC()
-	switch m.nav.State {
-	case stateIntro:
-		m.lp.Current = 0
-	case stateStep:
-		m.lp.Current = m.nav.Step + 1
-	case stateFinish:
-		m.lp.Current = len(m.l.Steps) + 1
-		m.lp.Finished = true
-	}
-	seq, snap := m.c.store.snapshot(m.prog)
+	m.prog.lp.Elapsed = Duration(m.elapsed())
+	m.prog.lp.Updated = m.c.now().UTC()
+	m.nav.save(m.prog.lp)
+	seq, snap := m.c.store.snapshot(m.prog.all)
 	sv := m.c.store
 	return func() tea.Msg { return savedMsg{err: sv.save(seq, snap)} }
 }
 
 func (m *lessonModel) elapsed() time.Duration {
-	return m.elapsedBase + m.c.now().Sub(m.sessionStart)
+	return m.prog.elapsed(m.c.now())
 }
 
 func (m *lessonModel) runCmd(b *lessons.Block) tea.Cmd {
 	if b.Kind == lessons.BlockCopy {
 		return m.copyCmd(b)
 	}
-	if !m.connected {
+	if !m.conn.up {
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
 	if m.preparing() {
 		m.prep.pending = b // run when the environment is ready, as typed ahead on Killercoda
 		return m.setToast(m.t("tui.prep.wait"), false)
 	}
-	if m.run != nil && !m.run.done {
+	if m.tp.term != nil && m.layout() != paneNone {
+		m.typeInTerm(b.Code, b.Interrupt)
+		return m.setToast(m.t("tui.term.typed", b.Index), true)
+	}
+	if m.out.busy() {
 		if !b.Interrupt {
 			return m.setToast(m.t("tui.run.busy"), false)
 		}
-		m.run.cancel()
+		m.out.run.cancel()
 	}
 	return m.startRun(b)
 }
 
 // startRun runs b in the output pane, streaming its output.
 func (m *lessonModel) startRun(b *lessons.Block) tea.Cmd {
-	m.runSeq++
+	m.out.seq++
 	ctx, cancel := context.WithCancel(m.ctx)
-	rs := &runState{id: m.runSeq, block: b, cancel: cancel}
-	m.run = rs
-	m.outOpen, m.outTail = true, true
+	rs := &runState{id: m.out.seq, block: b, cancel: cancel}
+	m.out.run = rs
+	m.out.open, m.out.tail = true, true
 	m.refreshOutput()
 	be, id, done := m.be, rs.id, m.ctx.Done()
 	// The run streams its output through ch; each message re-issues the
@@ -377,11 +319,11 @@ func (m *lessonModel) copyCmd(b *lessons.Block) tea.Cmd {
 
 func (m *lessonModel) resetCmd() tea.Cmd {
 	s := m.step()
-	if s == nil || !m.connected {
+	if s == nil || !m.conn.up {
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	}
-	if m.run != nil && !m.run.done {
-		m.run.cancel()
+	if m.out.busy() {
+		m.out.run.cancel()
 	}
 	be, ctx := m.be, m.ctx
 	toast := m.setToast(m.t("tui.reset.running"), true)
@@ -390,10 +332,10 @@ func (m *lessonModel) resetCmd() tea.Cmd {
 
 // pingLater schedules the next reachability check of a connected cluster.
 func (m *lessonModel) pingLater() tea.Cmd {
-	if _, ok := m.be.(Pinger); !ok || !m.connected {
+	if _, ok := m.be.(Pinger); !ok || !m.conn.up {
 		return nil
 	}
-	return tick(m.c.cfg.PingEvery, pingTick{gen: m.connGen})
+	return tick(m.c.cfg.PingEvery, pingTick{gen: m.conn.gen})
 }
 
 func (m *lessonModel) setToast(s string, ok bool) tea.Cmd {
@@ -408,54 +350,60 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := m.updatePrep(msg); ok {
 		return cmd
 	}
+	if cmd, ok := m.updateTerm(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize()
 		return nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		if m.trust != nil {
 			return m.trustUpdate(msg)
+		}
+		if m.tp.focused && m.layout() != paneNone && m.prompt == promptNone {
+			return m.termKey(msg)
 		}
 		return m.key(msg)
 	case trustedMsg:
 		return m.onTrusted(msg)
 	case connectedMsg:
-		if msg.gen != m.connGen {
+		if msg.gen != m.conn.gen {
 			return nil
 		}
-		m.connecting = false
+		m.conn.dialing = false
 		if msg.err != nil {
-			m.connected, m.connErr = false, msg.err
+			m.conn.up, m.conn.err = false, msg.err
 			m.c.logf("connect: %v", msg.err)
 			return tick(m.c.cfg.RetryDelay, retryMsg{gen: msg.gen})
 		}
-		m.connected, m.connErr, m.cluster = true, nil, msg.info
+		m.conn.up, m.conn.err, m.conn.cluster = true, nil, msg.info
 		var toast tea.Cmd
 		if msg.info.Started {
 			toast = m.setToast(m.t("tui.cluster.sandbox_started"), true)
 		}
-		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd(), m.pingLater())
+		return tea.Batch(toast, m.enterCmd(m.step()), m.watchCmd(), m.pingLater(), m.startTerm())
 	case pingTick:
-		if msg.gen != m.connGen {
+		if msg.gen != m.conn.gen {
 			return nil
 		}
 		p := m.be.(Pinger)
 		ctx, gen := m.ctx, msg.gen
 		return func() tea.Msg { return pingMsg{gen: gen, err: p.Ping(ctx)} }
 	case pingMsg:
-		if msg.gen != m.connGen {
+		if msg.gen != m.conn.gen {
 			return nil
 		}
-		if (msg.err == nil) != (m.connErr == nil) {
+		if (msg.err == nil) != (m.conn.err == nil) {
 			m.c.logf("cluster ping: %v", msg.err)
 		}
-		m.connErr = msg.err
+		m.conn.err = msg.err
 		return m.pingLater()
 	case retryMsg:
-		if msg.gen != m.connGen || m.connected {
+		if msg.gen != m.conn.gen || m.conn.up {
 			return nil
 		}
-		m.connecting = true
+		m.conn.dialing = true
 		return m.connectCmd()
 	case enteredMsg:
 		if msg.err != nil {
@@ -465,37 +413,37 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 		m.prep.fg = append(m.prep.fg, msg.fg...)
 		return tea.Batch(m.prepPollCmd(), m.nextForeground())
 	case outputMsg:
-		if m.run != nil && m.run.id == msg.id {
-			m.run.out = append(m.run.out, msg.data...)
-			if n := len(m.run.out); n > maxOutput {
-				m.run.out = append(m.run.out[:0], m.run.out[n-maxOutput:]...)
+		if m.out.run != nil && m.out.run.id == msg.id {
+			m.out.run.out = append(m.out.run.out, msg.data...)
+			if n := len(m.out.run.out); n > maxOutput {
+				m.out.run.out = append(m.out.run.out[:0], m.out.run.out[n-maxOutput:]...)
 			}
 			// Redraw the pane at most every outputFlush, not on every chunk.
-			if !m.outDirty {
-				m.outDirty = true
+			if !m.out.dirty {
+				m.out.dirty = true
 				return tea.Batch(waitOutput(msg.ch), tick(outputFlush, outputFlushMsg{}))
 			}
 		}
 		return waitOutput(msg.ch)
 	case outputFlushMsg:
-		if m.outDirty {
-			m.outDirty = false
+		if m.out.dirty {
+			m.out.dirty = false
 			m.refreshOutput()
 		}
 		return nil
 	case runDoneMsg:
-		if m.run == nil || m.run.id != msg.id {
+		if m.out.run == nil || m.out.run.id != msg.id {
 			return nil
 		}
-		m.run.done, m.run.res, m.run.err = true, msg.res, msg.err
-		m.outDirty = false
+		m.out.run.done, m.out.run.res, m.out.run.err = true, msg.res, msg.err
+		m.out.dirty = false
 		if msg.err != nil {
-			m.c.logf("run block %d: %v", m.run.block.Index, msg.err)
+			m.c.logf("run block %d: %v", m.out.run.block.Index, msg.err)
 		}
 		m.refreshOutput()
 		return tea.Batch(m.checkCmd(), m.nextForeground())
 	case resultsMsg:
-		if msg.gen != m.watchGen {
+		if msg.gen != m.obj.gen {
 			return nil
 		}
 		cmd := m.applyResults(msg.step, msg.res)
@@ -508,12 +456,11 @@ func (m *lessonModel) update(msg tea.Msg) tea.Cmd {
 			return m.setToast(m.t("tui.reset.failed", msg.err), false)
 		}
 		if s := m.step(); s != nil && s.Index == msg.step {
-			m.results, m.run = nil, nil
+			m.obj.results, m.out.run = nil, nil
 			if len(s.Objectives) > 0 {
-				m.nav.Unlocked[s.Index-1] = false
-				m.lp.SetUnlocked(s.Index, false)
+				m.prog.lp.SetUnlocked(s.Index, false)
 			}
-			delete(m.entered, &s.Page)
+			delete(m.pages.entered, &s.Page)
 			return tea.Batch(m.setToast(m.t("tui.reset.done"), true), m.saveCmd(), m.enterCmd(s), m.watchCmd())
 		}
 		return nil
@@ -548,12 +495,11 @@ func (m *lessonModel) applyResults(step int, res []ObjectiveResult) tea.Cmd {
 	if s == nil || s.Index != step {
 		return nil
 	}
-	m.results = res
-	if m.nav.Unlocked[step-1] || !unlocks(len(s.Objectives), res) {
+	m.obj.results = res
+	if m.prog.lp.IsUnlocked(step) || !verify.AllPass(s.Objectives, res) {
 		return nil
 	}
-	m.nav.Unlocked[step-1] = true
-	m.lp.SetUnlocked(step, true)
+	m.prog.lp.SetUnlocked(step, true)
 	return tea.Batch(m.setToast(m.t("tui.step.unlocked"), true), m.saveCmd())
 }
 
@@ -583,9 +529,9 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 	}
 	switch a {
 	case actInterrupt:
-		if m.run != nil && !m.run.done && !m.run.interrupted {
-			m.run.interrupted = true
-			m.run.cancel()
+		if m.out.busy() && !m.out.run.interrupted {
+			m.out.run.interrupted = true
+			m.out.run.cancel()
 			return m.setToast(m.t("tui.run.interrupted"), false)
 		}
 		return m.quit()
@@ -595,41 +541,41 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		}
 		return m.quit()
 	case actHelp:
-		m.showHelp = !m.showHelp
+		m.text.showHelp = !m.text.showHelp
 		return nil
 	}
 	if m.nav.List {
 		before := m.nav
-		m.nav = m.nav.apply(a)
+		m.nav = m.nav.apply(a, m.prog.lp.IsUnlocked)
 		return m.afterNav(before)
 	}
 	switch a {
 	case actUp:
-		m.vp.ScrollUp(1)
+		m.text.vp.ScrollUp(1)
 	case actDown:
-		m.vp.ScrollDown(1)
+		m.text.vp.ScrollDown(1)
 	case actPageUp:
-		m.vp.PageUp()
+		m.text.vp.PageUp()
 	case actPageDown:
-		m.vp.PageDown()
+		m.text.vp.PageDown()
 	case actOutUp:
-		m.outVP.ScrollUp(3)
-		m.outTail = m.outVP.AtBottom()
+		m.out.vp.ScrollUp(3)
+		m.out.tail = m.out.vp.AtBottom()
 	case actOutDown:
-		m.outVP.ScrollDown(3)
-		m.outTail = m.outVP.AtBottom()
+		m.out.vp.ScrollDown(3)
+		m.out.tail = m.out.vp.AtBottom()
 	case actNextBlock, actPrevBlock:
 		d := 1
 		if a == actPrevBlock {
 			d = -1
 		}
-		m.sel = moveSel(m.sel, len(m.visibleBlocks()), d)
+		m.text.sel = moveSel(m.text.sel, len(m.visibleBlocks()), d)
 		m.recompose()
 		m.scrollToSel()
 	case actRun:
 		if m.nav.State == stateIntro {
 			before := m.nav
-			m.nav = m.nav.apply(a)
+			m.nav = m.nav.apply(a, m.prog.lp.IsUnlocked)
 			return m.afterNav(before)
 		}
 		if b := m.selected(); b != nil {
@@ -639,7 +585,7 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		if m.page() != nil {
 			for i, b := range m.visibleBlocks() {
 				if b.Index == n {
-					m.sel = i
+					m.text.sel = i
 					m.recompose()
 					m.scrollToSel()
 					return m.runCmd(b)
@@ -656,7 +602,7 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 			if len(s.Objectives) == 0 {
 				return m.setToast(m.t("tui.check.none"), true)
 			}
-			if !m.connected {
+			if !m.conn.up {
 				return m.setToast(m.t("tui.run.not_ready"), false)
 			}
 			return tea.Batch(m.setToast(m.t("tui.check.running"), true), m.checkCmd())
@@ -667,16 +613,27 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		}
 		m.openTrust()
 	case actDiff:
-		m.showDiff = !m.showDiff
+		m.obj.showDiff = !m.obj.showDiff
 	case actOutput:
-		m.outOpen = !m.outOpen
+		m.out.open = !m.out.open
 	case actHint:
 		return m.hintKey()
 	case actReset:
 		if m.step() != nil {
 			m.prompt = promptReset
 		}
+	case actTerminal:
+		if m.layout() == paneNone {
+			if m.untrusted {
+				m.openTrust() // t kept its old meaning where there is no pane
+			}
+			return nil
+		}
+		return m.focusTerm()
 	case actShell:
+		if m.layout() != paneNone {
+			return m.focusTerm()
+		}
 		if m.be != nil {
 			if c := m.be.Shell(); c != nil {
 				return tea.ExecProcess(c, func(err error) tea.Msg { return shellMsg{err: err} })
@@ -684,13 +641,13 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 		}
 		return m.setToast(m.t("tui.run.not_ready"), false)
 	case actNext:
-		if m.nav.State == stateStep && !m.nav.canNext() {
+		if m.nav.State == stateStep && !m.nav.canNext(m.prog.lp.IsUnlocked) {
 			return m.setToast(m.t("tui.step.locked"), false)
 		}
 		fallthrough
 	case actPrev, actList:
 		before := m.nav
-		m.nav = m.nav.apply(a)
+		m.nav = m.nav.apply(a, m.prog.lp.IsUnlocked)
 		return m.afterNav(before)
 	}
 	return nil
@@ -698,8 +655,9 @@ func (m *lessonModel) key(k tea.KeyMsg) tea.Cmd {
 
 func (m *lessonModel) quit() tea.Cmd {
 	m.quitting = true
-	if m.run != nil && !m.run.done {
-		m.run.cancel()
+	m.closeTerm()
+	if m.out.busy() {
+		m.out.run.cancel()
 	}
 	save := m.saveCmd()
 	return tea.Sequence(save, tea.Quit)
@@ -716,22 +674,21 @@ func (m *lessonModel) afterNav(before nav) tea.Cmd {
 // onEnterPage prepares the page on screen and starts what it needs.
 func (m *lessonModel) onEnterPage() tea.Cmd {
 	m.leavePage()
-	m.results = nil
-	m.showDiff = false
-	if m.run != nil && m.run.done {
-		m.run = nil // the last command belonged to the page we left
+	m.obj.results = nil
+	m.obj.showDiff = false
+	if m.out.run != nil && m.out.run.done {
+		m.out.run = nil // the last command belonged to the page we left
 	}
-	m.sel = -1
+	m.text.sel = -1
 	if len(m.visibleBlocks()) > 0 {
-		m.sel = 0
+		m.text.sel = 0
 	}
 	var cmds []tea.Cmd
-	if s := m.step(); s != nil && len(s.Objectives) == 0 && !m.nav.Unlocked[s.Index-1] {
-		m.nav.Unlocked[s.Index-1] = true
-		m.lp.SetUnlocked(s.Index, true)
+	if s := m.step(); s != nil && !m.prog.lp.IsUnlocked(s.Index) && verify.AllPass(s.Objectives, nil) {
+		m.prog.lp.SetUnlocked(s.Index, true)
 	}
 	m.recompose()
-	m.vp.GotoTop()
+	m.text.vp.GotoTop()
 	cmds = append(cmds, m.saveCmd(), m.enterCmd(m.step()), m.watchCmd())
 	return tea.Batch(cmds...)
 }
@@ -778,7 +735,7 @@ func (m *lessonModel) visible(b *lessons.Block) bool {
 	}
 	for i, h := range m.hints() {
 		if h.n == b.Hint {
-			return i < m.lp.Hints[s.Index]
+			return i < m.prog.lp.Hints[s.Index]
 		}
 	}
 	return false
@@ -802,10 +759,10 @@ func (m *lessonModel) visibleBlocks() []*lessons.Block {
 // selected is the selected block, or nil.
 func (m *lessonModel) selected() *lessons.Block {
 	vb := m.visibleBlocks()
-	if m.sel < 0 || m.sel >= len(vb) {
+	if m.text.sel < 0 || m.text.sel >= len(vb) {
 		return nil
 	}
-	return vb[m.sel]
+	return vb[m.text.sel]
 }
 
 func (m *lessonModel) hintKey() tea.Cmd {
@@ -814,7 +771,7 @@ func (m *lessonModel) hintKey() tea.Cmd {
 		return nil
 	}
 	hs := m.hints()
-	n := m.lp.Hints[s.Index]
+	n := m.prog.lp.Hints[s.Index]
 	if n >= len(hs) {
 		if len(hs) == 0 {
 			return m.setToast(m.t("tui.hint.none"), false)
@@ -833,8 +790,8 @@ func (m *lessonModel) revealHint() tea.Cmd {
 	if s == nil {
 		return nil
 	}
-	m.lp.Hints[s.Index]++
+	m.prog.lp.Hints[s.Index]++
 	m.recompose()
-	m.vp.GotoBottom()
+	m.text.vp.GotoBottom()
 	return m.saveCmd()
 }

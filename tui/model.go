@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -67,7 +67,6 @@ type (
 // Model is the root Bubble Tea model: the lesson picker, then one lesson.
 type Model struct {
 	c      *common
-	state  state // statePicker, or the lesson's screen
 	picker pickerModel
 	lesson *lessonModel
 	prog   *Progress
@@ -82,7 +81,7 @@ type Model struct {
 func New(cfg Config) *Model {
 	c := newCommon(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Model{c: c, ctx: ctx, cancel: cancel, state: statePicker}
+	m := &Model{c: c, ctx: ctx, cancel: cancel}
 	prog, aside, err := cfg.Store.Load()
 	if err != nil {
 		c.logf("progress: %v", err)
@@ -110,7 +109,7 @@ func WithOutput(out io.Writer) tea.ProgramOption { return tea.WithOutput(out) }
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 	m := New(cfg)
 	defer m.cancel()
-	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, opts...)
+	opts = append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithColorProfile(cfg.Profile)}, opts...)
 	_, err := tea.NewProgram(m, opts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
@@ -123,7 +122,6 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 
 func (m *Model) open(l *lessons.Lesson) {
 	m.lesson = newLessonModel(m.ctx, m.c, l, m.prog, m.warn)
-	m.state = m.lesson.nav.State
 }
 
 // Init starts connecting to the cluster when a lesson is open.
@@ -140,7 +138,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.c.width, m.c.height = ws.Width, ws.Height
 	}
 	if m.lesson == nil {
-		k, ok := msg.(tea.KeyMsg)
+		k, ok := msg.(tea.KeyPressMsg)
 		if !ok {
 			return m, nil
 		}
@@ -157,15 +155,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	cmd := m.lesson.update(msg)
-	m.state = m.lesson.nav.State
 	if m.lesson.quitting {
 		m.quit = true
 	}
 	return m, cmd
 }
 
-// View draws the current screen.
-func (m *Model) View() string {
+// View draws the current screen, on the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.screen())
+	v.AltScreen = true
+	if m.lesson != nil && !m.quit {
+		v.Cursor = m.lesson.cursor()
+	}
+	return v
+}
+
+// screen is the current screen as text.
+func (m *Model) screen() string {
 	if m.quit {
 		return ""
 	}
@@ -193,14 +200,22 @@ func (m *Model) langHint() string {
 }
 
 // State reports the current screen ("picker", "intro", "step", "finish").
-func (m *Model) State() string { return m.state.String() }
+func (m *Model) State() string { return m.state().String() }
+
+// state is the screen on view, derived from the open lesson's navigation.
+func (m *Model) state() state {
+	if m.lesson == nil {
+		return statePicker
+	}
+	return m.lesson.nav.State
+}
 
 // Step reports the current 1-based step (0 outside steps).
 func (m *Model) Step() int {
-	if m.lesson == nil || m.state != stateStep {
+	if m.state() != stateStep {
 		return 0
 	}
-	return m.lesson.nav.Step + 1
+	return m.lesson.nav.Step
 }
 
 // fmtCmd shows a block's code on one line for the output title.
@@ -242,5 +257,5 @@ func (m *Model) Screen() string {
 	q := m.quit
 	m.quit = false
 	defer func() { m.quit = q }()
-	return m.View()
+	return m.screen()
 }

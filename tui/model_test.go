@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -86,7 +86,7 @@ func newSized(t testing.TB, cfg Config, w, h int) *Model {
 	return m
 }
 
-func screen(m *Model) string { return ansi.Strip(m.View()) }
+func screen(m *Model) string { return ansi.Strip(m.Screen()) }
 
 func TestTooSmall(t *testing.T) {
 	m := newSized(t, testConfig(newFake(), t.TempDir()), 59, 30)
@@ -181,8 +181,8 @@ func TestDiffCopyListAndFinish(t *testing.T) {
 	// Solve step 1 and 3 (step 2 has no objectives); the list jumps.
 	drive(m, keyMsg("1"), d)
 	drive(m, keyMsg("n"), d)
-	if m.Step() != 2 || !m.lesson.nav.Unlocked[1] {
-		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.nav.Unlocked)
+	if m.Step() != 2 || !m.lesson.prog.lp.IsUnlocked(2) {
+		t.Fatalf("step %d unlocked %v", m.Step(), m.lesson.prog.lp.Unlocked)
 	}
 	drive(m, keyMsg("l"), d)
 	if !strings.Contains(screen(m), "Étapes") || !strings.Contains(screen(m), "▶ ✓ 2. Lire les logs") {
@@ -277,8 +277,8 @@ func TestHintBlocks(t *testing.T) {
 		t.Fatalf("revealed hint block not numbered:\n%s", screen(m))
 	}
 	drive(m, keyMsg("4"), d)
-	if len(f.runs) != 1 || !m.lesson.nav.Unlocked[0] {
-		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.nav.Unlocked)
+	if len(f.runs) != 1 || !m.lesson.prog.lp.IsUnlocked(1) {
+		t.Fatalf("hint block 4: runs=%v unlocked=%v", f.runs, m.lesson.prog.lp.Unlocked)
 	}
 }
 
@@ -314,7 +314,7 @@ func TestDetectTerminal(t *testing.T) {
 	t.Setenv("LANG", "C")
 	var cfg Config
 	cfg.DetectTerminal(f)
-	if cfg.Profile != termenv.Ascii || !cfg.ASCII || !cfg.Dark {
+	if cfg.Profile != colorprofile.NoTTY || !cfg.ASCII || !cfg.Dark {
 		t.Fatalf("non-TTY, LANG=C: profile %v ascii %v dark %v", cfg.Profile, cfg.ASCII, cfg.Dark)
 	}
 	t.Setenv("LANG", "fr_FR.UTF-8")
@@ -327,7 +327,7 @@ func TestDetectTerminal(t *testing.T) {
 // Both klab glamour styles load and render.
 func TestGlamourStyles(t *testing.T) {
 	for _, dark := range []bool{true, false} {
-		r := newRenderCache(dark, termenv.ANSI256)
+		r := newRenderCache(dark)
 		out := r.Render("# Titre\n\nDu `code` et **du gras**.\n\n- un\n- deux\n", 80)
 		if !strings.Contains(ansi.Strip(out), "Titre") || !strings.Contains(out, "\x1b[") || strings.Contains(out, "# Titre") {
 			t.Fatalf("dark=%v: %q", dark, out)
@@ -344,8 +344,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	drive(m, keyMsg("enter"), d)
 	drive(m, keyMsg("1"), d)
 	got := screen(m)
-	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.vp.Height < 20/3 {
-		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	if !strings.Contains(got, "$ kubectl apply -f job.yaml") || m.lesson.text.vp.Height() < 20/3 {
+		t.Fatalf("with output: text pane has %d lines:\n%s", m.lesson.text.vp.Height(), got)
 	}
 	drive(m, keyMsg("r"), d)
 	drive(m, keyMsg("o"), d) // confirm: the objective fails again, details come back
@@ -353,8 +353,8 @@ func TestSmallTerminalLayout(t *testing.T) {
 	if h := strings.Count(got, "\n") + 1; h != 20 {
 		t.Fatalf("%d lines, want 20:\n%s", h, got)
 	}
-	if m.lesson.vp.Height < 20/3 {
-		t.Fatalf("text pane has %d lines:\n%s", m.lesson.vp.Height, got)
+	if m.lesson.text.vp.Height() < 20/3 {
+		t.Fatalf("text pane has %d lines:\n%s", m.lesson.text.vp.Height(), got)
 	}
 	for _, want := range []string{"Étape 1/3", "✗ Le Job pi existe", "kubectl apply -f job.yaml"} {
 		if !strings.Contains(got, want) {
@@ -371,13 +371,13 @@ func TestOutputTail(t *testing.T) {
 	driveCmd(m, m.Init(), d)
 	drive(m, keyMsg("enter"), d)
 	l := m.lesson
-	l.runSeq++
-	l.run = &runState{id: l.runSeq, block: l.page().Blocks[0], cancel: func() {}}
-	l.outOpen, l.outTail = true, true
+	l.out.seq++
+	l.out.run = &runState{id: l.out.seq, block: l.page().Blocks[0], cancel: func() {}}
+	l.out.open, l.out.tail = true, true
 	start := time.Now()
 	for i := range 5000 {
 		// The returned command waits on the stream's channel: not needed here.
-		m.Update(outputMsg{id: l.runSeq, data: fmt.Appendf(nil, "ligne %05d de sortie\r\n", i)})
+		m.Update(outputMsg{id: l.out.seq, data: fmt.Appendf(nil, "ligne %05d de sortie\r\n", i)})
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("5000 chunks took %s", el)
@@ -387,7 +387,7 @@ func TestOutputTail(t *testing.T) {
 	if !strings.Contains(got, "ligne 04999 de sortie") || strings.Contains(got, "ligne 00000") {
 		t.Fatalf("tail not shown:\n%s", got)
 	}
-	if len(l.run.out) > maxOutput {
-		t.Fatalf("kept %d bytes", len(l.run.out))
+	if len(l.out.run.out) > maxOutput {
+		t.Fatalf("kept %d bytes", len(l.out.run.out))
 	}
 }

@@ -1,8 +1,8 @@
 package tui
 
 import (
-	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 // state is the screen the root model shows.
@@ -47,15 +47,16 @@ const (
 	actOutput // collapse/expand the output pane
 	actOutUp  // scroll the output pane
 	actOutDown
-	actTrust // show the trust screen
-	actYes   // confirm a prompt
-	actNo    // cancel a prompt / close an overlay
+	actTrust    // show the trust screen
+	actTerminal // focus the terminal pane
+	actYes      // confirm a prompt
+	actNo       // cancel a prompt / close an overlay
 )
 
 // keyMap holds the bindings; its help texts come from the catalog.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, NextBlock, PrevBlock, Run, RunN, Interrupt,
-	Check, Next, Prev, List, Hint, Shell, Reset, Copy, Diff, Output, OutUp, OutDown, Trust, Help, Quit key.Binding
+	Check, Next, Prev, List, Hint, Shell, Terminal, Reset, Copy, Diff, Output, OutUp, OutDown, Trust, Help, Quit key.Binding
 }
 
 func newKeyMap(t func(string, ...any) string) keyMap {
@@ -66,7 +67,7 @@ func newKeyMap(t func(string, ...any) string) keyMap {
 		Up:        b("up", "up", "k"),
 		Down:      b("down", "down", "j"),
 		PageUp:    b("pgup", "pgup", "b"),
-		PageDown:  b("pgdown", "pgdown", " ", "f"),
+		PageDown:  b("pgdown", "pgdown", "space", "f"),
 		NextBlock: b("nextblock", "tab"),
 		PrevBlock: b("prevblock", "shift+tab"),
 		Run:       b("run", "enter"),
@@ -84,7 +85,8 @@ func newKeyMap(t func(string, ...any) string) keyMap {
 		Output:    b("output", "o"),
 		OutUp:     b("outup", "["),
 		OutDown:   b("outdown", "]"),
-		Trust:     b("trust", "t"),
+		Trust:     b("trust", "a"),
+		Terminal:  b("terminal", "t"),
 		Help:      b("help", "?"),
 		Quit:      b("quit", "q"),
 	}
@@ -116,7 +118,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.NextBlock, k.PrevBlock},
-		{k.Run, k.RunN, k.Interrupt, k.Copy, k.Shell, k.Output},
+		{k.Run, k.RunN, k.Interrupt, k.Copy, k.Terminal, k.Shell, k.Output},
 		{k.Check, k.Diff, k.Hint, k.Reset, k.OutUp, k.OutDown},
 		{k.Next, k.Prev, k.List, k.Trust, k.Help, k.Quit},
 	}
@@ -149,6 +151,7 @@ func actionFor(km keyMap, msg tea.KeyMsg, prompt bool) (action, int) {
 		{km.Prev, actPrev}, {km.List, actList}, {km.Hint, actHint}, {km.Shell, actShell},
 		{km.Reset, actReset}, {km.Copy, actCopy}, {km.Help, actHelp}, {km.Diff, actDiff},
 		{km.Output, actOutput}, {km.OutUp, actOutUp}, {km.OutDown, actOutDown}, {km.Trust, actTrust},
+		{km.Terminal, actTerminal},
 	}
 	for _, p := range pairs {
 		if key.Matches(msg, p.b) {
@@ -161,49 +164,89 @@ func actionFor(km keyMap, msg tea.KeyMsg, prompt bool) (action, int) {
 	return actNone, 0
 }
 
-// nav is the pure navigation state of one lesson: where the learner is,
-// which steps are unlocked, and the step-list overlay.
+// nav is the pure navigation state of one lesson: where the learner is and
+// the step-list overlay. Which steps are unlocked is not kept here: it is
+// the learner's progress (LessonProgress.Unlocked), passed to apply as done.
 type nav struct {
-	State    state
-	Step     int // 0-based, meaningful on stateStep
-	Unlocked []bool
-	List     bool // the step list is open
-	Cursor   int  // step list cursor
+	State  state
+	Step   int // 1-based, as lessons.Step.Index; meaningful on stateStep
+	Steps  int // steps in the lesson
+	List   bool
+	Cursor int // step under the step list's cursor, 1-based
 }
 
-func newNav(steps int) nav { return nav{State: stateIntro, Unlocked: make([]bool, steps)} }
+// done reports whether a step (1-based) is unlocked.
+type done func(step int) bool
+
+func newNav(steps int) nav { return nav{State: stateIntro, Steps: steps} }
+
+// resume is where a lesson opens: the page the learner saved, but never
+// past a locked step.
+func resume(lp *LessonProgress, steps int) nav {
+	n := newNav(steps)
+	if lp.Page == pageFinish || (lp.Page == pageStep && lp.Step > steps) {
+		n.State = stateFinish
+	} else if lp.Page == pageStep && lp.Step >= 1 {
+		n.State, n.Step = stateStep, lp.Step
+	}
+	if n.State == stateIntro || steps == 0 {
+		return n
+	}
+	last := steps
+	if n.State == stateStep {
+		last = n.Step - 1
+	}
+	for i := 1; i <= last; i++ {
+		if !lp.IsUnlocked(i) {
+			return nav{State: stateStep, Step: i, Steps: steps}
+		}
+	}
+	return n
+}
+
+// save records where the learner stands in lp.
+func (n nav) save(lp *LessonProgress) {
+	switch n.State {
+	case stateStep:
+		lp.Page, lp.Step = pageStep, n.Step
+	case stateFinish:
+		lp.Page, lp.Step, lp.Finished = pageFinish, 0, true
+	default:
+		lp.Page, lp.Step = pageIntro, 0
+	}
+}
 
 // canNext reports whether `n` leaves the current screen.
-func (n nav) canNext() bool {
+func (n nav) canNext(d done) bool {
 	switch n.State {
 	case stateIntro:
-		return len(n.Unlocked) > 0
+		return n.Steps > 0
 	case stateStep:
-		return n.Unlocked[n.Step]
+		return d(n.Step)
 	}
 	return false
 }
 
 // reachable reports whether step i may be opened from the step list: the
 // first step, or any step whose previous one is unlocked.
-func (n nav) reachable(i int) bool {
-	return i == 0 || (i > 0 && i < len(n.Unlocked) && n.Unlocked[i-1])
+func (n nav) reachable(i int, d done) bool {
+	return i == 1 || (i > 1 && i <= n.Steps && d(i-1))
 }
 
 // apply returns the navigation state after a; other actions leave it as is.
-func (n nav) apply(a action) nav {
+func (n nav) apply(a action, d done) nav {
 	if n.List {
 		switch a {
 		case actUp, actPrevBlock:
-			if n.Cursor > 0 {
+			if n.Cursor > 1 {
 				n.Cursor--
 			}
 		case actDown, actNextBlock:
-			if n.Cursor < len(n.Unlocked)-1 {
+			if n.Cursor < n.Steps {
 				n.Cursor++
 			}
 		case actRun, actYes:
-			if n.reachable(n.Cursor) {
+			if n.reachable(n.Cursor, d) {
 				n.State, n.Step, n.List = stateStep, n.Cursor, false
 			}
 		case actList, actNo, actQuit:
@@ -213,60 +256,42 @@ func (n nav) apply(a action) nav {
 	}
 	switch a {
 	case actNext:
-		if !n.canNext() {
+		if !n.canNext(d) {
 			return n
 		}
 		switch {
 		case n.State == stateIntro:
-			n.State, n.Step = stateStep, 0
-		case n.Step+1 < len(n.Unlocked):
+			n.State, n.Step = stateStep, 1
+		case n.Step < n.Steps:
 			n.Step++
 		default:
 			n.State = stateFinish
 		}
 	case actRun:
-		if n.State == stateIntro && len(n.Unlocked) > 0 {
-			n.State, n.Step = stateStep, 0
+		if n.State == stateIntro && n.Steps > 0 {
+			n.State, n.Step = stateStep, 1
 		}
 	case actPrev:
 		switch {
-		case n.State == stateFinish && len(n.Unlocked) > 0:
-			n.State, n.Step = stateStep, len(n.Unlocked)-1
-		case n.State == stateStep && n.Step > 0:
+		case n.State == stateFinish && n.Steps > 0:
+			n.State, n.Step = stateStep, n.Steps
+		case n.State == stateStep && n.Step > 1:
 			n.Step--
 		case n.State == stateStep:
 			n.State = stateIntro
 		}
 	case actList:
-		if len(n.Unlocked) > 0 {
+		if n.Steps > 0 {
 			n.List, n.Cursor = true, n.Step
 			switch n.State {
 			case stateIntro:
-				n.Cursor = 0
+				n.Cursor = 1
 			case stateFinish:
-				n.Cursor = len(n.Unlocked) - 1
+				n.Cursor = n.Steps
 			}
 		}
 	}
 	return n
-}
-
-// unlocks reports whether results complete a step with want objectives: a
-// step without objectives is complete at once, otherwise every objective must
-// pass (a partial result list does not count).
-func unlocks(want int, results []ObjectiveResult) bool {
-	if want == 0 {
-		return true
-	}
-	if len(results) < want {
-		return false
-	}
-	for _, r := range results {
-		if r.Status != StatusPass {
-			return false
-		}
-	}
-	return true
 }
 
 // moveSel moves a block selection by delta, wrapping around n blocks; -1

@@ -1,36 +1,41 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/klabdev/klab/assets"
 )
 
-// keyMsg builds the tea.KeyMsg a terminal sends for a key name.
-func keyMsg(k string) tea.KeyMsg {
+// keyMsg builds the key press a terminal sends for a key name.
+func keyMsg(k string) tea.KeyPressMsg {
 	switch k {
 	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
 	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
+		return tea.KeyPressMsg{Code: tea.KeyTab}
 	case "shift+tab":
-		return tea.KeyMsg{Type: tea.KeyShiftTab}
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
 	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
+		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
+		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "pgup":
-		return tea.KeyMsg{Type: tea.KeyPgUp}
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
 	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
 	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+	if rest, ok := strings.CutPrefix(k, "ctrl+"); ok {
+		return tea.KeyPressMsg{Code: rune(rest[0]), Mod: tea.ModCtrl}
+	}
+	r := []rune(k)
+	return tea.KeyPressMsg{Code: r[0], Text: k}
 }
 
 func TestActionFor(t *testing.T) {
@@ -64,42 +69,43 @@ func TestActionFor(t *testing.T) {
 	}
 }
 
-// TestNavReplay replays key sequences through actionFor and nav.apply.
+// TestNavReplay replays key sequences through actionFor and nav.apply;
+// steps are 1-based, as in lessons and progress.json.
 func TestNavReplay(t *testing.T) {
 	km := newKeyMap(assets.Catalog("en").T)
 	tests := []struct {
 		name     string
-		unlocked []bool
+		unlocked []int
 		keys     []string
 		state    state
 		step     int
 		list     bool
 	}{
-		{"start", []bool{false, false, false}, nil, stateIntro, 0, false},
-		{"enter starts", []bool{false, false, false}, []string{"enter"}, stateStep, 0, false},
-		{"n starts", []bool{false, false, false}, []string{"n"}, stateStep, 0, false},
-		{"locked step blocks n", []bool{false, false, false}, []string{"n", "n", "n"}, stateStep, 0, false},
-		{"unlocked step allows n", []bool{true, false, false}, []string{"n", "n", "n"}, stateStep, 1, false},
-		{"all unlocked reach finish", []bool{true, true, true}, []string{"n", "n", "n", "n", "n"}, stateFinish, 0, false},
-		{"p from finish goes to last step", []bool{true, true, true}, []string{"n", "n", "n", "n", "p"}, stateStep, 2, false},
-		{"p from step 1 goes to intro", []bool{false, false, false}, []string{"n", "p"}, stateIntro, 0, false},
-		{"p on intro stays", []bool{false, false, false}, []string{"p", "p"}, stateIntro, 0, false},
-		{"list opens", []bool{true, false, false}, []string{"n", "l"}, stateStep, 0, true},
-		{"list jumps to reachable step", []bool{true, true, false}, []string{"n", "l", "down", "down", "enter"}, stateStep, 2, false},
-		{"list refuses locked step", []bool{false, false, false}, []string{"n", "l", "down", "down", "enter"}, stateStep, 0, true},
-		{"list esc closes", []bool{true, false, false}, []string{"n", "l", "down", "esc"}, stateStep, 0, false},
-		{"list cursor stops at end", []bool{true, true, true}, []string{"n", "l", "down", "down", "down", "down", "enter"}, stateStep, 2, false},
-		{"list from finish starts on the last step", []bool{true, true, true}, []string{"n", "n", "n", "n", "l", "up", "enter"}, stateStep, 1, false},
-		{"list from intro starts on step 1", []bool{true, true, true}, []string{"l", "enter"}, stateStep, 0, false},
-		{"n on finish stays", []bool{true, true, true}, []string{"n", "n", "n", "n", "n", "n"}, stateFinish, 0, false},
+		{"start", nil, nil, stateIntro, 0, false},
+		{"enter starts", nil, []string{"enter"}, stateStep, 1, false},
+		{"n starts", nil, []string{"n"}, stateStep, 1, false},
+		{"locked step blocks n", nil, []string{"n", "n", "n"}, stateStep, 1, false},
+		{"unlocked step allows n", []int{1}, []string{"n", "n", "n"}, stateStep, 2, false},
+		{"all unlocked reach finish", []int{1, 2, 3}, []string{"n", "n", "n", "n", "n"}, stateFinish, 0, false},
+		{"p from finish goes to last step", []int{1, 2, 3}, []string{"n", "n", "n", "n", "p"}, stateStep, 3, false},
+		{"p from step 1 goes to intro", nil, []string{"n", "p"}, stateIntro, 0, false},
+		{"p on intro stays", nil, []string{"p", "p"}, stateIntro, 0, false},
+		{"list opens", []int{1}, []string{"n", "l"}, stateStep, 1, true},
+		{"list jumps to reachable step", []int{1, 2}, []string{"n", "l", "down", "down", "enter"}, stateStep, 3, false},
+		{"list refuses locked step", nil, []string{"n", "l", "down", "down", "enter"}, stateStep, 1, true},
+		{"list esc closes", []int{1}, []string{"n", "l", "down", "esc"}, stateStep, 1, false},
+		{"list cursor stops at end", []int{1, 2, 3}, []string{"n", "l", "down", "down", "down", "down", "enter"}, stateStep, 3, false},
+		{"list from finish starts on the last step", []int{1, 2, 3}, []string{"n", "n", "n", "n", "l", "up", "enter"}, stateStep, 2, false},
+		{"list from intro starts on step 1", []int{1, 2, 3}, []string{"l", "enter"}, stateStep, 1, false},
+		{"n on finish stays", []int{1, 2, 3}, []string{"n", "n", "n", "n", "n", "n"}, stateFinish, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newNav(len(tt.unlocked))
-			copy(n.Unlocked, tt.unlocked)
+			lp := &LessonProgress{Unlocked: tt.unlocked}
+			n := newNav(3)
 			for _, k := range tt.keys {
 				a, _ := actionFor(km, keyMsg(k), false)
-				n = n.apply(a)
+				n = n.apply(a, lp.IsUnlocked)
 			}
 			if n.State != tt.state || (n.State == stateStep && n.Step != tt.step) || n.List != tt.list {
 				t.Fatalf("after %v: state=%v step=%d list=%v, want %v %d %v", tt.keys, n.State, n.Step, n.List, tt.state, tt.step, tt.list)
@@ -108,28 +114,28 @@ func TestNavReplay(t *testing.T) {
 	}
 }
 
-func TestUnlocks(t *testing.T) {
-	pass := ObjectiveResult{ID: "a", Status: StatusPass}
-	fail := ObjectiveResult{ID: "b", Status: StatusFail}
-	errR := ObjectiveResult{ID: "c", Status: StatusError}
+// TestResume opens a lesson where the learner stopped, never past a
+// locked step.
+func TestResume(t *testing.T) {
 	tests := []struct {
-		name string
-		want int
-		res  []ObjectiveResult
-		ok   bool
+		name  string
+		lp    LessonProgress
+		state state
+		step  int
 	}{
-		{"no objectives unlock at once", 0, nil, true},
-		{"no result yet", 1, nil, false},
-		{"all pass", 2, []ObjectiveResult{pass, pass}, true},
-		{"one fails", 2, []ObjectiveResult{pass, fail}, false},
-		{"error is not a pass", 1, []ObjectiveResult{errR}, false},
-		{"partial list", 2, []ObjectiveResult{pass}, false},
-		{"pending", 1, []ObjectiveResult{{Status: StatusPending}}, false},
+		{"new lesson", LessonProgress{}, stateIntro, 0},
+		{"on a step", LessonProgress{Page: pageStep, Step: 2, Unlocked: []int{1}}, stateStep, 2},
+		{"past a locked step", LessonProgress{Page: pageStep, Step: 3, Unlocked: []int{2}}, stateStep, 1},
+		{"finish page", LessonProgress{Page: pageFinish, Unlocked: []int{1, 2, 3}}, stateFinish, 0},
+		{"finish with a locked step", LessonProgress{Page: pageFinish, Unlocked: []int{1, 3}}, stateStep, 2},
+		{"a step past the last is the finish", LessonProgress{Page: pageStep, Step: 4, Unlocked: []int{1, 2, 3}}, stateFinish, 0},
+		{"step 0 is the intro", LessonProgress{Page: pageStep, Step: 0}, stateIntro, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := unlocks(tt.want, tt.res); got != tt.ok {
-				t.Fatalf("unlocks = %v, want %v", got, tt.ok)
+			n := resume(&tt.lp, 3)
+			if n.State != tt.state || n.Step != tt.step {
+				t.Fatalf("resume = %v step %d, want %v step %d", n.State, n.Step, tt.state, tt.step)
 			}
 		})
 	}

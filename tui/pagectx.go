@@ -19,11 +19,11 @@ func (m *lessonModel) stepScriptsCtx(s *lessons.Step, pages []*lessons.Page) con
 	}
 	for _, p := range pages {
 		if p == &s.Page {
-			if m.pageCtx == nil {
-				m.pageCtx, m.pageCancel = context.WithCancel(m.ctx)
+			if m.pages.ctx == nil {
+				m.pages.ctx, m.pages.cancel = context.WithCancel(m.ctx)
 			}
-			m.pageScripts = p
-			return m.pageCtx
+			m.pages.scripts = p
+			return m.pages.ctx
 		}
 	}
 	return m.ctx
@@ -32,11 +32,11 @@ func (m *lessonModel) stepScriptsCtx(s *lessons.Step, pages []*lessons.Page) con
 // leavePage ends the scripts of the step being left; they run again when
 // the learner comes back to it.
 func (m *lessonModel) leavePage() {
-	if m.pageCancel != nil {
-		m.pageCancel()
+	if m.pages.cancel != nil {
+		m.pages.cancel()
 	}
-	if m.pageScripts != nil {
-		delete(m.entered, m.pageScripts)
+	if m.pages.scripts != nil {
+		delete(m.pages.entered, m.pages.scripts)
 	}
-	m.pageCtx, m.pageCancel, m.pageScripts = nil, nil, nil
+	m.pages.ctx, m.pages.cancel, m.pages.scripts = nil, nil, nil
 }

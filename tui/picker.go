@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/klabdev/klab/lessons"
 )
@@ -69,7 +70,7 @@ func (p *pickerModel) view() string {
 	for i, l := range p.lessons {
 		done := 0
 		if lp := p.prog.Lessons[l.ID]; lp != nil {
-			done = len(lp.Unlocked)
+			done = lp.unlockedIn(len(l.Steps))
 		}
 		mark := "  "
 		title := l.Title
@@ -90,11 +91,10 @@ func (p *pickerModel) view() string {
 	return b.String()
 }
 
-// truncate cuts s to n cells with an ellipsis.
+// truncate cuts s, styled or not, to n cells with an ellipsis.
 func truncate(s string, n int) string {
-	r := []rune(s)
-	if n <= 1 || len(r) <= n {
+	if n <= 1 {
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	return ansi.Truncate(s, n, "…")
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -175,7 +175,7 @@ func startPages(ctxOf func(*lessons.Page) context.Context, bs BackgroundStarter,
 
 // nextForeground runs the next foreground script in the output pane.
 func (m *lessonModel) nextForeground() tea.Cmd {
-	if len(m.prep.fg) == 0 || (m.run != nil && !m.run.done) {
+	if len(m.prep.fg) == 0 || m.out.busy() {
 		return nil
 	}
 	s := m.prep.fg[0]

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -115,7 +115,7 @@ func TestNoStepsLesson(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: termW, Height: termH})
 	m.Update(keyMsg("n"))
 	m.Update(keyMsg("enter"))
-	v := ansi.Strip(m.View())
+	v := ansi.Strip(m.Screen())
 	if m.State() != "intro" || !strings.Contains(v, "Ubuntu simple") || !strings.Contains(v, "Cette leçon n'a pas d'étape : rien à faire ici") {
 		t.Fatalf("state %s, screen:\n%s", m.State(), v)
 	}

@@ -13,19 +13,56 @@ import (
 )
 
 // Progress is the learner's saved progress, one entry per lesson id.
+//
+// Step numbers are 1-based everywhere, as lessons.Step.Index: in the TUI,
+// in the lessons package and in progress.json. Version 1 files said where
+// the learner stood with one number (`current`: 0 the intro, 1..n a step,
+// n+1 the finish page); Load reads them into the version 2 fields.
 type Progress struct {
 	Version int                        `json:"version"`
 	Lessons map[string]*LessonProgress `json:"lessons"`
 }
 
-// LessonProgress is where a learner stands in one lesson.
+// progressVersion is the version Save writes.
+const progressVersion = 2
+
+// Pages a learner can stand on (LessonProgress.Page).
+const (
+	pageIntro  = "intro"
+	pageStep   = "step"
+	pageFinish = "finish"
+)
+
+// LessonProgress is where a learner stands in one lesson. It is the one
+// place that says which steps are unlocked.
 type LessonProgress struct {
-	Unlocked []int       `json:"unlocked"` // 1-based steps whose objectives passed
-	Current  int         `json:"current"`  // 0 intro, 1..n a step, n+1 the finish page
-	Hints    map[int]int `json:"hints"`    // step -> hints revealed
-	Elapsed  Duration    `json:"elapsed"`  // time spent in the lesson
-	Finished bool        `json:"finished"` // the finish page was reached
+	Unlocked []int       `json:"unlocked"`       // steps whose objectives passed
+	Page     string      `json:"page,omitempty"` // intro, step or finish ("" is the intro)
+	Step     int         `json:"step,omitempty"` // the step on screen when Page is step
+	Hints    map[int]int `json:"hints"`          // step -> hints revealed
+	Elapsed  Duration    `json:"elapsed"`        // time spent in the lesson
+	Finished bool        `json:"finished"`       // the finish page was reached
 	Updated  time.Time   `json:"updated,omitzero"`
+
+	// Current is version 1's position, read from older files only.
+	Current *int `json:"current,omitempty"`
+}
+
+// upgrade turns a version 1 entry into version 2. The number of steps is
+// not known here: v1's n+1 becomes step n+1, which resume reads as the
+// finish page.
+func (p *LessonProgress) upgrade() {
+	if p.Current == nil {
+		return
+	}
+	cur := *p.Current
+	p.Current = nil
+	switch {
+	case cur <= 0:
+		p.Page, p.Step = pageIntro, 0
+	default:
+		p.Page, p.Step = pageStep, cur
+	}
 }
 
 // Duration marshals as a Go duration string ("1m30s").
@@ -69,6 +106,18 @@ func (p *LessonProgress) IsUnlocked(step int) bool {
 	return false
 }
 
+// unlockedIn counts the unlocked steps among 1..steps (a hand-edited file
+// may name others).
+func (p *LessonProgress) unlockedIn(steps int) int {
+	n := 0
+	for _, s := range p.Unlocked {
+		if s >= 1 && s <= steps {
+			n++
+		}
+	}
+	return n
+}
+
 // SetUnlocked records whether step (1-based) is unlocked.
 func (p *LessonProgress) SetUnlocked(step int, on bool) {
 	out := p.Unlocked[:0]
@@ -93,7 +142,7 @@ type Store struct {
 // one is moved aside (progress.json.corrupt-<time>) and reported through
 // warning, never as an error the caller must stop on.
 func (s Store) Load() (p *Progress, warning string, err error) {
-	p = &Progress{Version: 1, Lessons: map[string]*LessonProgress{}}
+	p = &Progress{Version: progressVersion, Lessons: map[string]*LessonProgress{}}
 	if s.Path == "" {
 		return p, "", nil
 	}
@@ -115,7 +164,12 @@ func (s Store) Load() (p *Progress, warning string, err error) {
 	if got.Lessons == nil {
 		got.Lessons = map[string]*LessonProgress{}
 	}
-	got.Version = 1
+	for _, lp := range got.Lessons {
+		if lp != nil {
+			lp.upgrade()
+		}
+	}
+	got.Version = progressVersion
 	return &got, "", nil
 }
 
@@ -155,7 +209,7 @@ func (s Store) Save(p *Progress) error {
 func (p *Progress) lesson(id string) *LessonProgress {
 	lp := p.Lessons[id]
 	if lp == nil {
-		lp = &LessonProgress{}
+		lp = &LessonProgress{Page: pageIntro}
 		p.Lessons[id] = lp
 	}
 	if lp.Hints == nil {

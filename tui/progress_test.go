@@ -18,7 +18,7 @@ func TestProgressRoundTrip(t *testing.T) {
 	lp.SetUnlocked(2, true)
 	lp.SetUnlocked(1, true)
 	lp.SetUnlocked(2, true)
-	lp.Current = 3
+	lp.Page, lp.Step = pageStep, 3
 	lp.Hints[1] = 2
 	lp.Elapsed = Duration(90 * time.Second)
 	if err := s.Save(p); err != nil {
@@ -29,7 +29,7 @@ func TestProgressRoundTrip(t *testing.T) {
 		t.Fatalf("load: %v %q", err, warn)
 	}
 	g := got.Lessons["jobs"]
-	if g == nil || len(g.Unlocked) != 2 || g.Unlocked[0] != 1 || g.Current != 3 || g.HintsUsed() != 2 || time.Duration(g.Elapsed) != 90*time.Second {
+	if g == nil || len(g.Unlocked) != 2 || g.Unlocked[0] != 1 || g.Step != 3 || g.Page != pageStep || g.HintsUsed() != 2 || time.Duration(g.Elapsed) != 90*time.Second {
 		t.Fatalf("round trip: %+v", g)
 	}
 	g.SetUnlocked(1, false)
@@ -67,9 +67,9 @@ func TestProgressCorruptMovedAside(t *testing.T) {
 func TestSaverKeepsNewest(t *testing.T) {
 	s := &saver{store: Store{Path: filepath.Join(t.TempDir(), "progress.json")}}
 	p := &Progress{Version: 1, Lessons: map[string]*LessonProgress{}}
-	p.lesson("a").Current = 1
+	p.lesson("a").Step = 1
 	seq1, snap1 := s.snapshot(p)
-	p.lesson("a").Current = 2
+	p.lesson("a").Step = 2
 	seq2, snap2 := s.snapshot(p)
 	if err := s.save(seq2, snap2); err != nil {
 		t.Fatal(err)
@@ -78,8 +78,8 @@ func TestSaverKeepsNewest(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _, _ := s.store.Load()
-	if got.Lessons["a"].Current != 2 {
-		t.Fatalf("older snapshot overwrote newer: current=%d", got.Lessons["a"].Current)
+	if got.Lessons["a"].Step != 2 {
+		t.Fatalf("older snapshot overwrote newer: step=%d", got.Lessons["a"].Step)
 	}
 }
 
@@ -115,4 +115,50 @@ func FuzzProgressLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A version 1 progress.json (current: 0 intro, 1..n a step, n+1 finish),
+// as klab wrote it until 2026-12, opens where the learner stood and is
+// written back as version 2.
+func TestProgressReadsVersion1(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "progress-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Store{Path: filepath.Join(t.TempDir(), "progress.json")}
+	if err := os.WriteFile(s.Path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, warn, err := s.Load()
+	if err != nil || warn != "" {
+		t.Fatalf("load v1: %v %q", err, warn)
+	}
+	tests := []struct {
+		id    string
+		steps int
+		state state
+		step  int
+		hints int
+	}{
+		{"jobs-cronjobs", 7, stateStep, 3, 1},
+		{"fixture", 3, stateFinish, 0, 0},
+		{"intro-only", 3, stateIntro, 0, 0},
+	}
+	for _, tt := range tests {
+		lp := p.lesson(tt.id)
+		n := resume(lp, tt.steps)
+		if n.State != tt.state || n.Step != tt.step || lp.HintsUsed() != tt.hints || lp.Current != nil {
+			t.Errorf("%s: %v step %d hints %d current %v, want %v step %d hints %d", tt.id, n.State, n.Step, lp.HintsUsed(), lp.Current, tt.state, tt.step, tt.hints)
+		}
+	}
+	if err := s.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"version": 2`) || strings.Contains(string(data), `"current"`) {
+		t.Fatalf("saved file is not version 2:\n%s", data)
+	}
 }

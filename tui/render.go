@@ -6,8 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/charmbracelet/glamour"
-	"github.com/muesli/termenv"
+	"charm.land/glamour/v2"
 
 	"github.com/klabdev/klab/assets"
 )
@@ -16,16 +15,15 @@ import (
 // width and rendered text is cached by (width, markdown), so only a resize
 // costs a re-render.
 type renderCache struct {
-	mu      sync.Mutex
-	dark    bool
-	profile termenv.Profile
-	width   int
-	tr      *glamour.TermRenderer
-	cache   map[string]string
+	mu    sync.Mutex
+	dark  bool
+	width int
+	tr    *glamour.TermRenderer
+	cache map[string]string
 }
 
-func newRenderCache(dark bool, profile termenv.Profile) *renderCache {
-	return &renderCache{dark: dark, profile: profile}
+func newRenderCache(dark bool) *renderCache {
+	return &renderCache{dark: dark}
 }
 
 // style returns klab's glamour style JSON (assets/styles/dark.json or light.json).
@@ -52,7 +50,6 @@ func (r *renderCache) Render(md string, width int) string {
 	if r.tr == nil || r.width != width {
 		tr, err := glamour.NewTermRenderer(
 			glamour.WithStylesFromJSONBytes(r.style()),
-			glamour.WithColorProfile(r.profile),
 			glamour.WithWordWrap(width-2),
 		)
 		if err != nil {
@@ -63,9 +60,12 @@ func (r *renderCache) Render(md string, width int) string {
 	if out, ok := r.cache[md]; ok {
 		return out
 	}
-	out, err := r.tr.Render(md)
+	held, ok := holdForWrap(md)
+	out, err := r.tr.Render(held)
 	if err != nil {
 		out = md
+	} else if ok {
+		out = releaseHeld(out)
 	}
 	out = strings.Trim(out, "\n")
 	r.cache[md] = out

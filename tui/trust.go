@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/klabdev/klab/internal/trust"
 )
@@ -49,7 +49,7 @@ func trustKey(k string) trustAct {
 		return trustDown
 	case "pgup", "b":
 		return trustPageUp
-	case "pgdown", " ", "f":
+	case "pgdown", "space", "f":
 		return trustPageDown
 	case "y", "Y", "o", "O":
 		return trustYes
@@ -69,7 +69,7 @@ type trustScreen struct {
 }
 
 func newTrustScreen(scripts []trust.Script) *trustScreen {
-	return &trustScreen{scripts: scripts, vp: viewport.New(0, 0)}
+	return &trustScreen{scripts: scripts, vp: viewport.New()}
 }
 
 // trustContent is every script: a title line (path, role, size), then its
@@ -110,7 +110,8 @@ func (m *lessonModel) sizeTrust() {
 		return
 	}
 	w, h := max(m.c.width, 20), max(m.c.height, 10)
-	m.trust.vp.Width, m.trust.vp.Height = w, max(h-6, 1)
+	m.trust.vp.SetWidth(w)
+	m.trust.vp.SetHeight(max(h-6, 1))
 	if m.trust.width != w {
 		m.trust.width = w
 		m.trust.vp.SetContent(m.trustContent(w - 1))

@@ -62,8 +62,8 @@ func TestE2ETrustTmux(t *testing.T) {
 	s.waitScreen(3*time.Minute, "● sandbox", "Scripts de la leçon non approuvés")
 	time.Sleep(2 * time.Second)
 	noCanary("before trust")
-	// 2. t, then y: trusted, the intro's background script runs.
-	s.send("t")
+	// 2. a, then y: trusted, the intro's background script runs.
+	s.send("a")
 	s.waitScreen(30*time.Second, asks)
 	s.send("y")
 	waitFile(t, canary, "canari")

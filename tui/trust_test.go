@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/klabdev/klab/internal/trust"
 	"github.com/klabdev/klab/lessons"
@@ -58,7 +58,7 @@ func trustLesson() (*lessons.Lesson, []trust.Script) {
 func TestTrustKey(t *testing.T) {
 	tests := map[string]trustAct{
 		"y": trustYes, "o": trustYes, "n": trustLater, "esc": trustLater, "q": trustLater,
-		"down": trustDown, "j": trustDown, "up": trustUp, "pgdown": trustPageDown, " ": trustPageDown,
+		"down": trustDown, "j": trustDown, "up": trustUp, "pgdown": trustPageDown, "space": trustPageDown,
 		"pgup": trustPageUp, "ctrl+c": trustQuit, "enter": trustNone, "x": trustNone,
 	}
 	for k, want := range tests {
@@ -112,13 +112,13 @@ func TestUntrustedLessonAsksOnce(t *testing.T) {
 	}
 	// A script objective says it is not trusted, with the key.
 	drive(m, checkedMsg{step: 1, res: []ObjectiveResult{{ID: "job-exists", Title: "Le Job pi existe", Status: StatusError, Untrusted: true, Message: "x"}}}, time.Second)
-	if s := ansi.Strip(m.Screen()); !strings.Contains(s, "script non approuvé · t : approuver") {
+	if s := ansi.Strip(m.Screen()); !strings.Contains(s, "script non approuvé · a : approuver") {
 		t.Fatalf("untrusted objective not shown:\n%s", s)
 	}
-	// t opens the screen again; y trusts and starts the intro's background.
-	drive(m, keyMsg("t"), time.Second)
+	// a opens the screen again; y trusts and starts the intro's background.
+	drive(m, keyMsg("a"), time.Second)
 	if s := ansi.Strip(m.Screen()); !strings.Contains(s, "▸ setup.sh") {
-		t.Fatalf("t does not show the trust screen:\n%s", s)
+		t.Fatalf("a does not show the trust screen:\n%s", s)
 	}
 	drive(m, keyMsg("y"), 500*time.Millisecond)
 	if f.trusts != 1 || len(f.entered) != 1 || f.entered[0] != "Intro" {
@@ -127,7 +127,7 @@ func TestUntrustedLessonAsksOnce(t *testing.T) {
 	if s := ansi.Strip(m.Screen()); strings.Contains(s, "non approuvés") {
 		t.Fatalf("banner still shown after trust:\n%s", s)
 	}
-	drive(m, keyMsg("t"), time.Second)
+	drive(m, keyMsg("a"), time.Second)
 	if m.lesson.trust != nil {
 		t.Fatal("a trusted lesson opened the trust screen again")
 	}

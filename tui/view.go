@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 
 	"github.com/klabdev/klab/lessons"
 	"github.com/klabdev/klab/runner"
@@ -13,12 +13,14 @@ import (
 // resize adapts the viewports to the terminal and re-renders the page (the
 // glamour renderer is cached per width, so this is the only costly path).
 func (m *lessonModel) resize() {
-	m.vp.Width = m.c.width
-	m.outVP.Width = m.c.width
-	m.help.Width = m.c.width
+	tw := m.textWidth()
+	m.text.vp.SetWidth(tw)
+	m.out.vp.SetWidth(tw)
+	m.help.SetWidth(m.c.width)
 	if r, ok := m.be.(Resizer); ok && m.c.width > 0 {
-		r.SetSize(m.c.width, max(m.c.height/3, 10))
+		r.SetSize(tw, max(m.c.height/3, 10))
 	}
+	m.resizeTerm()
 	m.recompose()
 	m.refreshOutput()
 }
@@ -29,10 +31,10 @@ func (m *lessonModel) recompose() {
 	if m.c.width == 0 {
 		return
 	}
-	w := m.c.width
+	w := m.textWidth()
 	p := m.page()
 	var b strings.Builder
-	m.blockLines = m.blockLines[:0]
+	m.text.blockLines = m.text.blockLines[:0]
 	lines := 0
 	add := func(s string) {
 		if s == "" {
@@ -47,7 +49,7 @@ func (m *lessonModel) recompose() {
 	}
 	if m.nav.State == stateFinish {
 		// Time spent and hints used come first: the finish page can be long.
-		add(m.c.render.Render(m.t("tui.finish.summary", fmtDuration(m.elapsed()), m.lp.HintsUsed(), len(m.l.Steps)), w))
+		add(m.c.render.Render(m.t("tui.finish.summary", fmtDuration(m.elapsed()), m.prog.lp.HintsUsed(), len(m.l.Steps)), w))
 	}
 	switch {
 	case p == nil && m.nav.State == stateIntro:
@@ -69,13 +71,13 @@ func (m *lessonModel) recompose() {
 				}
 				continue
 			}
-			m.blockLines = append(m.blockLines, lines+2)
+			m.text.blockLines = append(m.text.blockLines, lines+2)
 			add(m.drawBlock(seg.Block, seg.Block == sel, w))
 		}
 	}
 	if s := m.step(); s != nil {
 		hs := m.hints()
-		for i := 0; i < m.lp.Hints[s.Index] && i < len(hs); i++ {
+		for i := 0; i < m.prog.lp.Hints[s.Index] && i < len(hs); i++ {
 			h := hs[i]
 			label := m.t("tui.hint.title", i+1, len(hs))
 			if h.Solution {
@@ -99,8 +101,8 @@ func (m *lessonModel) recompose() {
 			}
 		}
 	}
-	m.content = b.String()
-	m.vp.SetContent(m.content)
+	m.text.content = b.String()
+	m.text.vp.SetContent(m.text.content)
 }
 
 // drawBlock draws an exec/copy block: `[N] ▶ exécuter` and the code in a box,
@@ -122,7 +124,7 @@ func (m *lessonModel) drawBlock(bl *lessons.Block, selected bool, w int) string 
 		box = st.BlockSel
 	}
 	code := st.Code.Render(strings.TrimRight(bl.Code, "\n"))
-	inner := max(w-6, 10)
+	inner := max(w-4, 12) // lipgloss v2: the width includes the border
 	return lipgloss.JoinVertical(lipgloss.Left,
 		" "+label,
 		lipgloss.NewStyle().MarginLeft(1).Render(box.Width(inner).Render(code)),
@@ -132,7 +134,7 @@ func (m *lessonModel) drawBlock(bl *lessons.Block, selected bool, w int) string 
 // scrollToSel keeps the selected block visible.
 func (m *lessonModel) scrollToSel() {
 	p := m.page()
-	if p == nil || m.sel < 0 {
+	if p == nil || m.text.sel < 0 {
 		return
 	}
 	// blockLines is in segment order; find the drawn position of the selection.
@@ -141,10 +143,10 @@ func (m *lessonModel) scrollToSel() {
 		if seg.Block == nil {
 			continue
 		}
-		if seg.Block == m.selected() && n < len(m.blockLines) {
-			line := m.blockLines[n]
-			if line < m.vp.YOffset || line+3 > m.vp.YOffset+m.vp.Height {
-				m.vp.SetYOffset(max(line-2, 0))
+		if seg.Block == m.selected() && n < len(m.text.blockLines) {
+			line := m.text.blockLines[n]
+			if line < m.text.vp.YOffset() || line+3 > m.text.vp.YOffset()+m.text.vp.Height() {
+				m.text.vp.SetYOffset(max(line-2, 0))
 			}
 			return
 		}
@@ -154,23 +156,23 @@ func (m *lessonModel) scrollToSel() {
 
 // refreshOutput puts the command output in its viewport, following the tail.
 func (m *lessonModel) refreshOutput() {
-	if m.run == nil {
-		m.outVP.SetContent("")
+	if m.out.run == nil {
+		m.out.vp.SetContent("")
 		return
 	}
-	text := strings.TrimRight(runner.Plain(string(m.run.out)), "\n")
+	text := strings.TrimRight(runner.Plain(string(m.out.run.out)), "\n")
 	if lines := strings.Split(text, "\n"); len(lines) > maxOutLines {
 		text = strings.Join(lines[len(lines)-maxOutLines:], "\n")
 	}
-	if m.run.done && m.run.err != nil {
-		text += "\n" + m.c.st.Fail.Render(m.t("tui.run.error", m.run.err))
+	if m.out.run.done && m.out.run.err != nil {
+		text += "\n" + m.c.st.Fail.Render(m.t("tui.run.error", m.out.run.err))
 	}
-	if m.outVP.Width > 0 {
-		text = lipgloss.NewStyle().Width(m.outVP.Width).Render(text)
+	if m.out.vp.Width() > 0 {
+		text = lipgloss.NewStyle().Width(m.out.vp.Width()).Render(text)
 	}
-	m.outVP.SetContent(text)
-	if m.outTail {
-		m.outVP.GotoBottom()
+	m.out.vp.SetContent(text)
+	if m.out.tail {
+		m.out.vp.GotoBottom()
 	}
 }
 
@@ -187,7 +189,7 @@ func (m *lessonModel) view() string {
 	}
 	topS := strings.Join(top, "\n")
 	help := m.help.ShortHelpView(m.keys.ShortHelp())
-	if m.showHelp {
+	if m.text.showHelp {
 		help = m.help.FullHelpView(m.keys.FullHelp())
 	}
 	tail := m.statusLine() + "\n" + help
@@ -206,32 +208,64 @@ func (m *lessonModel) view() string {
 			fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + lipgloss.Height(obj)
 		}
 	}
+	lay := m.layout()
+	tw := m.textWidth()
+	paneH := 0
+	if lay == paneBelow {
+		paneH = max(h*2/5, 8)
+		fixed += paneH
+	}
 	var out []string
-	if m.run != nil {
+	if m.out.run != nil {
 		out = append(out, m.outputTitle())
 		fixed++
-		if m.outOpen {
-			n := min(h/3, m.outVP.TotalLineCount(), h-fixed-minText)
+		if m.out.open {
+			n := min(h/3, m.out.vp.TotalLineCount(), h-fixed-minText)
 			if n >= 1 {
-				m.outVP.Height = n
-				if m.outTail {
-					m.outVP.GotoBottom()
+				m.out.vp.SetHeight(n)
+				if m.out.tail {
+					m.out.vp.GotoBottom()
 				}
-				out = append(out, m.outVP.View())
+				out = append(out, m.out.vp.View())
 				fixed += n
 			}
 		}
 	}
-	m.vp.Height = max(h-fixed, 1)
-	main := m.vp.View()
+	if lay == paneBeside {
+		fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + len(out)
+		if out != nil {
+			fixed += lipgloss.Height(out[len(out)-1]) - 1
+		}
+		if obj != "" {
+			fixed += lipgloss.Height(obj)
+		}
+	}
+	m.text.vp.SetHeight(max(h-fixed, 1))
+	main := m.text.vp.View()
 	if m.nav.List {
-		main = m.listView(m.vp.Height)
+		main = m.listView(m.text.vp.Height())
 	}
-	parts := []string{topS, main}
+	left := []string{main}
 	if obj != "" {
-		parts = append(parts, obj)
+		left = append(left, obj)
 	}
-	parts = append(parts, out...)
+	left = append(left, out...)
+	parts := []string{topS}
+	switch lay {
+	case paneBeside:
+		colH := h - lipgloss.Height(topS) - lipgloss.Height(tail)
+		col := lipgloss.NewStyle().Width(tw).MaxWidth(tw).Height(colH).MaxHeight(colH).Render(strings.Join(left, "\n"))
+		m.sizePane(w-tw-1, colH)
+		m.tp.x, m.tp.y = tw+2, lipgloss.Height(topS)+1
+		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, col, " ", m.termView(w-tw-1, colH)))
+	case paneBelow:
+		above := strings.Join(left, "\n")
+		m.sizePane(w, paneH)
+		m.tp.x, m.tp.y = 1, lipgloss.Height(topS)+lipgloss.Height(above)+1
+		parts = append(parts, above, m.termView(w, paneH))
+	default:
+		parts = append(parts, left...)
+	}
 	parts = append(parts, tail)
 	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(strings.Join(parts, "\n"))
 }
@@ -242,11 +276,11 @@ func (m *lessonModel) header() string {
 	left := st.Title.Render("klab") + st.Subtle.Render(" "+sym.Sep+" ") + lipgloss.NewStyle().Bold(true).Render(m.l.Title)
 	var right string
 	switch {
-	case m.connected && m.connErr != nil:
-		right = st.Fail.Render(sym.Dot) + " " + m.cluster.Name + " " + st.Fail.Render(m.t("tui.cluster.unreachable"))
-	case m.connected:
-		right = st.Pass.Render(sym.Dot) + " " + m.cluster.Name
-	case m.connErr != nil:
+	case m.conn.up && m.conn.err != nil:
+		right = st.Fail.Render(sym.Dot) + " " + m.conn.cluster.Name + " " + st.Fail.Render(m.t("tui.cluster.unreachable"))
+	case m.conn.up:
+		right = st.Pass.Render(sym.Dot) + " " + m.conn.cluster.Name
+	case m.conn.err != nil:
 		right = st.Fail.Render(sym.Dot) + " " + m.t("tui.cluster.unreachable")
 	default:
 		right = st.Pending.Render(sym.Dot) + " " + m.t("tui.cluster.connecting")
@@ -264,12 +298,7 @@ func (m *lessonModel) header() string {
 		s := m.step()
 		where = m.t("tui.header.step", s.Index, n) + " " + sym.Sep + " " + s.Title
 	}
-	done := 0
-	for _, u := range m.nav.Unlocked {
-		if u {
-			done++
-		}
-	}
+	done := m.prog.lp.unlockedIn(n)
 	bar := m.bar(done, n, 20) + st.Subtle.Render(fmt.Sprintf(" %d/%d", done, n))
 	line2 := spread(st.Accent.Render(truncate(where, w-lipgloss.Width(bar)-2)), bar, w)
 	return line1 + "\n" + line2
@@ -295,18 +324,18 @@ func spread(left, right string, w int) string {
 
 // banner explains an unreachable cluster; the text stays readable below.
 func (m *lessonModel) banner() string {
-	if m.connErr == nil {
+	if m.conn.err == nil {
 		if m.untrusted {
 			return m.c.st.Warn.Render(truncate(m.t("tui.trust.banner"), m.c.width))
 		}
 		return ""
 	}
 	w := m.c.width
-	reason := strings.ReplaceAll(m.connErr.Error(), "\n", " ")
+	reason := strings.ReplaceAll(m.conn.err.Error(), "\n", " ")
 	// The reason may be long (a sandbox that cannot start): two lines at most.
 	l1 := m.c.st.Banner.Width(w).Render(truncate(m.t("tui.cluster.banner", reason), 2*(w-2)))
 	delay := m.c.cfg.RetryDelay
-	if m.connected {
+	if m.conn.up {
 		delay = m.c.cfg.PingEvery
 	}
 	l2 := m.c.st.Warn.Render(truncate(m.t("tui.cluster.hint", fmtDuration(delay)), w))
@@ -320,9 +349,9 @@ func (m *lessonModel) objectivesView(compact bool) string {
 	if s == nil || len(s.Objectives) == 0 {
 		return ""
 	}
-	st, sym, w := m.c.st, m.c.sym, m.c.width
+	st, sym, w := m.c.st, m.c.sym, m.textWidth()
 	byID := map[string]ObjectiveResult{}
-	for _, r := range m.results {
+	for _, r := range m.obj.results {
 		byID[r.ID] = r
 	}
 	passed := 0
@@ -368,7 +397,7 @@ func (m *lessonModel) objectivesView(compact bool) string {
 				lines = append(lines, "   "+st.Accent.Render(truncate(m.t("tui.objectives.hint", r.Hint), w-4)))
 			}
 			if r.Diff != "" {
-				if m.showDiff {
+				if m.obj.showDiff {
 					dl := strings.Split(strings.TrimRight(r.Diff, "\n"), "\n")
 					if len(dl) > 8 {
 						dl = append(dl[:8], sym.Ellipsis)
@@ -387,8 +416,8 @@ func (m *lessonModel) objectivesView(compact bool) string {
 
 // outputTitle is `$ cmd` with the state of the run.
 func (m *lessonModel) outputTitle() string {
-	st, sym, w := m.c.st, m.c.sym, m.c.width
-	r := m.run
+	st, sym, w := m.c.st, m.c.sym, m.textWidth()
+	r := m.out.run
 	var state string
 	switch {
 	case !r.done:
@@ -401,12 +430,12 @@ func (m *lessonModel) outputTitle() string {
 		state = st.Fail.Render(sym.Fail+" ") + st.Subtle.Render(m.t("tui.run.exit", r.res.ExitCode, fmtDuration(r.res.Duration)))
 	}
 	fold := "▾"
-	if !m.outOpen {
+	if !m.out.open {
 		fold = "▸"
 	}
 	if m.c.cfg.ASCII {
 		fold = "v"
-		if !m.outOpen {
+		if !m.out.open {
 			fold = ">"
 		}
 	}
@@ -444,8 +473,8 @@ func (m *lessonModel) statusLine() string {
 	case stateFinish:
 		return st.Pass.Render(m.t("tui.finish.done"))
 	}
-	if m.nav.canNext() {
-		if m.nav.Step+1 == len(m.l.Steps) {
+	if m.nav.canNext(m.prog.lp.IsUnlocked) {
+		if m.nav.Step == len(m.l.Steps) {
 			return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next_finish"))
 		}
 		return st.Pass.Render(m.c.sym.Pass + " " + m.t("tui.step.next"))
@@ -460,16 +489,16 @@ func (m *lessonModel) statusLine() string {
 func (m *lessonModel) listView(height int) string {
 	st, sym := m.c.st, m.c.sym
 	lines := []string{st.Title.Render(m.t("tui.list.title")), ""}
-	for i, s := range m.l.Steps {
+	for _, s := range m.l.Steps {
 		mark := st.Subtle.Render(sym.Lock)
 		switch {
-		case m.nav.Unlocked[i]:
+		case m.prog.lp.IsUnlocked(s.Index):
 			mark = st.Pass.Render(sym.Pass)
-		case m.nav.reachable(i):
+		case m.nav.reachable(s.Index, m.prog.lp.IsUnlocked):
 			mark = st.Pending.Render(sym.Dot)
 		}
-		line := fmt.Sprintf("%s %d. %s", mark, i+1, s.Title)
-		if i == m.nav.Cursor {
+		line := fmt.Sprintf("%s %d. %s", mark, s.Index, s.Title)
+		if s.Index == m.nav.Cursor {
 			line = st.Selected.Render(sym.Sel+" ") + line
 		} else {
 			line = "  " + line

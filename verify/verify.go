@@ -59,11 +59,19 @@ const DefaultScriptTimeout = 10 * time.Second
 // learner has not trusted: the objective is reported Untrusted, not run.
 var ErrUntrusted = errors.New("lesson scripts not trusted")
 
-// Passed reports whether every result passed (false for an empty list's
-// callers to decide: an empty list passes).
-func Passed(rs []Result) bool {
-	for _, r := range rs {
-		if r.Status != StatusPass {
+// AllPass is klab's one definition of "all objectives pass", used by the
+// TUI (a step unlocks), `klab check` (exit 0) and `klab validate` (the
+// post-check): rs, in the order Evaluate and Watch return them, holds one
+// result per objective of objs, each with the objective's ID, and every one
+// passed. A list without objectives passes at once (a step with nothing to
+// check is done when it is read); a partial or missing list of results does
+// not.
+func AllPass(objs []*lessons.Objective, rs []Result) bool {
+	if len(rs) != len(objs) {
+		return false
+	}
+	for i, r := range rs {
+		if r.Status != StatusPass || (objs[i] != nil && r.ID != objs[i].ID) {
 			return false
 		}
 	}

@@ -147,7 +147,7 @@ func runCheck(cmd *cobra.Command, opts *Options, f *checkFlags, arg string) erro
 	}
 
 	rep := checkReport{Lesson: lesson.ID, Cluster: cluster.Name, Namespace: lab.Namespace,
-		Passed: verify.Passed(results), TimedOut: timedOut}
+		Passed: verify.AllPass(objs, results), TimedOut: timedOut}
 	i := 0
 	for _, s := range steps {
 		cs := checkStep{Index: s.Index, Title: s.Title, Results: results[i : i+len(s.Objectives)]}
@@ -213,7 +213,7 @@ func waitPass(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective
 	var last []verify.Result
 	for rs := range v.Watch(wctx, objs, opts...) {
 		last = rs
-		if verify.Passed(rs) {
+		if verify.AllPass(objs, rs) {
 			return rs, false
 		}
 	}

@@ -414,6 +414,19 @@ func (b *labBackend) Shell() *exec.Cmd {
 	return runner.ShellCommand(lab)
 }
 
+// StartTerminal starts the lab shell for the TUI's terminal pane.
+func (b *labBackend) StartTerminal(cols, rows int, out func([]byte)) (tui.Terminal, error) {
+	lab, _ := b.get()
+	if lab == nil {
+		return nil, errNotConnected
+	}
+	t, err := lab.StartTerminal(cols, rows, out)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	return t, nil
+}
+
 // Close ends every process the lab started.
 func (b *labBackend) Close() {
 	lab, _ := b.get()

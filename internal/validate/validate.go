@@ -430,7 +430,7 @@ func waitAll(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective,
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	hist := verify.FromHistory(h)
-	if first := v.Evaluate(wctx, objs, hist); allPass(first) {
+	if first := v.Evaluate(wctx, objs, hist); verify.AllPass(objs, first) {
 		return first
 	}
 	ch := v.Watch(wctx, objs, hist)
@@ -443,23 +443,11 @@ func waitAll(ctx context.Context, v *verify.Verifier, objs []*lessons.Objective,
 			if !ok {
 				return v.Evaluate(context.WithoutCancel(ctx), objs, hist)
 			}
-			if allPass(rs) {
+			if verify.AllPass(objs, rs) {
 				return rs
 			}
 		}
 	}
-}
-
-func allPass(rs []verify.Result) bool {
-	if len(rs) == 0 {
-		return false
-	}
-	for _, r := range rs {
-		if r.Status != verify.StatusPass {
-			return false
-		}
-	}
-	return true
 }
 
 func trimOutputs(bs []BlockReport) []BlockReport {

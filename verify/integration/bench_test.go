@@ -102,7 +102,7 @@ func BenchmarkEvaluate10(b *testing.B) {
 		objs = append(objs, o)
 	}
 	ctx := context.Background()
-	if rs := v.Evaluate(ctx, objs); !verify.Passed(rs) {
+	if rs := v.Evaluate(ctx, objs); !verify.AllPass(objs, rs) {
 		b.Fatalf("objectives do not pass: %+v", rs)
 	}
 	b.ResetTimer()

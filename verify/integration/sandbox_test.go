@@ -71,7 +71,7 @@ func waitFor(t testing.TB, v *verify.Verifier, objs []*lessons.Objective, bound 
 	var last []verify.Result
 	for rs := range v.Watch(ctx, objs, opts...) {
 		last = rs
-		if verify.Passed(rs) {
+		if verify.AllPass(objs, rs) {
 			return rs
 		}
 	}
