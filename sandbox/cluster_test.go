@@ -143,8 +143,8 @@ func TestKlabKubectlAnyKubeconfig(t *testing.T) {
 	needCluster(t)
 	for name, kubectl := range kubectls(t) {
 		out := mustRun(t, append(append([]string{}, kubectl...), "get", "nodes", "-o", "wide")...)
-		if !regexp.MustCompile(`controlplane\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) ||
-			!regexp.MustCompile(`node01\s+Ready\s+<none>\s+\S+\s+v1\.37\.2\s+127\.0\.0\.1`).MatchString(out) {
+		if !regexp.MustCompile(`controlplane\s+Ready\s+control-plane\s+\S+\s+v1\.37\.2\s+172\.30\.1\.2\s`).MatchString(out) ||
+			!regexp.MustCompile(`node01\s+Ready\s+<none>\s+\S+\s+v1\.37\.2\s+172\.30\.2\.2\s`).MatchString(out) {
 			t.Errorf("%s kubectl get nodes -o wide:\n%s", name, out)
 		}
 	}

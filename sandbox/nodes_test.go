@@ -30,7 +30,7 @@ func TestNodesAsKubeadm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	ports := map[int32]string{}
+	addrs := map[string]string{}
 	for _, n := range list.Items {
 		names = append(names, n.Name)
 		ready := false
@@ -40,10 +40,20 @@ func TestNodesAsKubeadm(t *testing.T) {
 		if !ready {
 			t.Errorf("node %s not Ready: %+v", n.Name, n.Status.Conditions)
 		}
-		if other, dup := ports[n.Status.DaemonEndpoints.KubeletEndpoint.Port]; dup {
-			t.Errorf("nodes %s and %s share the kubelet port %d", n.Name, other, n.Status.DaemonEndpoints.KubeletEndpoint.Port)
+		// As kubeadm's kubelets: each node at its own address, all on the kubelet's port.
+		var ip string
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				ip = a.Address
+			}
 		}
-		ports[n.Status.DaemonEndpoints.KubeletEndpoint.Port] = n.Name
+		if other, dup := addrs[ip]; dup || ip == "" {
+			t.Errorf("nodes %s and %s share the InternalIP %q", n.Name, other, ip)
+		}
+		addrs[ip] = n.Name
+		if p := n.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 10250 {
+			t.Errorf("node %s: kubelet port %d, want 10250", n.Name, p)
+		}
 		for _, l := range []string{"kubernetes.io/os", "kubernetes.io/arch"} {
 			if n.Labels[l] == "" {
 				t.Errorf("node %s has no label %s: %v", n.Name, l, n.Labels)
@@ -423,5 +433,9 @@ func TestOneNode(t *testing.T) {
 	mustRun(t, append(slices.Clone(k), "wait", "--for=condition=Ready", "pod/plain2", "--timeout=60s")...)
 	if out := mustRun(t, append(slices.Clone(k), "get", "pod", "plain2", "-o", "jsonpath={.spec.nodeName}")...); out != "node01" {
 		t.Errorf("plain pod on %q after the restart with two nodes, want node01", out)
+	}
+	// A one-node lesson runs on the two-node sandbox: its controlplane is there.
+	if _, started, err := sandboxctl.Ensure(ctx, dir, cluster.Bin, 1); err != nil || started {
+		t.Errorf("Ensure(1 node) on a two-node sandbox: started %v, %v; want it reused", started, err)
 	}
 }

@@ -217,7 +217,7 @@ func WaitReady(ctx context.Context, dataDir string) (State, error) {
 	}
 }
 
-// ErrOtherNodes is returned by Ensure when the running sandbox has another number of nodes than asked.
+// ErrOtherNodes is returned by Ensure when the running sandbox has fewer nodes than asked.
 type ErrOtherNodes struct {
 	DataDir       string
 	Running, Want int
@@ -240,8 +240,10 @@ func (s State) RunningNodes() int {
 // Ensure reuses a running sandbox or starts `klabBin sandbox up --detach
 // --data-dir dataDir [--nodes N]`; it returns the admin kubeconfig once the
 // sandbox is ready. nodes is the node count the caller needs (0: any, and the
-// sandbox's default when it starts one); a running sandbox with another count
-// is an *ErrOtherNodes, since restarting it would stop what others run on it.
+// sandbox's default when it starts one). A running sandbox with more nodes
+// serves a lesson that asks fewer (Killercoda's one-node lessons run on its
+// controlplane, which a two-node sandbox has too); one with fewer is an
+// *ErrOtherNodes, since restarting it would stop what others run on it.
 func Ensure(ctx context.Context, dataDir, klabBin string, nodes int) (kubeconfig string, started bool, err error) {
 	reuse := func() (string, bool, error) {
 		wctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
@@ -250,7 +252,7 @@ func Ensure(ctx context.Context, dataDir, klabBin string, nodes int) (kubeconfig
 		if err != nil {
 			return "", false, err
 		}
-		if nodes != 0 && st.RunningNodes() != nodes {
+		if nodes != 0 && st.RunningNodes() < nodes {
 			return "", false, &ErrOtherNodes{DataDir: dataDir, Running: st.RunningNodes(), Want: nodes}
 		}
 		return KubeconfigPath(dataDir), false, nil
