@@ -23,9 +23,6 @@ type connPart struct {
 	cluster ClusterInfo
 }
 
-// ready reports whether commands may reach the cluster.
-func (c connPart) ready() bool { return c.up }
-
 // textPart is the page on screen: its rendered text and blocks, and the
 // selected block.
 type textPart struct {

@@ -188,14 +188,7 @@ func (m *lessonModel) view() string {
 		top = append(top, b)
 	}
 	topS := strings.Join(top, "\n")
-	help := m.help.ShortHelpView(m.keys.ShortHelp())
-	if m.text.showHelp {
-		help = m.help.FullHelpView(m.keys.FullHelp())
-	}
-	tail := m.statusLine() + "\n" + help
-	if pv := m.prepView(); pv != "" {
-		tail = pv + "\n" + tail
-	}
+	tail := m.tailView()
 	// The text keeps at least a third of the screen: on a small terminal the
 	// output pane shrinks first, then objective details go.
 	minText := max(h/3, 4)
@@ -215,22 +208,7 @@ func (m *lessonModel) view() string {
 		paneH = max(h*2/5, 8)
 		fixed += paneH
 	}
-	var out []string
-	if m.out.run != nil {
-		out = append(out, m.outputTitle())
-		fixed++
-		if m.out.open {
-			n := min(h/3, m.out.vp.TotalLineCount(), h-fixed-minText)
-			if n >= 1 {
-				m.out.vp.SetHeight(n)
-				if m.out.tail {
-					m.out.vp.GotoBottom()
-				}
-				out = append(out, m.out.vp.View())
-				fixed += n
-			}
-		}
-	}
+	out, fixed := m.outputLines(h, fixed, minText)
 	if lay == paneBeside {
 		fixed = lipgloss.Height(topS) + lipgloss.Height(tail) + len(out)
 		if out != nil {
@@ -268,6 +246,42 @@ func (m *lessonModel) view() string {
 	}
 	parts = append(parts, tail)
 	return lipgloss.NewStyle().MaxWidth(w).MaxHeight(h).Render(strings.Join(parts, "\n"))
+}
+
+// tailView is the bottom of the screen: the setup's progress, the status line and the help.
+func (m *lessonModel) tailView() string {
+	help := m.help.ShortHelpView(m.keys.ShortHelp())
+	if m.text.showHelp {
+		help = m.help.FullHelpView(m.keys.FullHelp())
+	}
+	tail := m.statusLine() + "\n" + help
+	if pv := m.prepView(); pv != "" {
+		tail = pv + "\n" + tail
+	}
+	return tail
+}
+
+// outputLines is the output pane of a block's run (its title, and its text when open) in a screen of
+// height h whose other parts take fixed lines, leaving the text at least minText; it returns the
+// lines and fixed grown by them.
+func (m *lessonModel) outputLines(h, fixed, minText int) ([]string, int) {
+	if m.out.run == nil {
+		return nil, fixed
+	}
+	out := []string{m.outputTitle()}
+	fixed++
+	if !m.out.open {
+		return out, fixed
+	}
+	if n := min(h/3, m.out.vp.TotalLineCount(), h-fixed-minText); n >= 1 {
+		m.out.vp.SetHeight(n)
+		if m.out.tail {
+			m.out.vp.GotoBottom()
+		}
+		out = append(out, m.out.vp.View())
+		fixed += n
+	}
+	return out, fixed
 }
 
 // header: lesson title and cluster on one line, step and progress on the next.

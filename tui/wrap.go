@@ -71,14 +71,14 @@ func holdLine(b *strings.Builder, line string) {
 	seenText := false // a list marker « - » starts the line: it is markdown, not text
 	prev := ' '
 	for i, r := range line {
-		switch {
-		case r == '`':
+		switch r {
+		case '`':
 			inCode = !inCode
-		case r == '\u202f':
+		case '\u202f':
 			b.WriteRune(holdNNBSP)
 			prev = r
 			continue
-		case r == '-':
+		case '-':
 			next, _ := utf8.DecodeRuneInString(line[i+1:])
 			startsWord := (unicode.IsSpace(prev) || prev == holdHyphen) && seenText && next != ' ' && next != '\n' && next != utf8.RuneError
 			if inCode || startsWord {

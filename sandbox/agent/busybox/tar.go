@@ -37,16 +37,55 @@ func tarApplet(p *proc) int {
 }
 
 type tarOptions struct {
-	mode        byte // c, x, t
-	file        string
-	dir         string
-	verbose     bool
-	gzip        bool
-	keepMtime   bool // false with m: extracted files get the current time
-	umask       bool // --no-same-permissions
-	toStdout    bool // O
-	names       []string
-	excludeLead bool
+	mode      byte // c, x, t
+	file      string
+	dir       string
+	verbose   bool
+	gzip      bool
+	keepMtime bool // false with m: extracted files get the current time
+	umask     bool // --no-same-permissions
+	toStdout  bool // O
+	names     []string
+}
+
+// longOption applies the long option a (--name or --name=value); rest are the arguments after it. It
+// returns how many of them it took as its value.
+func (o *tarOptions) longOption(a string, rest []string) (int, error) {
+	name, val, hasVal := strings.Cut(a[2:], "=")
+	switch name {
+	case "no-same-owner", "same-owner", "numeric-owner", "no-overwrite-dir", "overwrite":
+	case "no-same-permissions":
+		o.umask = true
+	case "same-permissions", "preserve-permissions":
+		o.umask = false
+	case "touch":
+		o.keepMtime = false
+	case "gzip":
+		o.gzip = true
+	case "verbose":
+		o.verbose = true
+	case "to-stdout":
+		o.toStdout = true
+	case "create", "extract", "list":
+		o.mode = map[string]byte{"create": 'c', "extract": 'x', "list": 't'}[name]
+	case "file", "directory":
+		took := 0
+		if !hasVal {
+			if len(rest) == 0 {
+				return 0, fmt.Errorf("option '--%s' requires an argument", name)
+			}
+			val, took = rest[0], 1
+		}
+		if name == "file" {
+			o.file = val
+		} else {
+			o.dir = val
+		}
+		return took, nil
+	default:
+		return 0, fmt.Errorf("unrecognized option '%s'", a)
+	}
+	return 0, nil
 }
 
 func parseTarArgs(args []string) (*tarOptions, error) {
@@ -62,46 +101,11 @@ func parseTarArgs(args []string) (*tarOptions, error) {
 			break
 		}
 		if strings.HasPrefix(a, "--") {
-			name, val, hasVal := strings.Cut(a[2:], "=")
-			takeVal := func() (string, error) {
-				if hasVal {
-					return val, nil
-				}
-				if i+1 >= len(args) {
-					return "", fmt.Errorf("option '--%s' requires an argument", name)
-				}
-				i++
-				return args[i], nil
+			next, err := o.longOption(a, args[i+1:])
+			if err != nil {
+				return nil, err
 			}
-			switch name {
-			case "no-same-owner", "same-owner", "numeric-owner", "no-overwrite-dir", "overwrite":
-			case "no-same-permissions":
-				o.umask = true
-			case "same-permissions", "preserve-permissions":
-				o.umask = false
-			case "touch":
-				o.keepMtime = false
-			case "gzip":
-				o.gzip = true
-			case "verbose":
-				o.verbose = true
-			case "to-stdout":
-				o.toStdout = true
-			case "create", "extract", "list":
-				o.mode = map[string]byte{"create": 'c', "extract": 'x', "list": 't'}[name]
-			case "file", "directory":
-				v, err := takeVal()
-				if err != nil {
-					return nil, err
-				}
-				if name == "file" {
-					o.file = v
-				} else {
-					o.dir = v
-				}
-			default:
-				return nil, fmt.Errorf("unrecognized option '%s'", a)
-			}
+			i += next
 			continue
 		}
 		if len(a) < 2 || a[0] != '-' {
@@ -160,7 +164,7 @@ func (o *tarOptions) create(p *proc) int {
 	if len(o.names) == 0 {
 		return p.errf("empty archive")
 	}
-	var out io.Writer = p.out()
+	out := io.Writer(p.out())
 	var closeFile func() error
 	if o.file != "-" {
 		f, err := p.sh.FS.OpenFile(p.abs(o.file), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -257,7 +261,7 @@ func (o *tarOptions) add(p *proc, tw *tar.Writer, src, member string, verbose io
 		fmt.Fprintln(verbose, hdr.Name)
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("%w: %v", errTarWrite, err)
+		return fmt.Errorf("%w: %w", errTarWrite, err)
 	}
 	if hdr.Typeflag == tar.TypeReg {
 		f, err := p.sh.FS.Open(src)
@@ -267,7 +271,7 @@ func (o *tarOptions) add(p *proc, tw *tar.Writer, src, member string, verbose io
 		_, err = io.CopyN(tw, f, hdr.Size)
 		_ = f.Close()
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", errTarWrite, member, err)
+			return fmt.Errorf("%w: %s: %w", errTarWrite, member, err)
 		}
 	}
 	if hdr.Typeflag != tar.TypeDir {
@@ -286,7 +290,7 @@ func (o *tarOptions) add(p *proc, tw *tar.Writer, src, member string, verbose io
 }
 
 func (o *tarOptions) extract(p *proc) int {
-	var in io.Reader = p.stdin()
+	in := io.Reader(p.stdin())
 	if o.file != "-" {
 		f, err := p.sh.FS.Open(p.abs(o.file))
 		if err != nil {
@@ -349,30 +353,9 @@ func (o *tarOptions) extract(p *proc) int {
 			continue
 		}
 		dst := Abs(base, name)
-		mode := fs.FileMode(hdr.Mode).Perm()
-		if o.umask {
-			mode &^= 0o022
-		}
-		var xerr error
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			xerr = p.sh.FS.MkdirAll(dst, 0o755)
-			if xerr == nil {
-				xerr = p.sh.FS.Chmod(dst, mode)
-			}
-			if xerr == nil && o.keepMtime {
-				dirTimes = append(dirTimes, dirTime{dst, hdr.ModTime})
-			}
-		case tar.TypeReg:
-			xerr = o.writeFile(p, tr, dst, mode, hdr.ModTime)
-		case tar.TypeSymlink:
-			_ = p.sh.FS.Remove(dst)
-			xerr = p.sh.FS.Symlink(hdr.Linkname, dst)
-		case tar.TypeLink:
-			_ = p.sh.FS.Remove(dst)
-			xerr = p.sh.FS.Link(Abs(base, strings.TrimLeft(path.Clean(hdr.Linkname), "/")), dst)
-		default:
-			fmt.Fprintf(p.hc.Stderr, "tar: %s: unsupported file type, skipped\n", hdr.Name)
+		xerr := o.extractEntry(p, tr, hdr, base, dst)
+		if xerr == nil && hdr.Typeflag == tar.TypeDir && o.keepMtime {
+			dirTimes = append(dirTimes, dirTime{dst, hdr.ModTime})
 		}
 		if xerr != nil {
 			fmt.Fprintf(p.hc.Stderr, "tar: %s\n", errMsg(xerr))
@@ -383,6 +366,32 @@ func (o *tarOptions) extract(p *proc) int {
 		_ = p.sh.FS.Chtimes(dirTimes[i].p, dirTimes[i].t, dirTimes[i].t)
 	}
 	return code
+}
+
+// extractEntry writes one archive member at dst (base is the extraction directory).
+func (o *tarOptions) extractEntry(p *proc, tr io.Reader, hdr *tar.Header, base, dst string) error {
+	mode := fs.FileMode(hdr.Mode).Perm()
+	if o.umask {
+		mode &^= 0o022
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := p.sh.FS.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+		return p.sh.FS.Chmod(dst, mode)
+	case tar.TypeReg:
+		return o.writeFile(p, tr, dst, mode, hdr.ModTime)
+	case tar.TypeSymlink:
+		_ = p.sh.FS.Remove(dst)
+		return p.sh.FS.Symlink(hdr.Linkname, dst)
+	case tar.TypeLink:
+		_ = p.sh.FS.Remove(dst)
+		return p.sh.FS.Link(Abs(base, strings.TrimLeft(path.Clean(hdr.Linkname), "/")), dst)
+	default:
+		fmt.Fprintf(p.hc.Stderr, "tar: %s: unsupported file type, skipped\n", hdr.Name)
+		return nil
+	}
 }
 
 func orNotDir(err error) error {
