@@ -16,11 +16,14 @@ import (
 // one call that wraps markdown (renderCache.Render), never in lessons.
 //
 // While glamour wraps, each U+202F and each hyphen that must stay with what
-// follows is held as a private-use character that Wrap sees as one cell of
-// a word; the rendered text gets them back. A hyphen may still end a line
+// follows is held as a character that Wrap sees as one cell of a word; the
+// rendered text gets them back. U+202F is held as a punctuation character
+// (U+2E2E), since markdown reads the source: next to `**` it must keep its
+// meaning for emphasis (« **get** : » closes the bold, as a space or a
+// punctuation mark would), which a private-use character does not. A hyphen may still end a line
 // between two letters (« arrière-/plan »), as French typesetting allows.
 const (
-	holdNNBSP  = '\ue000' // U+202F NARROW NO-BREAK SPACE
+	holdNNBSP  = '\u2e2e' // U+202F NARROW NO-BREAK SPACE, held as REVERSED QUESTION MARK (Po)
 	holdHyphen = '\ue001' // a hyphen that must not end a line
 )
 

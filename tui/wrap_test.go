@@ -97,10 +97,30 @@ func TestHoldKeepsMarkdown(t *testing.T) {
 	if !ok || held != md {
 		t.Fatalf("markdown syntax was held:\n%q\n%q", md, held)
 	}
-	if got, _ := holdForWrap("a \u202f: `x -w` -n"); got != "a \ue000: `x \ue001w` \ue001n" {
+	if got, _ := holdForWrap("a \u202f: `x -w` -n"); got != "a \u2e2e: `x \ue001w` \ue001n" {
 		t.Fatalf("held %q", got)
 	}
-	if _, ok := holdForWrap("déjà \ue000"); ok {
-		t.Fatal("a text using the private-use characters was held")
+	if _, ok := holdForWrap("déjà \u2e2e"); ok {
+		t.Fatal("a text using the held characters was held")
+	}
+}
+
+// Emphasis that ends right before a French « : » (« **kubectl get** : »)
+// stays emphasis: the held U+202F must not change how markdown reads `**`.
+func TestHoldKeepsEmphasis(t *testing.T) {
+	r := newRenderCache(true)
+	for _, md := range []string{
+		"1. **kubectl get**\u202f: quel objet va mal\u202f?",
+		"Le Job **salut**\u202f; puis _ensuite_\u202f! et «\u202f**gras**\u202f».",
+	} {
+		for _, w := range []int{40, 80, 120} {
+			out := ansi.Strip(r.Render(md, w))
+			if strings.Contains(out, "*") || strings.Contains(out, "_ensuite_") {
+				t.Errorf("width %d: emphasis shown as text: %q", w, out)
+			}
+			if !strings.Contains(out, "\u202f") {
+				t.Errorf("width %d: the narrow no-break space is lost: %q", w, out)
+			}
+		}
 	}
 }
