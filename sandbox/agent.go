@@ -49,11 +49,11 @@ func NodeNames(n int) []string {
 
 // nodeLayout is the agent's nodes for a sandbox of n nodes, as kubeadm lays them out: the control plane
 // (labelled, and tainted NoSchedule unless it is alone) and the workers.
-func nodeLayout(n int, listeners []*pipeListener) []agent.NodeConfig {
+func nodeLayout(n int) []agent.NodeConfig {
 	var nodes []agent.NodeConfig
 	ips := NodeIPs(n)
 	for i, name := range NodeNames(n) {
-		nc := agent.NodeConfig{Name: name, Listener: listeners[i], IP: ips[i], Port: kubeletPort}
+		nc := agent.NodeConfig{Name: name, IP: ips[i], Port: kubeletPort}
 		if i == 0 {
 			nc.ControlPlane = true
 			if n > 1 {

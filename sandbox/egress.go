@@ -23,7 +23,7 @@ import (
 // tunnel on a unix socket in the owner-only data dir, as Konnectivity does on managed clusters.
 // The sandbox has no network of its own, so its Nodes carry addresses of their own (those of
 // Killercoda's kubeadm nodes) that route nowhere on the host: the tunnel maps each to the node
-// agent's in-process listener, so the agent listens on no port at all. A kubeadm apiserver proxies to its nodes' addresses; one whose node is
+// node agent's kubelet API on the in-memory pod network, so the agent listens on no port of the machine. A kubeadm apiserver proxies to its nodes' addresses; one whose node is
 // at 127.0.0.1 refuses ("address not allowed"), which is why the sandbox does not advertise that.
 type egress struct {
 	ln   net.Listener
@@ -35,12 +35,8 @@ type egress struct {
 	conns map[net.Conn]struct{} // tunnels open, closed by close
 }
 
-// errNoRoute is what an egress dial answers for an address the sandbox does not have.
-var errNoRoute = errors.New("no route to host")
-
 // newEgress serves the tunnel on the unix socket path (created here, owner-only). dial connects to a
-// CONNECT target host:port; a target it answers errNoRoute for is refused with 502, as a tunnel to an
-// address that does not exist would be.
+// CONNECT target host:port; a target it cannot reach is refused with 502 and dial's error.
 func newEgress(path string, dial func(ctx context.Context, addr string) (net.Conn, error), logf func(string, ...any)) (*egress, error) {
 	_ = os.Remove(path) // a socket left by a killed sandbox; its data dir is ours (see privateDataDir)
 	ln, err := net.Listen("unix", path)
@@ -181,19 +177,13 @@ func closeWrite(c net.Conn) {
 // egressConfigName is the apiserver's --egress-selector-config-file, in the data dir.
 const egressConfigName = "egress-selector.yaml"
 
-// clusterDialer is the egress tunnel's way to the cluster: each node's kubelet address is that node's
-// kubelet API in the agent (agents, in the order of the node layout); any other address is dialed on
-// the pod network from the control-plane node, where a kubeadm apiserver runs: pod IPs and Service
-// ClusterIPs (`kubectl get --raw /api/v1/namespaces/NS/services/web:80/proxy/`).
-func clusterDialer(agents []*pipeListener, pods *podnet.Network) func(ctx context.Context, addr string) (net.Conn, error) {
-	ips := NodeIPs(len(agents))
-	from := pods.Node(ips[0])
+// clusterDialer is the egress tunnel's way to the cluster: the pod network, dialed from the
+// control-plane node (nodeIP), where a kubeadm apiserver runs. The nodes' kubelet APIs listen there at
+// their addresses, the pods at theirs, the Services at their ClusterIPs
+// (`kubectl get --raw /api/v1/namespaces/NS/services/web:80/proxy/`).
+func clusterDialer(pods *podnet.Network, nodeIP string) func(ctx context.Context, addr string) (net.Conn, error) {
+	from := pods.Node(nodeIP)
 	return func(ctx context.Context, addr string) (net.Conn, error) {
-		for i, ip := range ips {
-			if addr == net.JoinHostPort(ip, strconv.Itoa(kubeletPort)) {
-				return agents[i].Dial(ctx)
-			}
-		}
 		return from.DialContext(ctx, "tcp", addr)
 	}
 }
@@ -214,53 +204,3 @@ func egressConfig(socket string) string {
 		"",
 	}, "\n")
 }
-
-// pipeListener is a net.Listener with no socket: Dial hands one end of an in-memory connection to
-// Accept. The node agent serves the kubelet API on one, reached only through the egress tunnel.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-// Dial connects to the listener's server, waiting for its Accept until ctx ends.
-func (l *pipeListener) Dial(ctx context.Context) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-	case <-ctx.Done():
-	}
-	_ = client.Close()
-	_ = server.Close()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, net.ErrClosed
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "in-process" }

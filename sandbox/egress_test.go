@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,13 +12,19 @@ import (
 	"time"
 
 	"k8s.io/apiserver/pkg/server/egressselector"
+
+	"github.com/klabdev/klab/sandbox/agent/podnet"
 )
 
 // TestEgressTunnel goes through the tunnel with the apiserver's own egress dialer, configured from
-// the file the sandbox writes: a known node address reaches its backend, both ways, and an unknown
-// one is refused.
+// the file the sandbox writes, to a listener on the pod network at a node's address, both ways; a
+// closed port is refused with the reason.
 func TestEgressTunnel(t *testing.T) {
-	echo := newPipeListener()
+	pods := podnet.New()
+	echo, err := pods.Node("172.30.2.2").Listen("tcp", "172.30.2.2:10250")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { _ = echo.Close() }()
 	go func() {
 		for {
@@ -37,12 +42,7 @@ func TestEgressTunnel(t *testing.T) {
 
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "egress.sock")
-	e, err := newEgress(sock, func(ctx context.Context, addr string) (net.Conn, error) {
-		if addr != "172.30.1.2:10250" {
-			return nil, errNoRoute
-		}
-		return echo.Dial(ctx)
-	}, t.Logf)
+	e, err := newEgress(sock, clusterDialer(pods, "172.30.1.2"), t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestEgressTunnel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	c, err := dial(ctx, "tcp", "172.30.1.2:10250")
+	c, err := dial(ctx, "tcp", "172.30.2.2:10250")
 	if err != nil {
 		t.Fatalf("dial through the tunnel: %v", err)
 	}
@@ -84,12 +84,13 @@ func TestEgressTunnel(t *testing.T) {
 	}
 	_ = c.Close()
 
-	if _, err := dial(ctx, "tcp", "10.1.2.3:80"); err == nil || !strings.Contains(err.Error(), "502") {
-		t.Errorf("unknown address: %v, want the tunnel's 502", err)
+	// A port nothing listens on: the tunnel's 502 carries the dial's error, which the apiserver shows.
+	if _, err := dial(ctx, "tcp", "172.30.2.2:81"); err == nil || !strings.Contains(err.Error(), "code 502: 502 dial tcp 172.30.2.2:81: connect: connection refused") {
+		t.Errorf("closed port: %v, want the tunnel's 502 with the dial's error", err)
 	}
 
 	// A long-lived tunnel ends when the sandbox stops.
-	c, err = dial(ctx, "tcp", "172.30.1.2:10250")
+	c, err = dial(ctx, "tcp", "172.30.2.2:10250")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,18 +40,16 @@ type listeners struct {
 	// the apiserver's egress tunnel to its nodes (see egress): a unix socket
 	// beside etcd's, same rule. The apiserver alone connects to it.
 	egressSocket string
-	// node agent, the kubelet API of each node in the order of the node
-	// layout (logs; exec and attach, SPDY upgrades of the same connection;
-	// the node proxy): no socket, an in-process listener that only the
-	// egress tunnel dials; TLS on top that demands a client certificate of
-	// the kubelet-client CA, which signed only the apiserver's kubelet
-	// client certificate.
-	agents []*pipeListener
+	// The node agent's kubelet APIs (logs; exec and attach, SPDY upgrades of
+	// the same connection; the node proxy) have no socket: each listens on
+	// the in-memory pod network at its node's address (see clusterDialer),
+	// with TLS that demands a client certificate of the kubelet-client CA,
+	// which signed only the apiserver's kubelet client certificate.
 }
 
-// openListeners opens the sandbox's listeners for the data dir data and its
-// nodes, reusing the apiserver port of the last start when it is free.
-func openListeners(data string, apiserverPort int, nodes []string) (*listeners, error) {
+// openListeners opens the sandbox's listeners for the data dir data, reusing
+// the apiserver port of the last start when it is free.
+func openListeners(data string, apiserverPort int) (*listeners, error) {
 	sock, err := socketPath(data, socketBase(), etcdSocketName)
 	if err != nil {
 		return nil, fmt.Errorf("etcd socket: %w", err)
@@ -64,35 +62,23 @@ func openListeners(data string, apiserverPort int, nodes []string) (*listeners, 
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
-	l := &listeners{etcdSocket: sock, egressSocket: egressSock, apiserver: api}
-	for range nodes {
-		l.agents = append(l.agents, newPipeListener())
-	}
-	return l, nil
+	return &listeners{etcdSocket: sock, egressSocket: egressSock, apiserver: api}, nil
 }
 
 // describe lists the listeners for the log, one line each.
 func (l *listeners) describe() []string {
-	out := []string{
+	return []string{
 		"etcd: unix socket " + l.etcdSocket + " (owner only; no TCP, no peer listener)",
 		"kube-apiserver: https://" + l.apiserver.Addr().String() + " (client certificate or service-account token; anonymous refused; RBAC)",
-		"egress tunnel (the apiserver's way to its nodes): unix socket " + l.egressSocket + " (owner only)",
-		"node agent: no socket, in-process behind the egress tunnel (logs, exec, attach; apiserver's kubelet-client certificate only)",
+		"egress tunnel (the apiserver's way to its nodes and pods): unix socket " + l.egressSocket + " (owner only)",
+		"node agent: no socket; each node's kubelet API on the in-memory pod network at the node's address, port 10250 (apiserver's kubelet-client certificate only)",
 	}
-	for i, a := range l.agents {
-		out = append(out, fmt.Sprintf("node agent, kubelet API of node %d: https://%s (apiserver's kubelet-client certificate only)", i+1, a.Addr()))
-	}
-	return out
 }
 
-// close closes the TCP listeners not yet handed over (closing one its
-// server already closed is harmless); etcd removes its socket itself.
-func (l *listeners) close() {
-	_ = l.apiserver.Close()
-	for _, a := range l.agents {
-		_ = a.Close()
-	}
-}
+// close closes the apiserver's listener if it was not handed over (closing
+// one its server already closed is harmless); etcd and the egress tunnel
+// remove their sockets themselves.
+func (l *listeners) close() { _ = l.apiserver.Close() }
 
 // apiserverPort is the port of the apiserver's listener.
 func (l *listeners) apiserverPort() int { return l.apiserver.Addr().(*net.TCPAddr).Port }

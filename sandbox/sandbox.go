@@ -165,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s.Timings.APIServer = time.Since(t1)
 	t2 := time.Now()
-	if err := s.runComponents(p, nodeLayout(cfg.Nodes, ls.agents)); err != nil {
+	if err := s.runComponents(p, nodeLayout(cfg.Nodes)); err != nil {
 		return fail(err)
 	}
 	s.Timings.Controllers = time.Since(t2)
@@ -238,7 +238,7 @@ func (s *Sandbox) certificatesAndListeners(st *sandboxctl.State) (pki, *listener
 		return pki{}, nil, err
 	}
 	prev, _ := sandboxctl.ReadState(s.DataDir)
-	ls, err := openListeners(s.DataDir, prev.APIServerPort, NodeNames(st.Nodes))
+	ls, err := openListeners(s.DataDir, prev.APIServerPort)
 	if err != nil {
 		return pki{}, nil, err
 	}
@@ -286,7 +286,7 @@ func (s *Sandbox) runAPIServer(p pki, ls *listeners, st sandboxctl.State) error 
 	if err := writeFileAtomic(egressCfg, []byte(egressConfig(ls.egressSocket))); err != nil {
 		return fmt.Errorf("egress selector config: %w", err)
 	}
-	eg, err := newEgress(ls.egressSocket, clusterDialer(ls.agents, s.podNet), log.Printf)
+	eg, err := newEgress(ls.egressSocket, clusterDialer(s.podNet, NodeIPs(1)[0]), log.Printf)
 	if err != nil {
 		return err
 	}

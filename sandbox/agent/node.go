@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,11 +61,14 @@ type NodeConfig struct {
 	ControlPlane bool
 	// Taints are registered with a new Node, as the kubelet's --register-with-taints: a Node that
 	// exists keeps its own (a `kubectl taint` survives a restart, as on kubeadm).
-	Taints   []corev1.Taint
-	Addr     string       // listen address of the node's kubelet API ("127.0.0.1:0" when empty)
-	Listener net.Listener // if set, the node's kubelet API serves on it instead of listening on Addr
-	IP       string       // the node's InternalIP and its pods' hostIP ("127.0.0.1" when empty)
-	Port     int          // the kubelet port the Node advertises (0: the TCP listener's own)
+	Taints []corev1.Taint
+	// IP is the node's InternalIP and its pods' hostIP. With one, the node's kubelet API listens on the
+	// pod network at IP:Port (Port 0: 10250, the kubelet's), where the apiserver and pods reach it as
+	// they reach a kubeadm node. Without one (tests), it listens on the machine at Addr
+	// ("127.0.0.1:0" when empty) and the node's address is 127.0.0.1.
+	IP   string
+	Port int
+	Addr string
 }
 
 // node is a registered Node: its kubelet API, its event recorder, the images it has pulled.
@@ -90,27 +95,11 @@ func (a *agent) setUpNodes(ctx context.Context, broadcaster record.EventBroadcas
 		}
 	}()
 	for _, nc := range a.cfg.Nodes {
-		n := &node{NodeConfig: nc, ln: nc.Listener}
-		if n.ln == nil {
-			addr := nc.Addr
-			if addr == "" {
-				addr = "127.0.0.1:0"
-			}
-			if n.ln, err = net.Listen("tcp", addr); err != nil {
-				return fmt.Errorf("kubelet API of node %s: listen on %s: %w", nc.Name, addr, err)
-			}
+		n := &node{NodeConfig: nc}
+		if n.ln, err = a.listenKubeletAPI(n); err != nil {
+			return fmt.Errorf("kubelet API of node %s: %w", nc.Name, err)
 		}
-		if n.IP == "" {
-			n.IP = "127.0.0.1"
-		}
-		n.port = nc.Port
-		if tcp, ok := n.ln.Addr().(*net.TCPAddr); ok && n.port == 0 {
-			n.port = tcp.Port
-		}
-		if n.port == 0 {
-			return fmt.Errorf("kubelet API of node %s: a Port is required when the listener is not TCP", nc.Name)
-		}
-		n.net = a.net.Node(n.IP)
+		n.port = n.ln.Addr().(*net.TCPAddr).Port
 		n.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: nc.Name})
 		a.nodes[nc.Name] = n
 		a.nodeList = append(a.nodeList, n)
@@ -124,6 +113,23 @@ func (a *agent) setUpNodes(ctx context.Context, broadcaster record.EventBroadcas
 		}
 	}
 	return nil
+}
+
+// listenKubeletAPI opens the node's kubelet API listener (see NodeConfig) and its host on the pod
+// network, filling in the node's address.
+func (a *agent) listenKubeletAPI(n *node) (net.Listener, error) {
+	if n.IP == "" {
+		n.IP = "127.0.0.1"
+		n.net = a.net.Node(n.IP)
+		addr := cmp.Or(n.Addr, "127.0.0.1:0")
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	n.net = a.net.Node(n.IP)
+	return n.net.Listen("tcp", net.JoinHostPort(n.IP, strconv.Itoa(cmp.Or(n.Port, 10250))))
 }
 
 // serveKubeletAPIs serves each node's kubelet API on its listener, in goroutines of wg; a handler

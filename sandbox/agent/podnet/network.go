@@ -68,14 +68,24 @@ func (n *Network) AddPod(ip, hostname, namespace string) (*Host, error) {
 	return h, nil
 }
 
-// Node is the node's own namespace (the kubelet's probes come from there); it is not reachable from
-// pods and nothing listens in it.
+// Node is the host of the node at ip, registered on the first call: the kubelet's probes come from
+// it, its kubelet API listens in it, and pods reach it at ip as they reach a kubeadm node's address.
+// Every call for the same ip returns the same host.
 func (n *Network) Node(ip string) *Host {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
-	return &Host{n: n, ip: addr, ports: map[uint16]*Listener{}, ephemeral: 32768}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if h, ok := n.hosts[addr]; ok && h.namespace == "" {
+		return h
+	}
+	h := &Host{n: n, ip: addr, ports: map[uint16]*Listener{}, ephemeral: 32768}
+	if !addr.IsLoopback() {
+		n.hosts[addr] = h
+	}
+	return h
 }
 
 func (n *Network) host(ip netip.Addr) *Host {

@@ -222,3 +222,29 @@ func TestServicesAndDNS(t *testing.T) {
 		t.Error("an Internet name resolved")
 	}
 }
+
+// A node is one host per address, registered on first use: its kubelet listens there, pods and the
+// node itself reach it at the node's address.
+func TestNodesAreHosts(t *testing.T) {
+	n := New()
+	cp := n.Node("172.30.1.2")
+	if again := n.Node("172.30.1.2"); again != cp {
+		t.Fatal("two hosts for one node address")
+	}
+	l, err := cp.Listen("tcp", "172.30.1.2:10250")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	echoServer(t, l, "kubelet")
+	pod := mustPod(t, n, "10.244.0.2", "p", "default")
+	if got := exchange(t, pod, "172.30.1.2:10250", "hi"); got != "kubelet:hi" {
+		t.Errorf("pod to the node's kubelet: %q", got)
+	}
+	if got := exchange(t, cp, "172.30.1.2:10250", "self"); got != "kubelet:self" {
+		t.Errorf("the node to its own address: %q", got)
+	}
+	if _, err := n.AddPod("172.30.1.2", "x", "default"); err == nil {
+		t.Error("a pod took a node's address")
+	}
+}
