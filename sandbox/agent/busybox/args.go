@@ -44,6 +44,58 @@ func flags(args []string, withValue string) (set map[byte]string, rest []string,
 	return set, nil, 0
 }
 
+// getoptLong parses options as busybox's getopt32 with long options does (GNU getopt_long): clusters
+// of short options (-qS, -O FILE, -OFILE), --name and --name=value, "--" ending the options, and
+// operands anywhere. short maps each short option to its long name; value reports whether a long
+// name takes a value. set receives each option by its long name, in order; its error (an unknown
+// long option, a bad value) ends the parse. The operands are returned in order.
+func getoptLong(args []string, short map[byte]string, value func(long string) bool, set func(long, v string) error) ([]string, error) {
+	var operands []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(operands, args[i+1:]...), nil
+		case strings.HasPrefix(a, "--"):
+			name, v, hasV := strings.Cut(a[2:], "=")
+			if value(name) && !hasV {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("option '--%s' requires an argument", name)
+				}
+				i++
+				v = args[i]
+			}
+			if err := set(name, v); err != nil {
+				return nil, err
+			}
+		case len(a) < 2 || a[0] != '-':
+			operands = append(operands, a)
+		default:
+			for j := 1; j < len(a); j++ {
+				long, ok := short[a[j]]
+				if !ok {
+					return nil, fmt.Errorf("invalid option -- '%c'", a[j])
+				}
+				v := ""
+				if value(long) {
+					if v = a[j+1:]; v == "" {
+						if i+1 >= len(args) {
+							return nil, fmt.Errorf("option requires an argument -- '%c'", a[j])
+						}
+						i++
+						v = args[i]
+					}
+					j = len(a)
+				}
+				if err := set(long, v); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return operands, nil
+}
+
 func has(set map[byte]string, cs string) bool {
 	for i := 0; i < len(cs); i++ {
 		if _, ok := set[cs[i]]; ok {

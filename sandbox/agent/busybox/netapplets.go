@@ -59,53 +59,9 @@ func errnoText(err error) string {
 // --header, --post-data, -P DIR; options may follow the URL.
 func wget(p *proc) int {
 	w := &wgetRun{p: p, timeout: 900 * time.Second}
-	var urls []string
-	args := p.args
-	value := func(i *int, opt string) (string, bool) {
-		if *i+1 >= len(args) {
-			p.errf("option requires an argument -- '%s'", opt)
-			return "", false
-		}
-		*i++
-		return args[*i], true
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "--") {
-			name, v, hasV := strings.Cut(a[2:], "=")
-			if wgetTakesValue(name) && !hasV {
-				var ok bool
-				if v, ok = value(&i, name); !ok {
-					return 1
-				}
-			}
-			if err := w.option(name, v); err != nil {
-				return p.errf("%v", err)
-			}
-			continue
-		}
-		if len(a) < 2 || a[0] != '-' {
-			urls = append(urls, a)
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			long, ok := wgetShort(a[j])
-			if !ok {
-				return p.errf("invalid option -- '%c'", a[j])
-			}
-			v := ""
-			if wgetTakesValue(long) {
-				if v = a[j+1:]; v == "" {
-					if v, ok = value(&i, string(a[j])); !ok {
-						return 1
-					}
-				}
-				j = len(a)
-			}
-			if err := w.option(long, v); err != nil {
-				return p.errf("%v", err)
-			}
-		}
+	urls, err := getoptLong(p.args, wgetShort, wgetTakesValue, w.option)
+	if err != nil {
+		return p.errf("%v", err)
 	}
 	if len(urls) == 0 {
 		fmt.Fprintln(p.hc.Stderr, "Usage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...")
@@ -119,12 +75,9 @@ func wget(p *proc) int {
 	return 0
 }
 
-// wgetShort is the long name of wget's short option c.
-func wgetShort(c byte) (string, bool) {
-	long, ok := map[byte]string{'q': "quiet", 'S': "server-response", 'c': "continue", 's': "spider-compat", 'O': "output-document",
-		'T': "timeout", 'U': "user-agent", 'P': "directory-prefix", 'o': "output-file", 'Y': "proxy", 't': "tries"}[c]
-	return long, ok
-}
+// wgetShort maps wget's short options to their long names.
+var wgetShort = map[byte]string{'q': "quiet", 'S': "server-response", 'c': "continue", 's': "spider-compat", 'O': "output-document",
+	'T': "timeout", 'U': "user-agent", 'P': "directory-prefix", 'o': "output-file", 'Y': "proxy", 't': "tries"}
 
 // wgetTakesValue says whether the long option name takes a value.
 func wgetTakesValue(name string) bool {

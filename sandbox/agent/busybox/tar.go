@@ -48,11 +48,15 @@ type tarOptions struct {
 	names     []string
 }
 
-// longOption applies the long option a (--name or --name=value); rest are the arguments after it. It
-// returns how many of them it took as its value.
-func (o *tarOptions) longOption(a string, rest []string) (int, error) {
-	name, val, hasVal := strings.Cut(a[2:], "=")
-	switch name {
+// tarShort maps tar's short options to their long names.
+var tarShort = map[byte]string{'c': "create", 'x': "extract", 't': "list", 'v': "verbose", 'z': "gzip", 'm': "touch",
+	'o': "no-same-owner", 'p': "same-permissions", 'O': "to-stdout", 'f': "file", 'C': "directory"}
+
+func tarTakesValue(long string) bool { return long == "file" || long == "directory" }
+
+// set applies the option long (with its value v, for file and directory).
+func (o *tarOptions) set(long, v string) error {
+	switch long {
 	case "no-same-owner", "same-owner", "numeric-owner", "no-overwrite-dir", "overwrite":
 	case "no-same-permissions":
 		o.umask = true
@@ -67,25 +71,19 @@ func (o *tarOptions) longOption(a string, rest []string) (int, error) {
 	case "to-stdout":
 		o.toStdout = true
 	case "create", "extract", "list":
-		o.mode = map[string]byte{"create": 'c', "extract": 'x', "list": 't'}[name]
-	case "file", "directory":
-		took := 0
-		if !hasVal {
-			if len(rest) == 0 {
-				return 0, fmt.Errorf("option '--%s' requires an argument", name)
-			}
-			val, took = rest[0], 1
+		mode := map[string]byte{"create": 'c', "extract": 'x', "list": 't'}[long]
+		if o.mode != 0 && o.mode != mode {
+			return errors.New("only one of 'c', 'x' or 't' may be given")
 		}
-		if name == "file" {
-			o.file = val
-		} else {
-			o.dir = val
-		}
-		return took, nil
+		o.mode = mode
+	case "file":
+		o.file = v
+	case "directory":
+		o.dir = v
 	default:
-		return 0, fmt.Errorf("unrecognized option '%s'", a)
+		return fmt.Errorf("unrecognized option '--%s'", long)
 	}
-	return 0, nil
+	return nil
 }
 
 func parseTarArgs(args []string) (*tarOptions, error) {
@@ -94,62 +92,11 @@ func parseTarArgs(args []string) (*tarOptions, error) {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' { // old style: "cf" is "-cf"
 		args[0] = "-" + args[0]
 	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			o.names = append(o.names, args[i+1:]...)
-			break
-		}
-		if strings.HasPrefix(a, "--") {
-			next, err := o.longOption(a, args[i+1:])
-			if err != nil {
-				return nil, err
-			}
-			i += next
-			continue
-		}
-		if len(a) < 2 || a[0] != '-' {
-			o.names = append(o.names, a)
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			switch c := a[j]; c {
-			case 'c', 'x', 't':
-				if o.mode != 0 && o.mode != c {
-					return nil, errors.New("only one of 'c', 'x' or 't' may be given")
-				}
-				o.mode = c
-			case 'v':
-				o.verbose = true
-			case 'z':
-				o.gzip = true
-			case 'm':
-				o.keepMtime = false
-			case 'o':
-			case 'p':
-				o.umask = false
-			case 'O':
-				o.toStdout = true
-			case 'f', 'C':
-				v := a[j+1:]
-				if v == "" {
-					if i+1 >= len(args) {
-						return nil, fmt.Errorf("option requires an argument -- '%c'", c)
-					}
-					i++
-					v = args[i]
-				}
-				if c == 'f' {
-					o.file = v
-				} else {
-					o.dir = v
-				}
-				j = len(a)
-			default:
-				return nil, fmt.Errorf("invalid option -- '%c'", c)
-			}
-		}
+	names, err := getoptLong(args, tarShort, tarTakesValue, o.set)
+	if err != nil {
+		return nil, err
 	}
+	o.names = names
 	return o, nil
 }
 
