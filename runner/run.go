@@ -199,14 +199,22 @@ func (l *Lab) startPTY(name, script string, foreground bool, sink func([]byte)) 
 // terminal then hangs up, the reader sees the end of the output, and the terminal is closed.
 func (pr *ptyRun) drain() {
 	killSession(pr.p, syscall.SIGKILL)
-	select {
-	case <-pr.readDone:
-	case <-time.After(time.Second):
-		// A process outside the session still holds the terminal.
-		_ = pr.master.SetReadDeadline(time.Now())
-		<-pr.readDone
-	}
+	awaitReader(pr.master, pr.readDone)
 	_ = pr.master.Close()
+}
+
+// awaitReader waits until the reader of master has seen the end of the output (readDone). After a
+// second, a process outside the session still holds the terminal: the read is unblocked (or, on a
+// master that cannot take a deadline, the master closed) and the reader ends.
+func awaitReader(master *os.File, readDone <-chan struct{}) {
+	select {
+	case <-readDone:
+	case <-time.After(time.Second):
+		if master.SetReadDeadline(time.Now()) != nil {
+			_ = master.Close()
+		}
+		<-readDone
+	}
 }
 
 // StartBackground runs a lesson background script detached, in its own

@@ -78,18 +78,7 @@ func (l *Lab) StartTerminal(cols, rows int, out func([]byte)) (*Terminal, error)
 		err := cmd.Wait()
 		// What the shell left in its session (a `sleep &`) goes with it.
 		killGroup(cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-t.read:
-		case <-time.After(time.Second):
-			// A process outside the session still holds the terminal.
-			if master.SetReadDeadline(time.Now()) != nil {
-				_ = master.Close()
-			}
-			select {
-			case <-t.read:
-			case <-time.After(time.Second):
-			}
-		}
+		awaitReader(master, t.read)
 		t.mu.Lock()
 		t.err = err
 		t.mu.Unlock()
