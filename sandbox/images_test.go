@@ -57,18 +57,23 @@ func TestImageTypo(t *testing.T) {
 	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; msg != `Back-off pulling image "ngnix": ErrImagePull: `+pullMsg {
 		t.Fatalf("ImagePullBackOff message %q", msg)
 	}
-	evs := strings.Join(podEvents(t, ns, "web"), "\n")
-	for _, want := range []string{
-		`Normal Pulling Pulling image "ngnix"`,
-		`Warning Failed Failed to pull image "ngnix": ` + pullMsg,
-		`Warning Failed Error: ErrImagePull`,
-		`Normal BackOff Back-off pulling image "ngnix"`,
-		`Warning Failed Error: ImagePullBackOff`,
-	} {
-		if !strings.Contains(evs, want) {
-			t.Errorf("no event %q in:\n%s", want, evs)
+	// Events travel through the recorder's asynchronous broadcaster, as a kubelet's do: the status can
+	// show ImagePullBackOff before its event is stored, so wait for them as kubectl events would show them.
+	eventually(t, 10*time.Second, func() error {
+		evs := strings.Join(podEvents(t, ns, "web"), "\n")
+		for _, want := range []string{
+			`Normal Pulling Pulling image "ngnix"`,
+			`Warning Failed Failed to pull image "ngnix": ` + pullMsg,
+			`Warning Failed Error: ErrImagePull`,
+			`Normal BackOff Back-off pulling image "ngnix"`,
+			`Warning Failed Error: ImagePullBackOff`,
+		} {
+			if !strings.Contains(evs, want) {
+				return fmt.Errorf("no event %q in:\n%s", want, evs)
+			}
 		}
-	}
+		return nil
+	})
 	if out := mustRun(t, append(slices.Clone(k), "get", "pod", "web")...); !strings.Contains(out, "ImagePullBackOff") && !strings.Contains(out, "ErrImagePull") {
 		t.Errorf("kubectl get pod:\n%s", out)
 	}
