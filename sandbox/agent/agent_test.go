@@ -758,7 +758,8 @@ func TestContainerArgv(t *testing.T) {
 		{"args only", corev1.Container{Image: "busybox", Args: []string{"echo", "$(A)"}}, []string{"echo", "x"}, false},
 		{"command and args", corev1.Container{Image: "nginx", Command: []string{"sh", "-c"}, Args: []string{"echo $$A $(A) $(B)"}}, []string{"sh", "-c", "echo $A x $(B)"}, false},
 		{"server", corev1.Container{Image: "registry.k8s.io/pause:3.10"}, nil, true},
-		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, nil, true},
+		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, []string{"nginx", "-g"}, true},
+		{"agnhost subcommand", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.55", Args: []string{"serve-hostname", "--port=$(A)"}}, []string{"serve-hostname", "--port=x"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -282,7 +282,8 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 		return append(expand(c.Command), expand(c.Args)...), false
 	}
 	if img == nil || img.Shell == "" {
-		return nil, true
+		// A server image's entrypoint gets the args (agnhost's name its subcommand; the others ignore them).
+		return expand(c.Args), true
 	}
 	sh := img.Shell
 	if len(c.Args) > 0 { // these images have no entrypoint: args replace the default command

@@ -90,7 +90,7 @@ func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
 
 // startServer starts a server image's default process (nil srv: none), which runs until ctx ends; it
 // returns once the server listens (or exited, or after a second), with the channel of its exit code.
-func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer) <-chan int {
+func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *corev1.Container, args []string, fsys *busybox.FS, stdout, stderr io.Writer) <-chan int {
 	exit := make(chan int, 1)
 	if srv == nil {
 		return exit
@@ -98,7 +98,7 @@ func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *cor
 	listening := make(chan struct{})
 	var once sync.Once
 	go func() {
-		code := w.runServer(ctx, srv, c, fsys, stdout, stderr, func() { once.Do(func() { close(listening) }) })
+		code := w.runServer(ctx, srv, c, args, fsys, stdout, stderr, func() { once.Do(func() { close(listening) }) })
 		once.Do(func() { close(listening) })
 		exit <- code
 	}()
@@ -110,7 +110,7 @@ func (w *podWorker) startServer(ctx context.Context, srv *servers.Server, c *cor
 }
 
 // runServer runs a server image's default process until ctx ends; its exit code.
-func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, fsys *busybox.FS, stdout, stderr io.Writer, listening func()) int {
+func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev1.Container, args []string, fsys *busybox.FS, stdout, stderr io.Writer, listening func()) int {
 	w.mu.Lock()
 	h := w.host
 	w.mu.Unlock()
@@ -123,6 +123,6 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 		tag = c.Image[i+1:]
 	}
 	e := &servers.Env{Listen: h.Listen, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
-		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
+		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag), Args: args}
 	return srv.Run(ctx, e)
 }

@@ -722,7 +722,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		w.mu.Unlock()
 		// A server binds its ports before the probes start, as a real one does in the moment between
 		// its container's start and the kubelet's first probe.
-		serverExit := w.startServer(runCtx, srv, c, fsys, lw.stream("stdout"), lw.stream("stderr"))
+		serverExit := w.startServer(runCtx, srv, c, argv, fsys, lw.stream("stdout"), lw.stream("stderr"))
 		var probeKilled atomic.Bool
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})

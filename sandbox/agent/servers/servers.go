@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 type Files interface {
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (fs.FileInfo, error)
+	Open(name string) (*os.File, error)
 }
 
 // Env is what a server process gets from the container runtime.
@@ -32,9 +34,10 @@ type Env struct {
 	Files     Files
 	Stdout    io.Writer
 	Stderr    io.Writer
-	Hostname  string // the pod's
-	IP        string // the pod's IP
-	Version   string // the image tag's version when it names one ("1.27.3"), else ""
+	Hostname  string   // the pod's
+	IP        string   // the pod's IP
+	Version   string   // the image tag's version when it names one ("1.27.3"), else ""
+	Args      []string // the container's args (its command line after the image's entrypoint), for agnhost
 	Now       func() time.Time
 }
 
@@ -59,7 +62,7 @@ type Server struct {
 	Run     func(ctx context.Context, e *Env) int
 }
 
-// Get returns the server named name ("nginx", "httpd", "redis", "postgres", "mysql", "mariadb", "mongo",
+// Get returns the server named name ("nginx", "httpd", "agnhost", "redis", "postgres", "mysql", "mariadb", "mongo",
 // "memcached"), or nil.
 func Get(name string) *Server {
 	for _, s := range table() {
@@ -75,6 +78,7 @@ func table() []Server {
 	return []Server{
 		nginxServer(),
 		httpdServer(),
+		agnhostServer(),
 		redisServer(),
 		tcpServer("postgres", "17.2", 5432, func(e *Env, t time.Time) string {
 			ts := t.UTC().Format("2006-01-02 15:04:05.000 UTC")

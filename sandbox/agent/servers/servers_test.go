@@ -27,6 +27,9 @@ func (d dirFiles) ReadFile(name string) ([]byte, error) {
 func (d dirFiles) Stat(name string) (fs.FileInfo, error) {
 	return os.Stat(filepath.Join(string(d), filepath.FromSlash(name)))
 }
+func (d dirFiles) Open(name string) (*os.File, error) {
+	return os.Open(filepath.Join(string(d), filepath.FromSlash(name)))
+}
 
 type syncBuf struct {
 	mu sync.Mutex
@@ -40,11 +43,19 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // returns a client pod and the server's logs.
 func start(t *testing.T, name, version string) (client *podnet.Host, stdout, stderr *syncBuf) {
 	t.Helper()
+	client, stdout, stderr, _, _ = startArgs(t, name, version)
+	return client, stdout, stderr
+}
+
+// startArgs is start with the container's args; it also returns the container's root on the host and
+// the channel of the server's exit code.
+func startArgs(t *testing.T, name, version string, args ...string) (client *podnet.Host, stdout, stderr *syncBuf, root string, exit <-chan int) {
+	t.Helper()
 	srv := Get(name)
 	if srv == nil {
 		t.Fatalf("no server %s", name)
 	}
-	root := t.TempDir()
+	root = t.TempDir()
 	for p, content := range srv.Files {
 		host := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
@@ -65,9 +76,13 @@ func start(t *testing.T, name, version string) (client *podnet.Host, stdout, std
 	}
 	stdout, stderr = &syncBuf{}, &syncBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
+	done := make(chan int, 1)
+	codes := make(chan int, 1)
 	go func() {
-		done <- srv.Run(ctx, &Env{Listen: pod.Listen, Files: dirFiles(root), Stdout: stdout, Stderr: stderr, IP: "10.244.0.2", Version: srv.VersionFor(version)})
+		code := srv.Run(ctx, &Env{Listen: pod.Listen, Files: dirFiles(root), Stdout: stdout, Stderr: stderr, IP: "10.244.0.2",
+			Hostname: name + "-0", Version: srv.VersionFor(version), Args: args})
+		codes <- code
+		close(done)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -79,7 +94,7 @@ func start(t *testing.T, name, version string) (client *podnet.Host, stdout, std
 		pod.Close()
 		client.Close()
 	})
-	return client, stdout, stderr
+	return client, stdout, stderr, root, codes
 }
 
 func get(t *testing.T, client *podnet.Host, method, url string) (*http.Response, string) {

@@ -1,0 +1,102 @@
+package servers
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The agnhost subcommands the upstream e2e tests run, as test/images/agnhost (v2.66.1) answers them.
+func TestAgnhost(t *testing.T) {
+	t.Run("pause by default", func(t *testing.T) {
+		_, stdout, _, _, _ := startArgs(t, "agnhost", "2.55")
+		waitFor(t, func() bool { return stdout.String() == "Paused\nSignals registered\n" }, "pause's output: %q", stdout)
+	})
+	t.Run("serve-hostname", func(t *testing.T) {
+		client, _, stderr, _, _ := startArgs(t, "agnhost", "2.66.1", "serve-hostname")
+		if resp, body := get(t, client, "GET", "http://10.244.0.2:9376/"); resp.StatusCode != 200 || body != "agnhost-0" {
+			t.Errorf("GET /: %d %q", resp.StatusCode, body)
+		}
+		if !strings.Contains(stderr.String(), "Serving on port 9376.") || !strings.Contains(stderr.String(), "HTTP request from 10.244.0.3:") {
+			t.Errorf("log:\n%s", stderr)
+		}
+	})
+	t.Run("test-webserver", func(t *testing.T) {
+		client, _, _, root, _ := startArgs(t, "agnhost", "2.55", "test-webserver")
+		resp, body := get(t, client, "GET", "http://10.244.0.2/localhost.crt")
+		if resp.StatusCode != 200 || !strings.HasPrefix(body, "-----BEGIN CERTIFICATE-----") || resp.Header.Get("Cache-Control") != "private" {
+			t.Errorf("GET /localhost.crt: %d %q %v", resp.StatusCode, body, resp.Header)
+		}
+		// What the StatefulSet tests do to make a pod unready: mv /localhost.crt /tmp/.
+		if err := os.Rename(filepath.Join(root, "localhost.crt"), filepath.Join(root, "uploads", "localhost.crt")); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := get(t, client, "GET", "http://10.244.0.2/localhost.crt"); resp.StatusCode != 404 {
+			t.Errorf("moved away: %d", resp.StatusCode)
+		}
+	})
+	t.Run("netexec", func(t *testing.T) {
+		client, _, stderr, _, exit := startArgs(t, "agnhost", "2.66.1", "netexec", "--http-port=80", "--udp-port=80")
+		for path, want := range map[string]string{"/hostname": "agnhost-0", "/hostName": "agnhost-0", "/echo?msg=bonjour": "bonjour", "/serverport": "80", "/readyz": "ok"} {
+			if resp, body := get(t, client, "GET", "http://10.244.0.2"+path); resp.StatusCode != 200 || body != want {
+				t.Errorf("GET %s: %d %q, want %q", path, resp.StatusCode, body, want)
+			}
+		}
+		if resp, body := get(t, client, "GET", "http://10.244.0.2/clientip"); !strings.HasPrefix(body, "10.244.0.3:") {
+			t.Errorf("GET /clientip: %d %q", resp.StatusCode, body)
+		}
+		if resp, _ := get(t, client, "GET", "http://10.244.0.2/echo?msg=x&code=503"); resp.StatusCode != 503 {
+			t.Errorf("echo code: %d", resp.StatusCode)
+		}
+		if resp, _ := get(t, client, "GET", "http://10.244.0.2/shell?cmd=ls"); resp.StatusCode != 501 {
+			t.Errorf("shell: %d", resp.StatusCode)
+		}
+		go func() {
+			c := &http.Client{Transport: &http.Transport{DialContext: client.DialContext}, Timeout: 5 * time.Second}
+			if resp, err := c.Get("http://10.244.0.2/exit?code=3"); err == nil {
+				_ = resp.Body.Close()
+			}
+		}()
+		select {
+		case code := <-exit:
+			if code != 3 {
+				t.Errorf("exit code %d after /exit?code=3", code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("netexec did not exit after /exit?code=3")
+		}
+		if !strings.Contains(stderr.String(), "Started HTTP server on port 80") || !strings.Contains(stderr.String(), "GET /echo?msg=bonjour&code=") {
+			t.Errorf("log:\n%s", stderr)
+		}
+	})
+	t.Run("liveness", func(t *testing.T) {
+		client, _, _, _, _ := startArgs(t, "agnhost", "2.66.1", "liveness")
+		if resp, body := get(t, client, "GET", "http://10.244.0.2:8080/healthz"); resp.StatusCode != 200 || body != "ok" {
+			t.Errorf("GET /healthz: %d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("unavailable subcommand", func(t *testing.T) {
+		_, _, stderr, _, exit := startArgs(t, "agnhost", "2.66.1", "webhook")
+		if code := <-exit; code != 1 || !strings.Contains(stderr.String(), `agnhost: the subcommand "webhook" is not available in the klab sandbox`) {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("bad flag", func(t *testing.T) {
+		_, _, stderr, _, exit := startArgs(t, "agnhost", "2.66.1", "serve-hostname", "--nope")
+		if code := <-exit; code != 1 || stderr.String() != "Error: unknown flag: --nope\n" {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+func waitFor(t *testing.T, ok func() bool, format string, args ...any) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf(format, args...)
+		}
+	}
+}
