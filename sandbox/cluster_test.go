@@ -217,6 +217,17 @@ func TestNodeProxy(t *testing.T) {
 				if out := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+name+"/proxy/healthz")...); out != "ok" {
 					t.Errorf("node proxy /healthz: %q", out)
 				}
+				// The kubelet's metrics, which the failure dumps grab (and retry for two minutes when missing).
+				metrics := mustRun(t, append(append([]string{}, kubectl...), "get", "--raw", "/api/v1/nodes/"+name+"/proxy/metrics")...)
+				for _, want := range []string{`kubelet_node_name{node="` + name + `"} 1`, "# TYPE kubelet_running_pods gauge", `kubelet_running_containers{container_state="running"} `} {
+					if !strings.Contains(metrics, want) {
+						t.Errorf("node proxy /metrics lacks %q:\n%s", want, metrics)
+					}
+				}
+				// Other tests share the sandbox: the pod's node runs at least this pod's container.
+				if name == pod.Spec.NodeName && regexpMatch(`kubelet_running_containers\{container_state="running"\} 0\n`, metrics) {
+					t.Errorf("node %s runs dumped but its metrics count no running container:\n%s", name, metrics)
+				}
 				if out := mustRun(t, append(append([]string{}, kubectl...), "-n", ns, "logs", "dumped")...); out != "bonjour\n" {
 					t.Errorf("logs through the tunnel: %q", out)
 				}

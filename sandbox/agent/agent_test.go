@@ -1025,3 +1025,25 @@ func TestPreStopHookRunsBeforeKill(t *testing.T) {
 		t.Fatalf("preStop output %q %v", b, err)
 	}
 }
+
+// subPathExpr expands as the kubelet's ExpandContainerVolumeMounts and makeMounts do, with their errors.
+func TestSubPathExpr(t *testing.T) {
+	env := []string{"POD_NAME=foo", "ANNOTATION=mypath", "EMPTY=", "UP=.."}
+	for _, tt := range []struct {
+		vm      corev1.VolumeMount
+		want    string
+		wantErr string
+	}{
+		{corev1.VolumeMount{SubPath: "plain"}, "plain", ""},
+		{corev1.VolumeMount{SubPathExpr: "$(ANNOTATION)/$(POD_NAME)"}, "mypath/foo", ""},
+		{corev1.VolumeMount{SubPathExpr: "$(NOPE)/$(EMPTY)/$(POD_NAME)"}, "", "missing value for EMPTY, NOPE"},
+		{corev1.VolumeMount{SubPathExpr: "/$(POD_NAME)"}, "", "error SubPath `/foo` must not be an absolute path"},
+		{corev1.VolumeMount{SubPathExpr: "a/$(UP)/b"}, "", "unable to provision SubPath `a/../b`: must not contain '..'"},
+		{corev1.VolumeMount{SubPathExpr: "$$(POD_NAME)"}, "$(POD_NAME)", ""},
+	} {
+		got, err := subPath(tt.vm, env)
+		if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr || got != tt.want {
+			t.Errorf("%+v: %q, %v; want %q, %q", tt.vm, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -471,6 +471,7 @@ func (a *agent) logServer(tlsCfg *tls.Config) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/containerLogs/", a.serveLogs)
 	mux.HandleFunc("/pods", a.servePods)
+	mux.HandleFunc("/metrics", a.serveMetrics)
 	mux.HandleFunc("/exec/", a.serveExec)
 	mux.HandleFunc("/attach/", a.serveAttach)
 	for _, p := range []string{"/portForward/", "/run/", "/cri/"} {

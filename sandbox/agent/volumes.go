@@ -8,12 +8,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/kubernetes/third_party/forked/golang/expansion"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 )
@@ -368,7 +371,7 @@ func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *core
 // containerMounts maps the container's volumeMounts to busybox mounts. A subPath is resolved inside its
 // volume with os.Root (a symlink a pod planted in a volume cannot lead outside it); a subPath naming a file
 // becomes a file mount.
-func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mount, error) {
+func containerMounts(c *corev1.Container, vols map[string]volume, env []string) ([]busybox.Mount, error) {
 	var mounts []busybox.Mount
 	closeAll := func() {
 		for _, m := range mounts {
@@ -387,16 +390,63 @@ func containerMounts(c *corev1.Container, vols map[string]volume) ([]busybox.Mou
 			continue
 		}
 		m := busybox.Mount{Path: vm.MountPath, Dir: filepath.Join(v.base, filepath.FromSlash(v.rel)), ReadOnly: v.readOnly || vm.ReadOnly}
-		rel := path.Join(v.rel, strings.TrimPrefix(path.Clean("/"+vm.SubPath), "/"))
+		sub, err := subPath(vm, env)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		rel := path.Join(v.rel, strings.TrimPrefix(path.Clean("/"+sub), "/"))
 		root, err := openVolumePath(v.base, rel, &m)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("container %s volume %s subPath %q: %w", c.Name, vm.Name, vm.SubPath, err)
+			return nil, fmt.Errorf("container %s volume %s subPath %q: %w", c.Name, vm.Name, sub, err)
 		}
 		m.Root = root
 		mounts = append(mounts, m)
 	}
 	return mounts, nil
+}
+
+// subPath is a volume mount's subPath, or its subPathExpr expanded with the container's environment as
+// the kubelet does (kubecontainer.ExpandContainerVolumeMounts, then makeMounts' checks), with the kubelet's
+// errors: a variable that is unset or empty ("missing value for ANNOTATION"), an absolute path, "..".
+func subPath(vm corev1.VolumeMount, env []string) (string, error) {
+	if vm.SubPathExpr == "" {
+		return vm.SubPath, nil
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	missing := sets.New[string]()
+	sub := expansion.Expand(vm.SubPathExpr, func(key string) string {
+		v := vars[key]
+		if v == "" {
+			missing.Insert(key)
+		}
+		return v
+	})
+	switch {
+	case missing.Len() > 0:
+		return "", fmt.Errorf("missing value for %s", strings.Join(sets.List(missing), ", "))
+	case path.IsAbs(sub):
+		return "", fmt.Errorf("error SubPath `%s` must not be an absolute path", sub)
+	case slices.Contains(strings.Split(sub, "/"), ".."):
+		return "", fmt.Errorf("unable to provision SubPath `%s`: must not contain '..'", sub)
+	}
+	return sub, nil
+}
+
+// subPathsReady checks that every subPathExpr of c expands with env (a CreateContainerConfigError otherwise,
+// retried as the kubelet does at each sync: a fieldRef to an annotation added later then starts the pod).
+func subPathsReady(c *corev1.Container, env []string) error {
+	for _, vm := range c.VolumeMounts {
+		if _, err := subPath(vm, env); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openVolumePath opens rel (clean, relative) inside base with os.Root, creating it as a folder when

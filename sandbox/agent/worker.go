@@ -649,7 +649,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		if !server {
 			srv = nil
 		}
-		root, fsys, err := w.containerFS(st, c, vols, srv)
+		root, fsys, err := w.containerFS(st, c, vols, env, srv)
 		if err != nil {
 			w.m.a.logf("agent: %v", err)
 			w.set(func() {
@@ -854,6 +854,9 @@ func (w *podWorker) waitEnv(ctx context.Context, st *ctrState, c *corev1.Contain
 	for {
 		env, err := w.containerEnv(ctx, c)
 		if err == nil {
+			err = subPathsReady(c, env)
+		}
+		if err == nil {
 			return env, nil
 		}
 		if ctx.Err() != nil {
@@ -880,7 +883,7 @@ func (w *podWorker) logPath(container string, restart int32) string {
 }
 
 // containerFS lays out a fresh root for this run of the container and opens it with its mounts.
-func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, srv *servers.Server) (string, *busybox.FS, error) {
+func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, env []string, srv *servers.Server) (string, *busybox.FS, error) {
 	w.mu.Lock()
 	n := st.restartCount
 	w.mu.Unlock()
@@ -908,7 +911,7 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 			return "", nil, fmt.Errorf("container %s working dir: %w", c.Name, err)
 		}
 	}
-	mounts, err := containerMounts(c, vols)
+	mounts, err := containerMounts(c, vols, env)
 	if err != nil {
 		return "", nil, err
 	}
