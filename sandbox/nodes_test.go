@@ -201,6 +201,63 @@ spec:
 	}
 }
 
+// TestKubeletAdmission: a pod bound by nodeName skips the scheduler, so the node's kubelet admits it or not
+// with its own checks (host ports, resources), as on kubeadm: rejected, it is Failed at once with the
+// kubelet's reason and message and a Warning event.
+func TestKubeletAdmission(t *testing.T) {
+	needCluster(t)
+	ns := namespace(t)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
+	applyManifest(t, k, `apiVersion: v1
+kind: Pod
+metadata: {name: holder}
+spec:
+  nodeName: controlplane
+  containers: [{name: c, image: busybox, command: [sh, -c, "sleep 3600"], ports: [{containerPort: 80, hostPort: 31417}]}]
+`)
+	mustRun(t, append(slices.Clone(k), "wait", "--for=condition=Ready", "pod/holder", "--timeout=60s")...)
+	applyManifest(t, k, `apiVersion: v1
+kind: Pod
+metadata: {name: same-port}
+spec:
+  nodeName: controlplane
+  containers: [{name: c, image: busybox, command: [sh, -c, "sleep 3600"], ports: [{containerPort: 80, hostPort: 31417}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: too-big}
+spec:
+  nodeName: controlplane
+  containers: [{name: c, image: busybox, command: [sh, -c, "sleep 3600"], resources: {requests: {cpu: "100000"}}}]
+`)
+	for pod, want := range map[string][2]string{
+		"same-port": {"NodePorts", `^Pod was rejected: Predicate NodePorts failed: node\(s\) didn't have free ports for the requested pod ports$`},
+		"too-big":   {"OutOfcpu", `^Pod was rejected: Node didn't have enough resource: cpu, requested: 100000000, used: \d+, capacity: \d+$`},
+	} {
+		eventually(t, 30*time.Second, func() error {
+			p, err := cluster.Client.CoreV1().Pods(ns).Get(context.Background(), pod, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if p.Status.Phase != corev1.PodFailed || p.Status.Reason != want[0] || !regexpMatch(want[1], p.Status.Message) {
+				return fmt.Errorf("pod %s: phase %s, reason %q, message %q", pod, p.Status.Phase, p.Status.Reason, p.Status.Message)
+			}
+			return nil
+		})
+		eventually(t, 10*time.Second, func() error {
+			for _, e := range podEvents(t, ns, pod) {
+				if strings.HasPrefix(e, "Warning "+want[0]+" ") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no Warning %s event for %s: %v", want[0], pod, podEvents(t, ns, pod))
+		})
+	}
+	if out := mustRun(t, append(slices.Clone(k), "get", "pod", "same-port")...); !strings.Contains(out, "NodePorts") {
+		t.Errorf("kubectl get pod shows the reason as STATUS:\n%s", out)
+	}
+}
+
 func TestDaemonSetOnEveryNode(t *testing.T) {
 	needCluster(t)
 	ns := namespace(t)

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/kubernetes/pkg/kubelet/lifecycle"
+	schedulerframework "k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/utils/ptr"
 )
 
@@ -21,13 +23,15 @@ type podManager struct {
 	ctx     context.Context // the agent's: API calls end with it
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
-	nextIP  int
-	wg      sync.WaitGroup
-	logs    *logRegistry
+	// rejected are the pods admission refused: their status says Failed, the informer may not know yet.
+	rejected map[types.UID]bool
+	nextIP   int
+	wg       sync.WaitGroup
+	logs     *logRegistry
 }
 
 func newPodManager(ctx context.Context, a *agent) *podManager {
-	return &podManager{a: a, ctx: ctx, workers: map[types.UID]*podWorker{}, logs: newLogRegistry()}
+	return &podManager{a: a, ctx: ctx, workers: map[types.UID]*podWorker{}, rejected: map[types.UID]bool{}, logs: newLogRegistry()}
 }
 
 func (m *podManager) handler() cache.ResourceEventHandler {
@@ -72,6 +76,18 @@ func (m *podManager) sync(obj any) {
 			}
 			return
 		}
+		if m.rejected[pod.UID] {
+			m.mu.Unlock()
+			return
+		}
+		if pod.DeletionTimestamp == nil {
+			if ok, reason, msg := m.admitLocked(pod); !ok {
+				m.rejected[pod.UID] = true
+				m.mu.Unlock()
+				m.reject(pod, reason, msg)
+				return
+			}
+		}
 		m.nextIP++
 		w = newPodWorker(m, pod, fmt.Sprintf("10.244.%d.%d", (m.nextIP/250)%250, m.nextIP%250+2))
 		m.workers[pod.UID] = w
@@ -85,11 +101,48 @@ func (m *podManager) sync(obj any) {
 	w.update(pod)
 }
 
+// admitLocked runs the kubelet's own pod admission (lifecycle.NewPredicateAdmitHandler: resources against
+// the node's allocatable, node affinity and selector, nodeName, host ports, NoExecute taints) for a new pod
+// against the pods its node already runs, as the kubelet's HandlePodAdditions does. m.mu is held.
+func (m *podManager) admitLocked(pod *corev1.Pod) (ok bool, reason, msg string) {
+	node, err := m.a.client.CoreV1().Nodes().Get(m.ctx, pod.Spec.NodeName, metav1.GetOptions{})
+	if err != nil {
+		m.a.logf("agent: admit pod %s/%s: node %s: %v", pod.Namespace, pod.Name, pod.Spec.NodeName, err)
+		return true, "", "" // the kubelet falls back to the node it knows; so do we: admit
+	}
+	var others []*corev1.Pod
+	for _, w := range m.workers {
+		if p, done := w.admitted(); !done && p.Spec.NodeName == pod.Spec.NodeName {
+			others = append(others, p)
+		}
+	}
+	h := lifecycle.NewPredicateAdmitHandler(
+		func(context.Context, bool) (*corev1.Node, error) { return node, nil },
+		lifecycle.NewAdmissionFailureHandlerStub(),
+		func(*schedulerframework.NodeInfo, *lifecycle.PodAdmitAttributes) error { return nil })
+	r := h.Admit(m.ctx, &lifecycle.PodAdmitAttributes{Pod: pod, OtherPods: others, Operation: lifecycle.AddOperation})
+	return r.Admit, r.Reason, r.Message
+}
+
+// reject fails a pod admission refused, as the kubelet's rejectPod: a Warning event with the reason, and
+// the status Failed with "Pod was rejected: <message>".
+func (m *podManager) reject(pod *corev1.Pod, reason, msg string) {
+	if n := m.a.nodes[pod.Spec.NodeName]; n != nil {
+		n.recorder.Event(pod, corev1.EventTypeWarning, reason, msg)
+	}
+	p := pod.DeepCopy()
+	p.Status = corev1.PodStatus{Phase: corev1.PodFailed, Reason: reason, Message: "Pod was rejected: " + msg, QOSClass: pod.Status.QOSClass}
+	if _, err := m.a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(m.ctx, p, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && m.ctx.Err() == nil {
+		m.a.logf("agent: reject pod %s/%s: %v", pod.Namespace, pod.Name, err)
+	}
+}
+
 // remove forgets a pod the apiserver deleted: its commands stop and its folder is removed.
 func (m *podManager) remove(pod *corev1.Pod) {
 	m.mu.Lock()
 	w := m.workers[pod.UID]
 	delete(m.workers, pod.UID)
+	delete(m.rejected, pod.UID)
 	m.mu.Unlock()
 	if w != nil {
 		w.stop()

@@ -112,6 +112,14 @@ func (w *podWorker) latest() *corev1.Pod {
 	return w.pod
 }
 
+// admitted is the pod as the worker has it and whether it is done (terminated): admission counts the
+// pods a node runs.
+func (w *podWorker) admitted() (*corev1.Pod, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod, w.finished
+}
+
 // update takes a newer copy of the pod; a deletion timestamp kills the pod's commands.
 func (w *podWorker) update(pod *corev1.Pod) {
 	w.mu.Lock()
