@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 )
@@ -1045,5 +1046,45 @@ func TestSubPathExpr(t *testing.T) {
 		if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr || got != tt.want {
 			t.Errorf("%+v: %q, %v; want %q, %q", tt.vm, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// postStart hooks run as the kubelet's: the container is running only once the hook returned; a failing
+// hook gives FailedPostStartHook and Killing events and a restart; httpGet hooks reach a server over the
+// pod network from the node.
+func TestPostStartHook(t *testing.T) {
+	h := startAgent(t)
+	withOut := func(pod *corev1.Pod, hook corev1.LifecycleHandler) *corev1.Pod {
+		pod.Spec.Volumes = []corev1.Volume{{Name: "out", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/poststart-out"}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "out", MountPath: "/out"}}
+		pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PostStart: &hook}
+		return pod
+	}
+	h.createPod(withOut(busyboxPod("slow-hook", corev1.RestartPolicyNever, "sleep 600"), corev1.LifecycleHandler{Exec: &corev1.ExecAction{
+		Command: []string{"sh", "-c", "sleep 0.5; echo hello > /out/slow-hook"}}}))
+	h.waitPod("slow-hook", "Running", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Running != nil
+	})
+	if b, err := os.ReadFile(filepath.Join(HostPathDir(h.dir, "/poststart-out"), "slow-hook")); err != nil || string(b) != "hello\n" {
+		t.Errorf("the container runs before its postStart hook ended: %q %v", b, err)
+	}
+
+	h.createPod(withOut(busyboxPod("bad-hook", corev1.RestartPolicyAlways, "sleep 600"), corev1.LifecycleHandler{Exec: &corev1.ExecAction{
+		Command: []string{"sh", "-c", "exit 3"}}}))
+	h.waitEvent("bad-hook", "FailedPostStartHook", "PostStartHook failed")
+	h.waitEvent("bad-hook", "Killing", "FailedPostStartHook")
+	h.waitPod("bad-hook", "restarted", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount > 0
+	})
+
+	web := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "node01", Containers: []corev1.Container{{Name: "nginx", Image: "nginx"}}}}
+	h.createPod(web)
+	ip := podIP(t, h, "web")
+	h.createPod(withOut(busyboxPod("http-hook", corev1.RestartPolicyNever, "sleep 600"), corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{
+		Host: ip, Port: intstr.FromInt32(80), Path: "/echo?msg=poststart"}}))
+	h.waitEventContaining("http-hook", "Started", "Started container")
+	if got := h.logs(t, "web", "nginx", ""); !strings.Contains(got, `"GET /echo?msg=poststart HTTP/1.1" 404`) {
+		t.Errorf("nginx did not log the hook's request:\n%s", got)
 	}
 }

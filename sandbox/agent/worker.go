@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/reference"
+	kubecontainer "k8s.io/kubernetes/pkg/kubelet/container"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/podnet"
@@ -112,6 +113,27 @@ func (w *podWorker) latest() *corev1.Pod {
 	return w.pod
 }
 
+// postStart runs c's postStart hook beside its main process, as the kubelet's startContainer does: the
+// container turns running once the hook returns; a failed hook gives the kubelet's events
+// (FailedPostStartHook "PostStartHook failed", Killing "FailedPostStartHook") and kills the container,
+// which then restarts under its policy.
+func (w *podWorker) postStart(ctx context.Context, st *ctrState, c *corev1.Container, hooks kubecontainer.HandlerRunner, setRunning, kill func()) {
+	if _, err := w.runHook(ctx, st, c, hooks, c.Lifecycle.PostStart); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		w.event(st, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
+		w.event(st, corev1.EventTypeNormal, "Killing", "FailedPostStartHook")
+		kill()
+		return
+	}
+	w.set(func() {
+		if ctx.Err() == nil && st.state.Running == nil && st.state.Terminated == nil {
+			setRunning()
+		}
+	})
+}
+
 // admitted is the pod as the worker has it and whether it is done (terminated): admission counts the
 // pods a node runs.
 func (w *podWorker) admitted() (*corev1.Pod, bool) {
@@ -184,7 +206,8 @@ func (w *podWorker) terminate(pod *corev1.Pod) {
 			go func() {
 				defer wg.Done()
 				if err := hook(hctx); err != nil {
-					w.event(c, corev1.EventTypeWarning, "FailedPreStopHook", fmt.Sprintf("PreStopHook failed: %v", err))
+					// The kubelet leaves the message out of the event (it may hold secrets); klab's log has it.
+					w.event(c, corev1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
 				}
 			}()
 		}
@@ -681,11 +704,18 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return 1, false
 		}
 		begin := metav1.Now()
-		w.set(func() {
-			st.containerID = fmt.Sprintf("klab://%s-%s-%d", string(w.uid)[:8], c.Name, idx)
+		// As the kubelet: a container with a postStart hook is not running until the hook returns.
+		postStart := c.Lifecycle != nil && c.Lifecycle.PostStart != nil
+		setRunning := func() {
 			st.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: begin}}
 			st.started = c.StartupProbe == nil
 			st.ready = (!st.init || isSidecar(w.pod, c.Name)) && c.ReadinessProbe == nil && c.StartupProbe == nil
+		}
+		w.set(func() {
+			st.containerID = fmt.Sprintf("klab://%s-%s-%d", string(w.uid)[:8], c.Name, idx)
+			if !postStart {
+				setRunning()
+			}
 		})
 		w.event(st, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
 		if started != nil {
@@ -693,16 +723,14 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			started = nil
 		}
 		runCtx, stopRun := context.WithCancel(ctx)
-		if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Exec != nil {
-			hook := c.Lifecycle.PreStop.Exec.Command
+		var hooks kubecontainer.HandlerRunner
+		if c.Lifecycle != nil && (c.Lifecycle.PreStop != nil || postStart) {
+			hooks = w.hookRunner(c, fsys, env)
+		}
+		if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 			w.mu.Lock()
 			st.preStop = func(hctx context.Context) error {
-				sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-					Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"), Net: w.shellNet()}
-				code, err := sh.Run(hctx, hook)
-				if err == nil && code != 0 {
-					err = fmt.Errorf("command %q exited with %d", strings.Join(hook, " "), code)
-				}
+				_, err := w.runHook(hctx, st, c, hooks, c.Lifecycle.PreStop)
 				return err
 			}
 			w.mu.Unlock()
@@ -734,6 +762,9 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		var probeKilled atomic.Bool
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
+		if postStart {
+			go w.postStart(runCtx, st, c, hooks, setRunning, func() { probeKilled.Store(true); stopRun() })
+		}
 		var code int
 		switch {
 		case srv != nil:
