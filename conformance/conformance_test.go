@@ -1,5 +1,6 @@
-// Package conformance runs the upstream Kubernetes e2e tests for Jobs, CronJobs and TTL-after-finished
-// (k8s.io/kubernetes/test/e2e/apps) against klab's sandbox. It is a module of its own so that the main
+// Package conformance runs the upstream Kubernetes e2e tests of sig-apps (k8s.io/kubernetes/test/e2e/apps:
+// Jobs, CronJobs and TTL-after-finished by default; Deployments, ReplicaSets, StatefulSets and DaemonSets
+// with a focus) against klab's sandbox. It is a module of its own so that the main
 // module does not require the e2e framework; `make conformance` builds its test binary and runs it.
 package conformance
 
@@ -15,10 +16,13 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/test/e2e/framework"
 	"k8s.io/kubernetes/test/e2e/framework/config"
+	"k8s.io/kubernetes/test/e2e/framework/testfiles"
+	e2etestingmanifests "k8s.io/kubernetes/test/e2e/testing-manifests"
 
 	// The tests themselves, and the framework parts the upstream suite links in for them: the failure
 	// dumps (debug) and the node helpers (node).
 	_ "k8s.io/kubernetes/test/e2e/apps"
+	_ "k8s.io/kubernetes/test/e2e/common/node"
 	_ "k8s.io/kubernetes/test/e2e/framework/debug/init"
 	_ "k8s.io/kubernetes/test/e2e/framework/node/init"
 )
@@ -34,6 +38,9 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	framework.AfterReadingAllFlags(&framework.TestContext)
+	// The manifests some tests read (the StatefulSet ones deploy test/e2e/testing-manifests/statefulset/…),
+	// from the files compiled into the binary, as test/e2e's own TestMain registers them.
+	testfiles.AddFileSource(e2etestingmanifests.GetE2ETestingManifestsFS())
 	os.Exit(m.Run())
 }
 
@@ -48,5 +55,5 @@ func TestConformance(t *testing.T) {
 	klog.EnableContextualLogging(true)
 	gomega.RegisterFailHandler(framework.Fail)
 	suiteConfig, reporterConfig := framework.CreateGinkgoConfig()
-	ginkgo.RunSpecs(t, "klab sandbox: upstream e2e (sig-apps Job, CronJob, TTLAfterFinished)", suiteConfig, reporterConfig)
+	ginkgo.RunSpecs(t, "klab sandbox: upstream e2e (sig-apps)", suiteConfig, reporterConfig)
 }

@@ -760,6 +760,8 @@ func TestContainerArgv(t *testing.T) {
 		{"command and args", corev1.Container{Image: "nginx", Command: []string{"sh", "-c"}, Args: []string{"echo $$A $(A) $(B)"}}, []string{"sh", "-c", "echo $A x $(B)"}, false},
 		{"server", corev1.Container{Image: "registry.k8s.io/pause:3.10"}, nil, true},
 		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, []string{"nginx", "-g"}, true},
+		{"agnhost entrypoint as command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"/agnhost", "grpc-health-checking"}, Args: []string{"--port=$(A)"}}, []string{"grpc-health-checking", "--port=x"}, true},
+		{"agnhost shell command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"sh", "-c", "echo"}}, []string{"sh", "-c", "echo"}, false},
 		{"agnhost subcommand", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.55", Args: []string{"serve-hostname", "--port=$(A)"}}, []string{"serve-hostname", "--port=x"}, true},
 	}
 	for _, tt := range tests {

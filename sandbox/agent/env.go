@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -279,7 +280,11 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 		return out
 	}
 	if len(c.Command) > 0 {
-		return append(expand(c.Command), expand(c.Args)...), false
+		argv := append(expand(c.Command), expand(c.Args)...)
+		if img != nil && img.Entrypoint != "" && (argv[0] == img.Entrypoint || argv[0] == path.Base(img.Entrypoint)) {
+			return argv[1:], true // the image's own program, e.g. command: [/agnhost, netexec]
+		}
+		return argv, false
 	}
 	if img == nil || img.Shell == "" {
 		// A server image's entrypoint gets the args (agnhost's name its subcommand; the others ignore them).

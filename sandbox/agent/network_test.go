@@ -159,3 +159,23 @@ func TestPodNetworkFiles(t *testing.T) {
 		t.Errorf("log %d %q, want %q", code, body, want)
 	}
 }
+
+// gRPC probes call grpc.health.v1.Health as the kubelet's prober: agnhost's grpc-health-checking (its
+// /agnhost entrypoint named in the command) makes the pod ready on 5000, a liveness probe on a port nothing
+// serves fails with the kubelet's message and restarts the container.
+func TestGRPCProbes(t *testing.T) {
+	h := startAgent(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "grpc"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{
+		Name: "agnhost", Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"/agnhost", "grpc-health-checking"},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 5000}}, PeriodSeconds: 1, TimeoutSeconds: 1},
+		LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 2333}},
+			InitialDelaySeconds: 2, PeriodSeconds: 1, TimeoutSeconds: 1, FailureThreshold: 1},
+	}}}}
+	h.createPod(pod)
+	h.waitPod("grpc", "ready on 5000", ready)
+	ip := podIP(t, h, "grpc")
+	h.waitEventContaining("grpc", "Unhealthy", `Liveness probe failed: timeout: failed to connect service "`+ip+`:2333" within 1s: context deadline exceeded`)
+	h.waitPod("grpc", "restarted by its liveness probe", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount > 0
+	})
+}

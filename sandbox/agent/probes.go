@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	grpchealth "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/pkg/probe"
 	probehttp "k8s.io/kubernetes/pkg/probe/http"
@@ -21,8 +29,8 @@ import (
 
 // Probes: exec probes really run in the container's shell and file system; httpGet and tcpSocket probes
 // connect from the node to the pod's IP over the pod network (package podnet), with the kubelet's own
-// request building and result rules (k8s.io/kubernetes/pkg/probe/http) and its messages; grpc probes
-// succeed (no image of the catalogue serves gRPC health). Timings are the pod's own (the apiserver fills
+// request building and result rules (k8s.io/kubernetes/pkg/probe/http) and its messages; grpc probes call
+// grpc.health.v1.Health over the pod network as the kubelet's gRPC prober does. Timings are the pod's own (the apiserver fills
 // in the defaults: period 10 s, timeout 1 s, failure threshold 3).
 
 // probeRun is what probes need of one run of a container.
@@ -186,8 +194,55 @@ func (r *probeRun) probe(p *corev1.Probe) (probe.Result, string, error) {
 		}
 		_ = conn.Close()
 		return probe.Success, "", nil
+	case p.GRPC != nil:
+		service := ""
+		if p.GRPC.Service != nil {
+			service = *p.GRPC.Service
+		}
+		useTLS := p.GRPC.Mode != nil && *p.GRPC.Mode == corev1.GRPCProbeModeTLS
+		return grpcProbe(r.ctx, r.w.node().net.DialContext, net.JoinHostPort(r.w.ip, strconv.Itoa(int(p.GRPC.Port))), service, timeout, useTLS)
 	}
 	return probe.Success, "", nil
+}
+
+// grpcProbe is the kubelet's gRPC prober (k8s.io/kubernetes/pkg/probe/grpc), dialing over the pod network
+// instead of the host's: a blocking dial bounded by the timeout, then grpc.health.v1.Health/Check, with
+// the kubelet's results and messages.
+func grpcProbe(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), addr, service string, timeout time.Duration, useTLS bool) (probe.Result, string, error) {
+	creds := insecure.NewCredentials()
+	if useTLS {
+		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // as the kubelet's prober
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := grpc.DialContext(ctx, addr, //nolint:staticcheck // the kubelet's prober dials so (blocking, bounded by the timeout)
+		grpc.WithUserAgent("kube-probe/"+strings.Join(strings.Split(strings.TrimPrefix(KubeletVersion, "v"), ".")[:2], ".")),
+		grpc.WithBlock(), //nolint:staticcheck // as above
+		grpc.WithTransportCredentials(creds),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) { return dial(ctx, "tcp", a) }))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return probe.Failure, fmt.Sprintf("timeout: failed to connect service %q within %v: %+v", addr, timeout, err), nil
+		}
+		return probe.Failure, fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err), nil
+	}
+	defer func() { _ = conn.Close() }()
+	resp, err := grpchealth.NewHealthClient(conn).Check(metadata.NewOutgoingContext(ctx, metadata.MD{}), &grpchealth.HealthCheckRequest{Service: service})
+	if err != nil {
+		if stat, ok := status.FromError(err); ok {
+			switch stat.Code() {
+			case codes.Unimplemented:
+				return probe.Failure, fmt.Sprintf("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): %s", stat.Message()), nil
+			case codes.DeadlineExceeded:
+				return probe.Failure, fmt.Sprintf("timeout: health rpc did not complete within %v", timeout), nil
+			}
+		}
+		return probe.Failure, fmt.Sprintf("error: health rpc probe failed: %+v", err), nil
+	}
+	if resp.GetStatus() != grpchealth.HealthCheckResponse_SERVING {
+		return probe.Failure, fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus().String()), nil
+	}
+	return probe.Success, "service healthy", nil
 }
 
 // probeTransport is the kubelet's HTTP probe transport (no keep-alive, no proxy, no compression, TLS

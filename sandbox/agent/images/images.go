@@ -22,8 +22,11 @@ type Image struct {
 	Server bool           // default process: a server that runs until the container is stopped
 	Ports  []int32        // the ports its default process listens on
 	Daemon string         // the server (package servers) its default process runs; "" for one that only sleeps
-	Size   int64          // bytes, for the "Successfully pulled" event
-	About  string         // what the sandbox does with it (README)
+	// Entrypoint is the program the image's entrypoint runs ("/agnhost"): a command naming it (by path or
+	// name) runs the default process with the rest of the command line as its args.
+	Entrypoint string
+	Size       int64  // bytes, for the "Successfully pulled" event
+	About      string // what the sandbox does with it (README)
 }
 
 // Ref is a pull that succeeds: the normalized reference and its catalogue entry.
@@ -73,8 +76,8 @@ func buildCatalogue() []Image {
 		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Daemon: "mariadb", Ports: []int32{3306}, Size: 120000000, About: "accepts TCP connections on port 3306 (the database protocol is not spoken)"},
 		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Daemon: "mongo", Ports: []int32{27017}, Size: 270000000, About: "accepts TCP connections on port 27017 (the database protocol is not spoken)"},
 		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
-		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Ports: []int32{80, 8080, 9376}, Size: 51246371,
-			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec and liveness run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
+		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Ports: []int32{80, 8080, 9376}, Size: 51246371,
+			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
 		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Size: 7215920,

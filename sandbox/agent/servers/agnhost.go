@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed" // the agnhost image's certificate and key
 	"encoding/json"
 	"errors"
@@ -15,9 +16,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	grpchealth "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 // The agnhost image carries these at its root (test/images/agnhost/porter): the e2e StatefulSet tests
@@ -40,11 +47,12 @@ type agnhostCmd struct {
 // dns, mounttest …): those exit 1 saying the sandbox does not have them.
 func agnhostCommands() map[string]agnhostCmd {
 	return map[string]agnhostCmd{
-		"pause":          {flags: agnhostPause, about: "waits for SIGTERM (the image's default command)"},
-		"serve-hostname": {flags: agnhostServeHostname, about: "serves the pod's hostname over HTTP (or raw TCP with --tcp) on --port (9376)"},
-		"test-webserver": {flags: agnhostTestWebserver, about: "serves the container's files on --port (80)"},
-		"netexec":        {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown (no UDP, SCTP, /dial, /shell, /upload)"},
-		"liveness":       {flags: agnhostLiveness, about: "HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started; /redirect"},
+		"pause":                {flags: agnhostPause, about: "waits for SIGTERM (the image's default command)"},
+		"serve-hostname":       {flags: agnhostServeHostname, about: "serves the pod's hostname over HTTP (or raw TCP with --tcp) on --port (9376)"},
+		"test-webserver":       {flags: agnhostTestWebserver, about: "serves the container's files on --port (80)"},
+		"netexec":              {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown (no UDP, SCTP, /dial, /shell, /upload)"},
+		"liveness":             {flags: agnhostLiveness, about: "HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started; /redirect"},
+		"grpc-health-checking": {flags: agnhostGRPCHealth, about: "grpc.health.v1.Health on --port (5000), SERVING until --delay-unhealthy-sec; /make-serving and /make-not-serving on --http-port (8080)"},
 	}
 }
 
@@ -357,6 +365,111 @@ func agnhostLiveness(*pflag.FlagSet) func(ctx context.Context, e *Env) int {
 		})
 		return serveHTTP(ctx, l, mux)
 	}
+}
+
+// agnhostGRPCHealth is grpc-health-checking: a gRPC health server whose Check answers for --service only,
+// SERVING for --delay-unhealthy-sec (never NOT_SERVING when negative) unless /make-not-serving said otherwise.
+func agnhostGRPCHealth(fs *pflag.FlagSet) func(ctx context.Context, e *Env) int {
+	port := fs.Int("port", 5000, "Port number.")
+	httpPort := fs.Int("http-port", 8080, "Port number for the /make-serving and /make-not-serving.")
+	delay := fs.Int("delay-unhealthy-sec", -1, "Number of seconds to delay before start reporting NOT_SERVING, negative value indicates never.")
+	service := fs.String("service", "", "Service name to register the health check for.")
+	certFile := fs.String("tls-cert-file", "", "File containing an x509 certificate for gRPC TLS.")
+	keyFile := fs.String("tls-private-key-file", "", "File containing an x509 private key matching --tls-cert-file.")
+	return func(ctx context.Context, e *Env) int {
+		if (*certFile == "") != (*keyFile == "") {
+			e.logf("Both --tls-cert-file and --tls-private-key-file must be set")
+			return 1
+		}
+		var opts []grpc.ServerOption
+		if *certFile != "" {
+			cert, err := e.keyPair(*certFile, *keyFile)
+			if err != nil {
+				e.logf("Failed to generate credentials %v", err)
+				return 1
+			}
+			opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+		}
+		hl, err := e.Listen("tcp", fmt.Sprintf(":%d", *httpPort))
+		if err != nil {
+			e.logf("listen tcp :%d: %v", *httpPort, err)
+			return 1
+		}
+		gl, err := e.Listen("tcp", fmt.Sprintf(":%d", *port))
+		if err != nil {
+			_ = hl.Close()
+			e.logf("Error while starting the listening service %v", err)
+			return 1
+		}
+		e.listening()
+		h := &grpcHealth{e: e, started: e.now(), service: *service, delay: *delay}
+		mux := http.NewServeMux()
+		for path, unhealthy := range map[string]bool{"/make-not-serving": true, "/make-serving": false} {
+			mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+				if unhealthy {
+					e.logf("Mark as unhealthy")
+				} else {
+					e.logf("Mark as healthy")
+				}
+				h.force.Store(&unhealthy)
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(e.now().Sub(h.started).String()))
+			})
+		}
+		e.logf("Http server starting to listen on :%d", *httpPort)
+		go func() { _ = serveHTTP(ctx, hl, mux) }()
+		srv := grpc.NewServer(opts...)
+		grpchealth.RegisterHealthServer(srv, h)
+		e.logf("gRPC server starting to listen on :%d", *port)
+		go func() {
+			<-ctx.Done()
+			srv.Stop()
+		}()
+		if err := srv.Serve(gl); err != nil && ctx.Err() == nil {
+			e.logf("Error while starting the gRPC server on the %s listen address %v", gl.Addr(), err)
+			return 1
+		}
+		return 0
+	}
+}
+
+// keyPair reads a certificate and key from the container's files.
+func (e *Env) keyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := e.Files.ReadFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("read %s: %w", certFile, err)
+	}
+	keyPEM, err := e.Files.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("read %s: %w", keyFile, err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("key pair: %w", err)
+	}
+	return cert, nil
+}
+
+// grpcHealth is grpc-health-checking's grpc.health.v1.Health service.
+type grpcHealth struct {
+	grpchealth.UnimplementedHealthServer
+	e       *Env
+	started time.Time
+	service string
+	delay   int
+	force   atomic.Pointer[bool]
+}
+
+func (h *grpcHealth) Check(_ context.Context, req *grpchealth.HealthCheckRequest) (*grpchealth.HealthCheckResponse, error) {
+	h.e.logf("Serving the Check request for health check, started at %v", h.started)
+	if req.GetService() != h.service {
+		return nil, status.Errorf(codes.NotFound, "unknown service")
+	}
+	forced := h.force.Load()
+	if forced != nil && *forced || h.delay >= 0 && h.e.now().Sub(h.started).Seconds() >= float64(h.delay) {
+		return &grpchealth.HealthCheckResponse{Status: grpchealth.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	return &grpchealth.HealthCheckResponse{Status: grpchealth.HealthCheckResponse_SERVING}, nil
 }
 
 // serveHTTP serves h on l until ctx ends.

@@ -1,12 +1,20 @@
 package servers
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	grpchealth "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 // The agnhost subcommands the upstream e2e tests run, as test/images/agnhost (v2.66.1) answers them.
@@ -98,5 +106,38 @@ func waitFor(t *testing.T, ok func() bool, format string, args ...any) {
 		if time.Now().After(deadline) {
 			t.Fatalf(format, args...)
 		}
+	}
+}
+
+// grpc-health-checking answers grpc.health.v1.Health as agnhost does, and /make-not-serving turns it off.
+func TestAgnhostGRPCHealth(t *testing.T) {
+	client, _, stderr, _, _ := startArgs(t, "agnhost", "2.66.1", "grpc-health-checking")
+	conn, err := grpc.NewClient("10.244.0.2:5000", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) { return client.DialContext(ctx, "tcp", a) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	health := grpchealth.NewHealthClient(conn)
+	check := func(service string) (grpchealth.HealthCheckResponse_ServingStatus, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := health.Check(ctx, &grpchealth.HealthCheckRequest{Service: service})
+		return resp.GetStatus(), err
+	}
+	if st, err := check(""); err != nil || st != grpchealth.HealthCheckResponse_SERVING {
+		t.Fatalf("Check: %v %v", st, err)
+	}
+	if _, err := check("other"); status.Code(err) != codes.NotFound {
+		t.Errorf("Check(other): %v, want NotFound", err)
+	}
+	if resp, _ := get(t, client, "GET", "http://10.244.0.2:8080/make-not-serving"); resp.StatusCode != 200 {
+		t.Errorf("/make-not-serving: %d", resp.StatusCode)
+	}
+	if st, err := check(""); err != nil || st != grpchealth.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("Check after /make-not-serving: %v %v", st, err)
+	}
+	if !strings.Contains(stderr.String(), "gRPC server starting to listen on :5000") || !strings.Contains(stderr.String(), "Mark as unhealthy") {
+		t.Errorf("log:\n%s", stderr)
 	}
 }
