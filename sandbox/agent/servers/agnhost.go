@@ -263,6 +263,18 @@ func netexecMux(e *Env, port int, term <-chan struct{}, exit chan<- int) *http.S
 		data, _ := json.Marshal(r.Header)
 		_, _ = w.Write(data)
 	})
+	hostname := func(w http.ResponseWriter, r *http.Request) {
+		e.logf("GET %s", r.URL.Path)
+		fmt.Fprint(w, e.Hostname)
+	}
+	mux.HandleFunc("/hostname", hostname)
+	mux.HandleFunc("/hostName", hostname)
+	netexecControl(mux, e, term, exit)
+	return mux
+}
+
+// netexecControl adds netexec's routes that answer as told or stop the server.
+func netexecControl(mux *http.ServeMux, e *Env, term <-chan struct{}, exit chan<- int) {
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		msg, codeString := r.FormValue("msg"), r.FormValue("code")
 		e.logf("GET /echo?msg=%s&code=%s", msg, codeString)
@@ -304,12 +316,6 @@ func netexecMux(e *Env, port int, term <-chan struct{}, exit chan<- int) *http.S
 			_, _ = w.Write([]byte("ok"))
 		}
 	})
-	hostname := func(w http.ResponseWriter, r *http.Request) {
-		e.logf("GET %s", r.URL.Path)
-		fmt.Fprint(w, e.Hostname)
-	}
-	mux.HandleFunc("/hostname", hostname)
-	mux.HandleFunc("/hostName", hostname)
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
 		loc, err := url.QueryUnescape(r.URL.Query().Get("location"))
 		if err != nil {
@@ -329,7 +335,6 @@ func netexecMux(e *Env, port int, term <-chan struct{}, exit chan<- int) *http.S
 			http.Error(w, r.URL.Path+" is not available in the klab sandbox's agnhost", http.StatusNotImplemented)
 		})
 	}
-	return mux
 }
 
 func agnhostLiveness(*pflag.FlagSet) func(ctx context.Context, e *Env) int {
@@ -480,7 +485,9 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler) int {
 	select {
 	case <-ctx.Done():
 		_ = srv.Close()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return 1
+		}
 		return 0
 	case err := <-done:
 		if errors.Is(err, http.ErrServerClosed) {
