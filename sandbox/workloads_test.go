@@ -10,6 +10,7 @@ import (
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -126,6 +127,21 @@ spec:
 	if out := mustRun(t, append(slices.Clone(k), "get", "daemonset", "agent", "-o", "jsonpath={.status.numberReady}")...); out != "1" {
 		t.Fatalf("daemonset ready on %s nodes, want node01's 1", out)
 	}
+	// Deleting the StatefulSet leaves its claims (retain policy by default); deleting a claim releases its
+	// volume, which the default class's reclaim policy (Delete) removes, as a provisioner does.
+	pvName := strings.TrimSpace(mustRun(t, append(slices.Clone(k), "get", "pvc", "data-db-0", "-o", "jsonpath={.spec.volumeName}")...))
+	mustRun(t, append(slices.Clone(k), "delete", "statefulset", "db", "--wait=true")...)
+	mustRun(t, append(slices.Clone(k), "delete", "pvc", "data-db-0", "--wait=true", "--timeout=90s")...)
+	eventually(t, 60*time.Second, func() error {
+		_, err := cluster.Client.CoreV1().PersistentVolumes().Get(context.Background(), pvName, metav1.GetOptions{})
+		if err == nil {
+			return fmt.Errorf("volume %s of the deleted claim is still there", pvName)
+		}
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
-	"time"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -21,13 +20,12 @@ import (
 const (
 	StorageClassName = "standard"
 	Provisioner      = "klab.dev/local"
-	pvcProtection    = "kubernetes.io/pvc-protection"
-	pvProtection     = "kubernetes.io/pv-protection"
 )
 
-// runProvisioner makes sure the default StorageClass exists and binds every pending PVC of that class to
-// a new PersistentVolume backed by <DataDir>/volumes/<namespace>/<claim>. With no PV controller and no
-// PVC-protection controller in the sandbox, it also releases deleted claims and their volumes.
+// runProvisioner makes sure the default StorageClass exists, binds every pending PVC of that class to a new
+// PersistentVolume backed by <DataDir>/volumes/<namespace>/<claim>, and, as an external provisioner does,
+// deletes the data and the PV once the PV controller marked it Released (reclaim policy Delete). The
+// kube-controller-manager's binder and PVC/PV protection controllers do the rest.
 func (a *agent) runProvisioner(ctx context.Context) {
 	sc := &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{Name: StorageClassName, Annotations: map[string]string{
@@ -40,40 +38,26 @@ func (a *agent) runProvisioner(ctx context.Context) {
 		a.logf("agent: default StorageClass: %v", err)
 	}
 	factory := informers.NewSharedInformerFactory(a.client, 0)
-	inf := factory.Core().V1().PersistentVolumeClaims().Informer()
+	claims := factory.Core().V1().PersistentVolumeClaims().Informer()
+	volumes := factory.Core().V1().PersistentVolumes().Informer()
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
-	enqueue := func(obj any) {
-		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-			q.Add(key)
+	for prefix, inf := range map[string]cache.SharedIndexInformer{claimKey: claims, volumeKey: volumes} {
+		enqueue := func(obj any) {
+			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				q.Add(prefix + key)
+			}
 		}
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }}); err != nil {
-		a.logf("agent: provisioner: %v", err)
-		return
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }}); err != nil {
+			a.logf("agent: provisioner: %v", err)
+			return
+		}
 	}
 	factory.Start(ctx.Done())
 	go func() {
 		<-ctx.Done()
 		q.ShutDown()
 	}()
-	// Claims being deleted wait until no pod uses them: look again now and then.
-	go func() {
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				for _, obj := range inf.GetStore().List() {
-					if pvc := obj.(*corev1.PersistentVolumeClaim); pvc.DeletionTimestamp != nil {
-						enqueue(pvc)
-					}
-				}
-			}
-		}
-	}()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), claims.HasSynced, volumes.HasSynced) {
 		factory.Shutdown()
 		return
 	}
@@ -82,8 +66,12 @@ func (a *agent) runProvisioner(ctx context.Context) {
 		if quit {
 			break
 		}
-		obj, exists, err := inf.GetStore().GetByKey(key)
-		if err == nil && exists {
+		var err error
+		if name, ok := strings.CutPrefix(key, volumeKey); ok {
+			if obj, exists, gerr := volumes.GetStore().GetByKey(name); gerr == nil && exists {
+				err = a.syncVolume(ctx, obj.(*corev1.PersistentVolume))
+			}
+		} else if obj, exists, gerr := claims.GetStore().GetByKey(strings.TrimPrefix(key, claimKey)); gerr == nil && exists {
 			err = a.syncClaim(ctx, obj.(*corev1.PersistentVolumeClaim))
 		}
 		if err != nil && ctx.Err() == nil {
@@ -97,11 +85,36 @@ func (a *agent) runProvisioner(ctx context.Context) {
 	factory.Shutdown()
 }
 
-func (a *agent) syncClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
-	if pvc.DeletionTimestamp != nil {
-		return a.releaseClaim(ctx, pvc)
+// The provisioner's work queue holds claims and volumes.
+const (
+	claimKey  = "claim/"
+	volumeKey = "volume/"
+)
+
+// syncVolume deletes a volume of ours that its claim released (reclaim policy Delete): its data folder, then
+// the PV object, as an external provisioner's Delete does.
+func (a *agent) syncVolume(ctx context.Context, pv *corev1.PersistentVolume) error {
+	if pv.Annotations["pv.kubernetes.io/provisioned-by"] != Provisioner || pv.Status.Phase != corev1.VolumeReleased ||
+		pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete || pv.DeletionTimestamp != nil {
+		return nil
 	}
-	if pvc.Spec.VolumeName != "" || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != StorageClassName {
+	if ref := pv.Spec.ClaimRef; ref != nil {
+		// Only a folder this provisioner made: the claim's, under the data dir.
+		if pv.Spec.HostPath != nil && pv.Spec.HostPath.Path == ClaimDir(a.cfg.DataDir, ref.Namespace, ref.Name) {
+			if err := os.RemoveAll(pv.Spec.HostPath.Path); err != nil {
+				return fmt.Errorf("volume %s: %w", pv.Name, err)
+			}
+		}
+	}
+	if err := a.client.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{
+		Preconditions: metav1.NewUIDPreconditions(string(pv.UID))}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("volume %s: %w", pv.Name, err)
+	}
+	return nil
+}
+
+func (a *agent) syncClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
+	if pvc.DeletionTimestamp != nil || pvc.Spec.VolumeName != "" || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != StorageClassName {
 		return nil
 	}
 	dir := ClaimDir(a.cfg.DataDir, pvc.Namespace, pvc.Name)
@@ -150,43 +163,6 @@ func (a *agent) syncClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim
 	updated.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: size}
 	if _, err := a.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("claim %s/%s status: %w", pvc.Namespace, pvc.Name, err)
-	}
-	return nil
-}
-
-// releaseClaim lets a deleted claim go once no running pod uses it, and deletes its volume and data.
-func (a *agent) releaseClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
-	if !slices.Contains(pvc.Finalizers, pvcProtection) {
-		return nil
-	}
-	pods, err := a.client.CoreV1().Pods(pvc.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("claim %s/%s: %w", pvc.Namespace, pvc.Name, err)
-	}
-	for _, p := range pods.Items {
-		if terminal(&p) {
-			continue
-		}
-		for _, v := range p.Spec.Volumes {
-			if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == pvc.Name {
-				return nil // still in use: looked at again later
-			}
-		}
-	}
-	claim := pvc.DeepCopy()
-	claim.Finalizers = slices.DeleteFunc(claim.Finalizers, func(f string) bool { return f == pvcProtection })
-	if _, err := a.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Update(ctx, claim, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("claim %s/%s: %w", pvc.Namespace, pvc.Name, err)
-	}
-	if pvc.Spec.VolumeName != "" {
-		pvs := a.client.CoreV1().PersistentVolumes()
-		if pv, err := pvs.Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{}); err == nil && pv.Annotations["pv.kubernetes.io/provisioned-by"] == Provisioner {
-			pv.Finalizers = slices.DeleteFunc(pv.Finalizers, func(f string) bool { return f == pvProtection })
-			if _, err := pvs.Update(ctx, pv, metav1.UpdateOptions{}); err == nil {
-				_ = pvs.Delete(ctx, pv.Name, metav1.DeleteOptions{})
-			}
-			_ = os.RemoveAll(ClaimDir(a.cfg.DataDir, pvc.Namespace, pvc.Name))
-		}
 	}
 	return nil
 }
