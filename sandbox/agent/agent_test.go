@@ -759,10 +759,11 @@ func TestContainerArgv(t *testing.T) {
 		{"args only", corev1.Container{Image: "busybox", Args: []string{"echo", "$(A)"}}, []string{"echo", "x"}, false},
 		{"command and args", corev1.Container{Image: "nginx", Command: []string{"sh", "-c"}, Args: []string{"echo $$A $(A) $(B)"}}, []string{"sh", "-c", "echo $A x $(B)"}, false},
 		{"server", corev1.Container{Image: "registry.k8s.io/pause:3.10"}, nil, true},
-		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, []string{"nginx", "-g"}, true},
-		{"agnhost entrypoint as command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"/agnhost", "grpc-health-checking"}, Args: []string{"--port=$(A)"}}, []string{"grpc-health-checking", "--port=x"}, true},
+		{"server with args", corev1.Container{Image: "nginx", Args: []string{"nginx", "-g"}}, []string{"", "nginx", "-g"}, true},
+		{"agnhost entrypoint as command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"/agnhost", "grpc-health-checking"}, Args: []string{"--port=$(A)"}}, []string{"/agnhost", "grpc-health-checking", "--port=x"}, true},
+		{"agnhost link as command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"/agnhost-2"}, Args: []string{"entrypoint-tester"}}, []string{"/agnhost-2", "entrypoint-tester"}, true},
 		{"agnhost shell command", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"sh", "-c", "echo"}}, []string{"sh", "-c", "echo"}, false},
-		{"agnhost subcommand", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.55", Args: []string{"serve-hostname", "--port=$(A)"}}, []string{"serve-hostname", "--port=x"}, true},
+		{"agnhost subcommand", corev1.Container{Image: "registry.k8s.io/e2e-test-images/agnhost:2.55", Args: []string{"serve-hostname", "--port=$(A)"}}, []string{"/agnhost", "serve-hostname", "--port=x"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1089,4 +1090,19 @@ func TestPostStartHook(t *testing.T) {
 	if got := h.logs(t, "web", "nginx", ""); !strings.Contains(got, `"GET /echo?msg=poststart HTTP/1.1" 404`) {
 		t.Errorf("nginx did not log the hook's request:\n%s", got)
 	}
+}
+
+// As the kubelet: the containers of a pod with init containers wait as PodInitializing until each starts.
+func TestPodInitializing(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("init", corev1.RestartPolicyNever, "sleep 600")
+	pod.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox", Command: []string{"sh", "-c", "sleep 1"}}}
+	h.createPod(pod)
+	p := h.waitPod("init", "initializing", func(p *corev1.Pod) bool {
+		return len(p.Status.InitContainerStatuses) == 1 && p.Status.InitContainerStatuses[0].State.Running != nil
+	})
+	if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Waiting == nil || cs[0].State.Waiting.Reason != "PodInitializing" {
+		t.Errorf("app container while the init container runs: %+v", cs)
+	}
+	h.waitPod("init", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 }

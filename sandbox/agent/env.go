@@ -3,7 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
-	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -265,7 +265,8 @@ func expandRefs(s string, vars map[string]string) string {
 }
 
 // containerArgv applies Kubernetes' command/args rules to the image's defaults. server is true for an
-// image whose default process is a long-running server: the container then runs until it is stopped.
+// image whose default process is a long-running server: the container then runs until it is stopped, and
+// argv is its program and args.
 func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv []string, server bool) {
 	vars := map[string]string{}
 	for _, kv := range env {
@@ -281,14 +282,19 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 	}
 	if len(c.Command) > 0 {
 		argv := append(expand(c.Command), expand(c.Args)...)
-		if img != nil && img.Entrypoint != "" && (argv[0] == img.Entrypoint || argv[0] == path.Base(img.Entrypoint)) {
-			return argv[1:], true // the image's own program, e.g. command: [/agnhost, netexec]
+		if img != nil && img.Entrypoint != "" && slices.Contains(img.Programs(), argv[0]) {
+			return argv, true // the image's own program, e.g. command: [/agnhost, netexec]
 		}
 		return argv, false
 	}
 	if img == nil || img.Shell == "" {
-		// A server image's entrypoint gets the args (agnhost's name its subcommand; the others ignore them).
-		return expand(c.Args), true
+		// A server image's entrypoint gets the args (agnhost's name its subcommand; the others ignore them);
+		// argv[0] is the program ("" for an image without an Entrypoint).
+		prog := ""
+		if img != nil {
+			prog = img.Entrypoint
+		}
+		return append([]string{prog}, expand(c.Args)...), true
 	}
 	sh := img.Shell
 	if len(c.Args) > 0 { // these images have no entrypoint: args replace the default command

@@ -76,7 +76,7 @@ func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
 	}
 	files := map[string]string{
 		"etc/hosts": "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
-			"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" + ip + "\t" + names + "\n",
+			"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" + ip + "\t" + names + "\n" + hostAliases(pod),
 		"etc/resolv.conf": fmt.Sprintf("search %s.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n",
 			pod.Namespace, strings.TrimSuffix(podnet.ClusterDNS, ":53")),
 	}
@@ -86,6 +86,19 @@ func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
 		}
 	}
 	return nil
+}
+
+// hostAliases are the kubelet's lines for spec.hostAliases in /etc/hosts (hostsEntriesFromHostAliases).
+func hostAliases(pod *corev1.Pod) string {
+	if len(pod.Spec.HostAliases) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n# Entries added by HostAliases.\n")
+	for _, a := range pod.Spec.HostAliases {
+		fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
+	}
+	return b.String()
 }
 
 // startServer starts a server image's default process (nil srv: none), which runs until ctx ends; it
@@ -123,6 +136,9 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 		tag = c.Image[i+1:]
 	}
 	e := &servers.Env{Listen: h.Listen, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
-		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag), Args: args}
+		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
+	if len(args) > 0 { // program, then args (containerArgv)
+		e.Program, e.Args = args[0], args[1:]
+	}
 	return srv.Run(ctx, e)
 }

@@ -179,3 +179,20 @@ func TestGRPCProbes(t *testing.T) {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount > 0
 	})
 }
+
+// spec.hostAliases land in /etc/hosts as the kubelet writes them, and the pod's commands resolve them
+// there first, as the C library does.
+func TestHostAliases(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx"}}}})
+	ip := podIP(t, h, "web")
+	h.waitPod("web", "running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	pod := busyboxPod("aliased", corev1.RestartPolicyNever, "tail -n 2 /etc/hosts; wget -qO- http://bar.remote/ | head -n 1")
+	pod.Spec.HostAliases = []corev1.HostAlias{{IP: ip, Hostnames: []string{"foo.remote", "bar.remote"}}}
+	h.createPod(pod)
+	h.waitPod("aliased", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	want := "# Entries added by HostAliases.\n" + ip + "\tfoo.remote\tbar.remote\n<!DOCTYPE html>\n"
+	if got := h.logs(t, "aliased", "main", ""); got != want {
+		t.Errorf("log %q, want %q", got, want)
+	}
+}

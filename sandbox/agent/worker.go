@@ -99,8 +99,10 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 	for _, c := range pod.Spec.Containers {
 		add(c, false)
 	}
-	for _, c := range w.ctrs {
-		if !c.init || len(pod.Spec.InitContainers) == 0 {
+	// The kubelet's default waiting state: PodInitializing for every container of a pod with init
+	// containers (until each is created), ContainerCreating otherwise.
+	if len(pod.Spec.InitContainers) == 0 {
+		for _, c := range w.ctrs {
 			c.state.Waiting.Reason = "ContainerCreating"
 		}
 	}
@@ -562,15 +564,6 @@ func (w *podWorker) run() {
 	w.mu.Lock()
 	initOK := w.phase != corev1.PodFailed && w.runCtx.Err() == nil && !w.isTerminating()
 	w.mu.Unlock()
-	if initOK && len(pod.Spec.InitContainers) > 0 {
-		w.set(func() {
-			for _, s := range w.ctrs {
-				if !s.init && s.state.Waiting != nil {
-					s.state.Waiting.Reason = "ContainerCreating"
-				}
-			}
-		})
-	}
 	if initOK {
 		var wg sync.WaitGroup
 		for i := range pod.Spec.Containers {

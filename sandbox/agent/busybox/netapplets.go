@@ -27,9 +27,12 @@ func (p *proc) dial(ctx context.Context, host, port string, timeout time.Duratio
 	if p.sh.Net == nil {
 		return nil, "", fmt.Errorf("bad address '%s'", host)
 	}
-	ips, err := p.sh.Net.LookupHost(ctx, host)
-	if err != nil || len(ips) == 0 {
-		return nil, "", fmt.Errorf("bad address '%s'", host)
+	ips := p.hostsFile(host)
+	if len(ips) == 0 {
+		var err error
+		if ips, err = p.sh.Net.LookupHost(ctx, host); err != nil || len(ips) == 0 {
+			return nil, "", fmt.Errorf("bad address '%s'", host)
+		}
 	}
 	addr := net.JoinHostPort(ips[0], port)
 	if timeout <= 0 || timeout > connectTimeout {
@@ -39,6 +42,33 @@ func (p *proc) dial(ctx context.Context, host, port string, timeout time.Duratio
 	defer cancel()
 	c, err := p.sh.Net.DialContext(dctx, "tcp", addr)
 	return c, addr, err
+}
+
+// hostsFile looks name up in the container's /etc/hosts first, as the C library's resolver does ("files"
+// before "dns"): the kubelet writes the pod's own names and its spec.hostAliases there.
+func (p *proc) hostsFile(name string) []string {
+	if p.sh.FS == nil {
+		return nil
+	}
+	data, err := p.sh.FS.ReadFile("/etc/hosts")
+	if err != nil {
+		return nil
+	}
+	var ips []string
+	for line := range strings.Lines(string(data)) {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		if len(fields) < 2 || net.ParseIP(fields[0]) == nil || net.ParseIP(fields[0]).To4() == nil {
+			continue
+		}
+		for _, n := range fields[1:] {
+			if strings.EqualFold(n, strings.TrimSuffix(name, ".")) {
+				ips = append(ips, fields[0])
+				break
+			}
+		}
+	}
+	return ips
 }
 
 // errnoText is the C library's text for a connect error ("Connection refused").

@@ -6,6 +6,7 @@ package images
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,8 +26,9 @@ type Image struct {
 	// Entrypoint is the program the image's entrypoint runs ("/agnhost"): a command naming it (by path or
 	// name) runs the default process with the rest of the command line as its args.
 	Entrypoint string
-	Size       int64  // bytes, for the "Successfully pulled" event
-	About      string // what the sandbox does with it (README)
+	Links      []string // other paths of the entrypoint's program in the image (agnhost's /agnhost-2 link)
+	Size       int64    // bytes, for the "Successfully pulled" event
+	About      string   // what the sandbox does with it (README)
 }
 
 // Ref is a pull that succeeds: the normalized reference and its catalogue entry.
@@ -76,7 +78,7 @@ func buildCatalogue() []Image {
 		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Daemon: "mariadb", Ports: []int32{3306}, Size: 120000000, About: "accepts TCP connections on port 3306 (the database protocol is not spoken)"},
 		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Daemon: "mongo", Ports: []int32{27017}, Size: 270000000, About: "accepts TCP connections on port 27017 (the database protocol is not spoken)"},
 		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
-		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Ports: []int32{80, 8080, 9376}, Size: 51246371,
+		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Links: []string{"/agnhost-2", "agnhost-2"}, Ports: []int32{80, 8080, 9376}, Size: 51246371,
 			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
@@ -86,6 +88,15 @@ func buildCatalogue() []Image {
 		{Name: "perl", Tags: regexp.MustCompile(`^(latest|slim|5(\.\d+){0,2}(-slim)?)$`), Shell: "perl", Size: 350000000,
 			About: "only the documented pi program (perl -Mbignum=bpi -wle 'print bpi(N)')"},
 	}
+}
+
+// Programs are the names a command may give the image's entrypoint program: its path, its base name, and
+// the links the image has to it (agnhost's /agnhost-2).
+func (im *Image) Programs() []string {
+	if im.Entrypoint == "" {
+		return nil
+	}
+	return append([]string{im.Entrypoint, path.Base(im.Entrypoint)}, im.Links...)
 }
 
 // Lookup resolves an image reference as a kubelet pull would: the catalogue entry, or the error the

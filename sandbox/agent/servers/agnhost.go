@@ -38,8 +38,9 @@ var (
 
 // agnhostCmd is one agnhost subcommand: it declares its flags on fs, then runs with them parsed.
 type agnhostCmd struct {
-	flags func(fs *pflag.FlagSet) func(ctx context.Context, e *Env) int
-	about string
+	flags   func(fs *pflag.FlagSet) func(ctx context.Context, e *Env) int
+	about   string
+	anyArgs bool // takes arguments besides its flags
 }
 
 // agnhostCommands is the table of the subcommands the sandbox runs, after test/images/agnhost of
@@ -52,6 +53,7 @@ func agnhostCommands() map[string]agnhostCmd {
 		"test-webserver":       {flags: agnhostTestWebserver, about: "serves the container's files on --port (80)"},
 		"netexec":              {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown (no UDP, SCTP, /dial, /shell, /upload)"},
 		"liveness":             {flags: agnhostLiveness, about: "HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started; /redirect"},
+		"entrypoint-tester":    {flags: agnhostEntrypointTester, anyArgs: true, about: "prints its command line (the program as the container's command named it, then its args) and exits"},
 		"grpc-health-checking": {flags: agnhostGRPCHealth, about: "grpc.health.v1.Health on --port (5000), SERVING until --delay-unhealthy-sec; /make-serving and /make-not-serving on --http-port (8080)"},
 	}
 }
@@ -96,7 +98,7 @@ func runAgnhost(ctx context.Context, e *Env) int {
 		fmt.Fprintf(e.Stderr, "Error: %v\n", err)
 		return 1
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !cmd.anyArgs {
 		fmt.Fprintf(e.Stderr, "Error: accepts at most 0 arg(s), received %d\n", fs.NArg())
 		return 1
 	}
@@ -106,6 +108,18 @@ func runAgnhost(ctx context.Context, e *Env) int {
 // logf writes a line as Go's log package does (agnhost logs with it, to stderr).
 func (e *Env) logf(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, "%s %s\n", e.now().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func agnhostEntrypointTester(*pflag.FlagSet) func(ctx context.Context, e *Env) int {
+	return func(_ context.Context, e *Env) int {
+		prog := e.Program
+		if prog == "" {
+			prog = "/agnhost"
+		}
+		e.listening()
+		fmt.Fprintf(e.Stdout, "%v\n", append([]string{prog}, e.Args...))
+		return 0
+	}
 }
 
 func agnhostPause(*pflag.FlagSet) func(ctx context.Context, e *Env) int {

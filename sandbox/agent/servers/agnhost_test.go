@@ -86,6 +86,12 @@ func TestAgnhost(t *testing.T) {
 			t.Errorf("GET /healthz: %d %q", resp.StatusCode, body)
 		}
 	})
+	t.Run("entrypoint-tester", func(t *testing.T) {
+		_, stdout, _, _, exit := startArgs(t, "agnhost", "2.66.1", "entrypoint-tester", "override", "arguments")
+		if code := <-exit; code != 0 || stdout.String() != "[/agnhost entrypoint-tester override arguments]\n" {
+			t.Errorf("exit %d, stdout %q", code, stdout)
+		}
+	})
 	t.Run("unavailable subcommand", func(t *testing.T) {
 		_, _, stderr, _, exit := startArgs(t, "agnhost", "2.66.1", "webhook")
 		if code := <-exit; code != 1 || !strings.Contains(stderr.String(), `agnhost: the subcommand "webhook" is not available in the klab sandbox`) {

@@ -37,6 +37,7 @@ type Env struct {
 	Hostname  string   // the pod's
 	IP        string   // the pod's IP
 	Version   string   // the image tag's version when it names one ("1.27.3"), else ""
+	Program   string   // the entrypoint program as the container's command named it ("/agnhost", "/agnhost-2")
 	Args      []string // the container's args (its command line after the image's entrypoint), for agnhost
 	Now       func() time.Time
 }
