@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -322,5 +324,37 @@ func TestAttach(t *testing.T) {
 				t.Errorf("kubectl run -i with stdin: %v\n%s", err, buf.String())
 			}
 		})
+	}
+}
+
+// TestDebug: kubectl debug adds an ephemeral container to a running pod, as on kubeadm: it runs with the
+// pod's network and its own file system; its logs and exec reach it; the pod stays Running.
+func TestDebug(t *testing.T) {
+	needCluster(t)
+	ns := namespace(t)
+	execPod(t, ns)
+	k := append(slices.Clone(kubectls(t)["klab"]), "-n", ns)
+	mustRun(t, append(slices.Clone(k), "debug", "web", "--image=busybox:1.36", "-c", "dbg", "--", "sh", "-c", "echo debugging $(hostname); sleep 600")...)
+	eventually(t, 30*time.Second, func() error {
+		p, err := cluster.Client.CoreV1().Pods(ns).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if es := p.Status.EphemeralContainerStatuses; len(es) != 1 || es[0].Name != "dbg" || es[0].State.Running == nil {
+			return fmt.Errorf("ephemeral containers: %+v", es)
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("pod phase %s", p.Status.Phase)
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, func() error {
+		if out, _ := run(t, 20*time.Second, append(slices.Clone(k), "logs", "web", "-c", "dbg")...); out != "debugging web\n" {
+			return fmt.Errorf("logs -c dbg: %q", out)
+		}
+		return nil
+	})
+	if out := mustRun(t, append(slices.Clone(k), "exec", "web", "-c", "dbg", "--", "cat", "/etc/hostname")...); strings.TrimSpace(out) != "web" {
+		t.Errorf("exec -c dbg: %q", out)
 	}
 }

@@ -1106,3 +1106,27 @@ func TestPodInitializing(t *testing.T) {
 	}
 	h.waitPod("init", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 }
+
+// An ephemeral container added to a running pod (kubectl debug) runs once beside its containers, reports in
+// ephemeralContainerStatuses and does not change the pod's phase.
+func TestEphemeralContainer(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("target", corev1.RestartPolicyNever, "sleep 600"))
+	p := h.waitPod("target", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debugger", Image: "busybox", Command: []string{"sh", "-c", "echo polo; hostname"}}}}
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p = h.waitPod("target", "debugger completed", func(p *corev1.Pod) bool {
+		es := p.Status.EphemeralContainerStatuses
+		return len(es) == 1 && es[0].State.Terminated != nil
+	})
+	if ex := p.Status.EphemeralContainerStatuses[0].State.Terminated.ExitCode; ex != 0 || p.Status.Phase != corev1.PodRunning {
+		t.Errorf("debugger exit %d, pod phase %s", ex, p.Status.Phase)
+	}
+	if got := h.logs(t, "target", "debugger", ""); got != "polo\ntarget\n" {
+		t.Errorf("debugger logs %q", got)
+	}
+	h.waitEvent("target", "Started", "Started container debugger")
+}

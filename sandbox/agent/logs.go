@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,6 +308,9 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		known = known || c.Name == ctr
 	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		known = known || c.Name == ctr
+	}
 	if !known {
 		writeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("container %s is not valid for pod %s", ctr, name))
 		return
@@ -323,7 +327,7 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		file = files[len(files)-1]
 	default:
 		reason := "ContainerCreating"
-		for _, s := range append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		for _, s := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses) {
 			if s.Name == ctr && s.State.Waiting != nil && s.State.Waiting.Reason != "" {
 				reason = s.State.Waiting.Reason
 			}

@@ -31,6 +31,7 @@ import (
 type ctrState struct {
 	name, image  string
 	init         bool
+	ephemeral    bool // an ephemeral container (kubectl debug): never restarted, no part of the pod's phase
 	state        corev1.ContainerState
 	last         corev1.ContainerState
 	ready        bool
@@ -67,6 +68,12 @@ type podWorker struct {
 	finished    bool
 	publishMu   sync.Mutex
 	host        *podnet.Host // the pod's place in the pod network (nil if it could not join)
+
+	vols      map[string]volume // the pod's volumes, once prepared (volsReady closed)
+	volsReady chan struct{}
+	ephemeral sync.WaitGroup  // the ephemeral containers' runs
+	ephCtx    context.Context // ends the ephemeral containers once the pod's own containers finished
+	ephStop   context.CancelFunc
 }
 
 func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
@@ -74,8 +81,9 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 	w := &podWorker{
 		m: m, uid: pod.UID, dir: m.podDir(pod.UID), ip: ip, done: make(chan struct{}),
 		runCtx: ctx, kill: cancel, pod: pod, phase: corev1.PodPending, terminating: make(chan struct{}),
-		conds: map[corev1.PodConditionType]corev1.PodCondition{}, volHash: map[string]string{},
+		conds: map[corev1.PodConditionType]corev1.PodCondition{}, volHash: map[string]string{}, volsReady: make(chan struct{}),
 	}
+	w.ephCtx, w.ephStop = context.WithCancel(ctx)
 	if pod.Status.PodIP != "" {
 		w.ip = pod.Status.PodIP
 	}
@@ -146,6 +154,7 @@ func (w *podWorker) admitted() (*corev1.Pod, bool) {
 
 // update takes a newer copy of the pod; a deletion timestamp kills the pod's commands.
 func (w *podWorker) update(pod *corev1.Pod) {
+	defer w.syncEphemeral()
 	w.mu.Lock()
 	w.pod = pod
 	startDelete := pod.DeletionTimestamp != nil && !w.deleting
@@ -171,6 +180,39 @@ func (w *podWorker) isTerminating() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// syncEphemeral starts the ephemeral containers added to the pod (kubectl debug) once its volumes are
+// ready, as the kubelet does: each runs once, beside the others, with the pod's volumes and network.
+func (w *podWorker) syncEphemeral() {
+	select {
+	case <-w.volsReady:
+	default:
+		return // run() calls again once the volumes are ready
+	}
+	w.mu.Lock()
+	var start []corev1.Container
+	if !w.finished && !w.deleting && w.ephCtx.Err() == nil {
+		for _, ec := range w.pod.Spec.EphemeralContainers {
+			if w.ctr(ec.Name) != nil {
+				continue
+			}
+			w.ctrs = append(w.ctrs, &ctrState{name: ec.Name, image: ec.Image, ephemeral: true,
+				state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}})
+			start = append(start, corev1.Container(ec.EphemeralContainerCommon))
+			w.ephemeral.Add(1)
+		}
+	}
+	w.mu.Unlock()
+	for i := range start {
+		go func() {
+			defer w.ephemeral.Done()
+			w.runContainer(w.ephCtx, &start[i], w.vols, corev1.RestartPolicyNever, nil)
+		}()
+	}
+	if len(start) > 0 {
+		w.publish()
 	}
 }
 
@@ -286,9 +328,12 @@ func (w *podWorker) event(c *ctrState, typ, reason, msg string) {
 		return
 	}
 	if c != nil {
-		if c.init {
+		switch {
+		case c.ephemeral:
+			ref.FieldPath = fmt.Sprintf("spec.ephemeralContainers{%s}", c.name)
+		case c.init:
 			ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", c.name)
-		} else {
+		default:
 			ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c.name)
 		}
 	}
@@ -323,6 +368,9 @@ func (w *podWorker) computeLocked() {
 	var notReady []string
 	regular, running, terminated := 0, 0, 0
 	for _, c := range w.ctrs {
+		if c.ephemeral {
+			continue
+		}
 		if c.init {
 			if c.state.Terminated == nil || c.state.Terminated.ExitCode != 0 {
 				if !c.started || c.state.Running == nil || !isSidecar(w.pod, c.name) {
@@ -389,7 +437,7 @@ func (w *podWorker) pendingInit() []string {
 
 func (w *podWorker) anyRestarted() bool {
 	for _, c := range w.ctrs {
-		if !c.init && c.restartCount > 0 {
+		if !c.init && !c.ephemeral && c.restartCount > 0 {
 			return true
 		}
 	}
@@ -438,9 +486,12 @@ func (w *podWorker) statusLocked() corev1.PodStatus {
 			State: c.state, LastTerminationState: c.last, Ready: c.ready, RestartCount: c.restartCount,
 			Started: ptrBool(c.started),
 		}
-		if c.init {
+		switch {
+		case c.ephemeral:
+			st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
+		case c.init:
 			st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
-		} else {
+		default:
 			st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		}
 	}
@@ -521,6 +572,9 @@ func (w *podWorker) run() {
 	}
 	w.set(func() { w.setCond("PodReadyToStartContainers", true, "", "") })
 	go w.refreshVolumes()
+	w.vols = vols
+	close(w.volsReady)
+	w.syncEphemeral()
 
 	policy := pod.Spec.RestartPolicy
 	sidecars := sync.WaitGroup{}
@@ -578,6 +632,8 @@ func (w *podWorker) run() {
 	}
 	stopSidecars()
 	sidecars.Wait()
+	w.ephStop()
+	w.ephemeral.Wait()
 	w.finish()
 }
 
@@ -591,7 +647,7 @@ func (w *podWorker) finish() {
 		// Every container that must finish exited 0: Succeeded; else (an error, a kill, a deadline): Failed.
 		failed := w.deadline
 		for _, c := range w.ctrs {
-			if c.init && isSidecar(w.pod, c.name) {
+			if c.ephemeral || c.init && isSidecar(w.pod, c.name) {
 				continue
 			}
 			if c.state.Terminated == nil || c.state.Terminated.ExitCode != 0 {
