@@ -24,6 +24,7 @@ import (
 
 	"github.com/klabdev/klab/sandbox/agent/images"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -1129,4 +1130,27 @@ func TestEphemeralContainer(t *testing.T) {
 		t.Errorf("debugger logs %q", got)
 	}
 	h.waitEvent("target", "Started", "Started container debugger")
+}
+
+// resourceFieldRef values are the kubelet's: a limit the container does not set is the node's allocatable.
+func TestResourceFieldRef(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("res", corev1.RestartPolicyNever, "echo $CPU_LIMIT $MEM_LIMIT $MEM_REQUEST")
+	c := &pod.Spec.Containers[0]
+	c.Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}
+	ref := func(res, div string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: res, Divisor: resource.MustParse(div)}}
+	}
+	c.Env = []corev1.EnvVar{{Name: "CPU_LIMIT", ValueFrom: ref("limits.cpu", "1")}, {Name: "MEM_LIMIT", ValueFrom: ref("limits.memory", "1")},
+		{Name: "MEM_REQUEST", ValueFrom: ref("requests.memory", "1Mi")}}
+	h.createPod(pod)
+	p := h.waitPod("res", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	node, err := h.client.CoreV1().Nodes().Get(context.Background(), p.Spec.NodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d %d 64\n", node.Status.Allocatable.Cpu().Value(), node.Status.Allocatable.Memory().Value())
+	if got := h.logs(t, "res", "main", ""); got != want {
+		t.Errorf("env %q, want %q (the node's allocatable)", got, want)
+	}
 }

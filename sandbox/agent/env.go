@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/klabdev/klab/sandbox/agent/images"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	resourcehelper "k8s.io/kubernetes/pkg/api/v1/resource"
 )
 
 // containerEnv builds a container's environment as the kubelet does: defaults, service links for the
@@ -81,7 +80,11 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 			}
 			set(e.Name, v)
 		case vf.ResourceFieldRef != nil:
-			set(e.Name, resourceValue(pod, c.Name, vf.ResourceFieldRef))
+			v, err := w.resourceValue(pod, c.Name, vf.ResourceFieldRef)
+			if err != nil {
+				return nil, err
+			}
+			set(e.Name, v)
 		case vf.ConfigMapKeyRef != nil:
 			r := vf.ConfigMapKeyRef
 			cm, err := client.ConfigMaps(pod.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
@@ -188,45 +191,18 @@ func formatMap(m map[string]string) string {
 	return strings.Join(lines, "\n")
 }
 
-// resourceValue resolves a resourceFieldRef; without a limit it is the node's allocatable, as on a kubelet.
-func resourceValue(pod *corev1.Pod, ctr string, r *corev1.ResourceFieldSelector) string {
-	name := ctr
-	if r.ContainerName != "" {
-		name = r.ContainerName
+// resourceValue is a resourceFieldRef's value as the kubelet computes it (pkg/api/v1/resource): the
+// container's limits, or the node's allocatable where it sets none; requests as given.
+func (w *podWorker) resourceValue(pod *corev1.Pod, ctr string, r *corev1.ResourceFieldSelector) (string, error) {
+	name := r.ContainerName
+	if name == "" {
+		name = ctr
 	}
-	var q resource.Quantity
-	found := false
-	for _, c := range pod.Spec.Containers {
-		if c.Name != name {
-			continue
-		}
-		kind, res, _ := strings.Cut(r.Resource, ".")
-		list := c.Resources.Limits
-		if kind == "requests" {
-			list = c.Resources.Requests
-		}
-		q, found = list[corev1.ResourceName(res)]
+	v, err := resourcehelper.ExtractResourceValueByContainerNameAndNodeAllocatable(r, pod, name, w.m.a.allocatable)
+	if err != nil {
+		return "", fmt.Errorf("resourceFieldRef %s: %w", r.Resource, err)
 	}
-	if !found {
-		switch {
-		case strings.HasSuffix(r.Resource, "cpu"):
-			q = resource.MustParse("16")
-		case strings.HasSuffix(r.Resource, "memory"):
-			q = resource.MustParse("32Gi")
-		default:
-			q = resource.MustParse("100Gi")
-		}
-	}
-	div := r.Divisor
-	if div.IsZero() {
-		div = resource.MustParse("1")
-	}
-	if strings.HasSuffix(r.Resource, "cpu") {
-		v := (q.MilliValue() + div.MilliValue() - 1) / div.MilliValue()
-		return strconv.FormatInt(v, 10)
-	}
-	v := (q.Value() + div.Value() - 1) / div.Value()
-	return strconv.FormatInt(v, 10)
+	return v, nil
 }
 
 // expandRefs expands $(VAR) from vars, keeps unknown references as they are and turns $$ into $.

@@ -335,7 +335,11 @@ func (w *podWorker) downwardFiles(items []corev1.DownwardAPIVolumeFile) (map[str
 			}
 			files[it.Path] = []byte(v)
 		case it.ResourceFieldRef != nil:
-			files[it.Path] = []byte(resourceValue(pod, "", it.ResourceFieldRef))
+			v, err := w.resourceValue(pod, "", it.ResourceFieldRef)
+			if err != nil {
+				return nil, err
+			}
+			files[it.Path] = []byte(v)
 		}
 	}
 	return files, nil
