@@ -1154,3 +1154,18 @@ func TestResourceFieldRef(t *testing.T) {
 		t.Errorf("env %q, want %q (the node's allocatable)", got, want)
 	}
 }
+
+// readOnlyRootFilesystem: writing to the root fails as busybox says it on a read-only root; volumes stay
+// writable.
+func TestReadOnlyRootFilesystem(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("ro", corev1.RestartPolicyNever, "echo test > /file; echo ok > /data/file && cat /data/file")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true)}
+	h.createPod(pod)
+	h.waitPod("ro", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if got := h.logs(t, "ro", "main", ""); got != "sh: can't create /file: Read-only file system\nok\n" {
+		t.Errorf("logs %q", got)
+	}
+}

@@ -1007,6 +1007,9 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
+	if sc := c.SecurityContext; sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+		fsys.MakeRootReadOnly()
+	}
 	return root, fsys, nil
 }
 

@@ -94,6 +94,16 @@ func NewFS(rootDir string, mounts []Mount) (*FS, error) {
 	return f, nil
 }
 
+// MakeRootReadOnly makes the pod root read-only (securityContext.readOnlyRootFilesystem): writes fail with
+// "Read-only file system"; volumes keep their own mode.
+func (f *FS) MakeRootReadOnly() {
+	for i := range f.mounts {
+		if f.mounts[i].path == "/" {
+			f.mounts[i].readOnly = true
+		}
+	}
+}
+
 // Close closes every root.
 func (f *FS) Close() error {
 	var errs []error

@@ -8,6 +8,7 @@ func referenceCases() []refCase {
 		{Name: "sh -c args", Script: `sh -c 'echo "$0:$1:$#"' zero one two`},
 		{Name: "sh exit status", Script: `sh -c 'exit 3'; echo $?; ash -c 'false' || echo failed; ash -c true && echo ok`},
 		{Name: "sh not found", Script: `nosuchcmd; echo $?`},
+		{Name: "sh redirection errors", Script: `echo x > /nodir/f; echo $?; cat < /missing; echo $?`},
 		{Name: "echo printf", Script: `echo -n a; echo b; printf '%s=%05.1f|%-4s|%x\n' pi 3.14159 ab 255`},
 		{Name: "test and [", Script: `test -f fruits.txt && echo file; [ -d d ] && echo dir; [ 3 -gt 2 ] && echo gt; test -z "" && echo empty; [ -e nope ] || echo missing`},
 		{Name: "true false pwd", Script: `true; echo $?; false; echo $?; cd d/sub && pwd | sed 's|.*/||'`},

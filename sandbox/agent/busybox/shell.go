@@ -146,9 +146,31 @@ func (s *Shell) open(ctx context.Context, p string, flag int, perm os.FileMode) 
 	}
 	f, err := s.FS.OpenFile(Abs(hc.Dir, p), flag, perm)
 	if err != nil {
-		return nil, err
+		return nil, redirectError(ctx, p, flag, err)
 	}
 	return f, nil
+}
+
+// shellNameKey carries the running script's $0, which busybox ash puts before its own error messages.
+type shellNameKey struct{}
+
+// redirectError words a failed redirection as busybox ash does ("sh: can't create /file: Read-only file
+// system", "can't open x: no such file"); the interpreter prints an *os.PathError as it is.
+func redirectError(ctx context.Context, p string, flag int, err error) error {
+	name, _ := ctx.Value(shellNameKey{}).(string)
+	if name == "" {
+		name = "sh"
+	}
+	inner := unwrapPath(err)
+	op, missing := name+": can't open", "no such file"
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE) != 0 {
+		op, missing = name+": can't create", "nonexistent directory"
+	}
+	msg := describe(inner)
+	if errors.Is(inner, fs.ErrNotExist) || errors.Is(inner, syscall.ENOTDIR) {
+		msg = missing
+	}
+	return &os.PathError{Op: op, Path: p, Err: errors.New(msg)}
 }
 
 func (s *Shell) readDir(ctx context.Context, p string) ([]fs.DirEntry, error) {
@@ -486,7 +508,7 @@ func (s *Shell) runSourceIn(ctx context.Context, hc interp.HandlerContext, env e
 	if err != nil {
 		return err
 	}
-	code, err := exitCode(ctx, r.Run(context.WithValue(ctx, pid1Key{}, false), prog))
+	code, err := exitCode(ctx, r.Run(context.WithValue(context.WithValue(ctx, pid1Key{}, false), shellNameKey{}, name), prog))
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s\n", err)
 		return interp.ExitStatus(2)
