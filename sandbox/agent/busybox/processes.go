@@ -48,6 +48,9 @@ func shApplet(p *proc) int {
 		args = args[1:]
 	}
 	name := p.name
+	if p.argv0 != "" {
+		name = p.argv0 // ash's $0 and error prefix: argv[0] as invoked
+	}
 	switch {
 	case haveScript:
 		if len(args) == 0 {

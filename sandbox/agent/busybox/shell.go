@@ -204,11 +204,12 @@ func (w writeOnly) Close() error                { return nil }
 
 // proc is one running command: its arguments and the shell state it was called with.
 type proc struct {
-	ctx  context.Context
-	sh   *Shell
-	hc   interp.HandlerContext
-	name string
-	args []string // without the command name
+	ctx   context.Context
+	sh    *Shell
+	hc    interp.HandlerContext
+	name  string
+	argv0 string   // the command name as invoked ("/bin/sh"): the shell's $0
+	args  []string // without the command name
 
 	findBase   [2]string // find: the operand as a pod path and as typed
 	findFailed bool
@@ -449,7 +450,7 @@ func (s *Shell) exec(ctx context.Context, args []string) error {
 	}
 	pctx, done := s.procs.start(ctx, args)
 	defer done()
-	code := a(&proc{ctx: pctx, sh: s, hc: hc, name: name, args: args[1:]})
+	code := a(&proc{ctx: pctx, sh: s, hc: hc, name: name, argv0: args[0], args: args[1:]})
 	if pctx.Err() != nil && ctx.Err() == nil { // killed by `kill`: the shell reports it and goes on
 		code = killedStatus(pctx)
 		reportSignal(hc.Stderr, syscall.Signal(code-128))
