@@ -37,10 +37,10 @@ CONFORMANCE_FOCUS ?=
 CONFORMANCE_LABELS ?=
 CONFORMANCE_FLAGS ?=
 
-.PHONY: help build run test bench lint e2e conformance cross dist dist-all install-plugin clean
+.PHONY: help build run test bench lint e2e conformance conformance-workloads conformance-node cross dist dist-all install-plugin clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
 build: ## Build bin/klab (version stamped)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/klab
@@ -74,6 +74,12 @@ e2e: build ## Drive the TUI in tmux against the sandbox
 conformance: build $(E2E_BIN) ## Run the upstream Job/CronJob/TTL e2e tests on a private sandbox
 	cd conformance && $(GO) run ./run -klab ../$(BIN) -e2e ../$(E2E_BIN) -skip-file skip.txt -out ../out/conformance \
 		$(if $(CONFORMANCE_FOCUS),-focus '$(CONFORMANCE_FOCUS)') $(if $(CONFORMANCE_LABELS),-labels '$(CONFORMANCE_LABELS)') $(CONFORMANCE_FLAGS)
+
+conformance-workloads: ## The upstream Deployment, ReplicaSet, StatefulSet and DaemonSet e2e tests on a private sandbox
+	$(MAKE) conformance CONFORMANCE_FOCUS='\[sig-apps\] (Deployment|ReplicaSet|StatefulSet|Daemon set) '
+
+conformance-node: ## The upstream [sig-node] Conformance e2e tests on a private sandbox
+	$(MAKE) conformance CONFORMANCE_FOCUS='\[sig-node\] ' CONFORMANCE_LABELS='Conformance'
 
 # The e2e test binary is rebuilt only when the suite or its module changes (go test -c relinks otherwise).
 $(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.go
