@@ -1169,3 +1169,18 @@ func TestReadOnlyRootFilesystem(t *testing.T) {
 		t.Errorf("logs %q", got)
 	}
 }
+
+// activeDeadlineSeconds lowered (or set) on a running pod takes effect, as the kubelet checks it at each sync.
+func TestActiveDeadlineUpdated(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(busyboxPod("late", corev1.RestartPolicyNever, "sleep 600"))
+	p := h.waitPod("late", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	p.Spec.ActiveDeadlineSeconds = ptr.To[int64](1)
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p = h.waitPod("late", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if p.Status.Reason != "DeadlineExceeded" {
+		t.Errorf("reason %q", p.Status.Reason)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/reference"
 	kubecontainer "k8s.io/kubernetes/pkg/kubelet/container"
+	"k8s.io/utils/ptr"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/podnet"
@@ -74,6 +75,11 @@ type podWorker struct {
 	ephemeral sync.WaitGroup  // the ephemeral containers' runs
 	ephCtx    context.Context // ends the ephemeral containers once the pod's own containers finished
 	ephStop   context.CancelFunc
+
+	deadlineTimer    *time.Timer // activeDeadlineSeconds
+	deadlineSecs     *int64      // the value it was armed for
+	deadlineWatching bool        // run() watches the deadline: updates re-arm it
+	deadlineStopped  bool        // run() ended: no re-arming
 }
 
 func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
@@ -157,6 +163,9 @@ func (w *podWorker) update(pod *corev1.Pod) {
 	defer w.syncEphemeral()
 	w.mu.Lock()
 	w.pod = pod
+	if w.deadlineWatching {
+		w.armDeadlineLocked(pod)
+	}
 	startDelete := pod.DeletionTimestamp != nil && !w.deleting
 	if startDelete {
 		w.deleting = true
@@ -678,13 +687,36 @@ func (w *podWorker) finish() {
 	}
 }
 
-// watchDeadline fails the pod when it has been active longer than activeDeadlineSeconds.
+// watchDeadline fails the pod when it has been active longer than activeDeadlineSeconds; an update of the
+// field (it may only be lowered or set) re-arms it, as the kubelet's active deadline handler checks it at
+// each sync. The returned func stops it.
 func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
-	if pod.Spec.ActiveDeadlineSeconds == nil {
-		return func() {}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deadlineWatching = true
+	w.armDeadlineLocked(pod)
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.deadlineStopped = true
+		if w.deadlineTimer != nil {
+			w.deadlineTimer.Stop()
+		}
 	}
-	left := time.Until(w.startTime.Add(time.Duration(*pod.Spec.ActiveDeadlineSeconds) * time.Second))
-	t := time.AfterFunc(max(left, 0), func() {
+}
+
+// armDeadlineLocked (re)starts the deadline timer for pod's activeDeadlineSeconds when it changed. w.mu held.
+func (w *podWorker) armDeadlineLocked(pod *corev1.Pod) {
+	secs := pod.Spec.ActiveDeadlineSeconds
+	if w.deadlineStopped || secs == nil || w.deadlineSecs != nil && *w.deadlineSecs == *secs {
+		return
+	}
+	w.deadlineSecs = ptr.To(*secs)
+	if w.deadlineTimer != nil {
+		w.deadlineTimer.Stop()
+	}
+	left := time.Until(w.startTime.Add(time.Duration(*secs) * time.Second))
+	w.deadlineTimer = time.AfterFunc(max(left, 0), func() {
 		w.mu.Lock()
 		if w.finished || w.deleting {
 			w.mu.Unlock()
@@ -698,7 +730,6 @@ func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
 		w.event(nil, corev1.EventTypeNormal, "DeadlineExceeded", w.msg)
 		w.killAll("Killing")
 	})
-	return func() { t.Stop() }
 }
 
 // runContainer runs one container until it ends for good under policy; it returns the last exit code and
