@@ -280,3 +280,23 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 }
 
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// runAs is the user and group a container's commands run as: its securityContext's runAsUser and
+// runAsGroup, else the pod's (nil group: the user's own, from the image's /etc/passwd).
+func runAs(pod *corev1.Pod, c *corev1.Container) (uid int64, gid *int64) {
+	if sc := pod.Spec.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			uid = *sc.RunAsUser
+		}
+		gid = sc.RunAsGroup
+	}
+	if sc := c.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			uid = *sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			gid = sc.RunAsGroup
+		}
+	}
+	return uid, gid
+}

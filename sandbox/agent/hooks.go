@@ -28,6 +28,7 @@ import (
 // returned, a non-zero exit is a CodeExitError worded as containerd's.
 type hookExec struct {
 	w    *podWorker
+	c    *corev1.Container
 	fsys *busybox.FS
 	env  []string
 	dir  string
@@ -42,6 +43,7 @@ func (h *hookExec) RunInContainer(ctx context.Context, _ kubecontainer.Container
 	var stdout, stderr bytes.Buffer
 	sh := &busybox.Shell{FS: h.fsys, Env: h.env, Dir: h.dir, Hostname: podHostname(h.w.latest()), Node: h.w.m.a.shellNode(),
 		Stdout: &stdout, Stderr: &stderr, Net: h.w.shellNet()}
+	sh.UID, sh.GID = runAs(h.w.latest(), h.c)
 	code, err := sh.Run(ctx, cmd)
 	if err != nil {
 		return append(stdout.Bytes(), stderr.Bytes()...), fmt.Errorf("exec %q: %w", strings.Join(cmd, " "), err)
@@ -76,7 +78,7 @@ func (w *podWorker) hookRunner(c *corev1.Container, fsys *busybox.FS, env []stri
 	if n != nil {
 		recorder = n.recorder
 	}
-	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, fsys: fsys, env: env, dir: c.WorkingDir}, hookPods{ip: w.ip}, recorder)
+	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, c: c, fsys: fsys, env: env, dir: c.WorkingDir}, hookPods{ip: w.ip}, recorder)
 }
 
 // runHook runs one of c's lifecycle hooks; msg is the kubelet's message when it fails.

@@ -826,6 +826,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		}
 		sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
 			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY, Net: w.shellNet()}
+		sh.UID, sh.GID = runAs(w.latest(), c)
 		cio.sh = sh
 		w.mu.Lock()
 		st.run = &running{ctx: runCtx, sh: sh, io: cio}

@@ -99,7 +99,7 @@ func commandTable() []command {
 		{[]string{"df"}, famSystem, srcOurs, df, "the pod's file system: its real size and use on the node (-h, -k)"},
 		{[]string{"free"}, famSystem, srcOurs, free, "the node's memory as its Node object reports it (-m, -h)"},
 		{[]string{"hostname"}, famSystem, srcOurs, hostname, "the pod's host name"},
-		{[]string{"id", "whoami"}, famSystem, srcOurs, id, "the user: root (uid 0), as in an image with no USER"},
+		{[]string{"id", "whoami"}, famSystem, srcOurs, id, "the user: root (uid 0), as in an image with no USER, or securityContext.runAsUser/runAsGroup named from /etc/passwd and /etc/group"},
 		{[]string{"nproc"}, famSystem, srcOurs, nproc, "the node's CPUs as its Node object reports them"},
 		{[]string{"stty"}, famSystem, srcOurs, stty, "the terminal's size (`stty size`), which follows the client's window under `kubectl exec -it`"},
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},

@@ -36,6 +36,8 @@ type Shell struct {
 	Signals  *Signals // the container runtime's signals to PID 1 (nil: none)
 	TTY      bool     // Stdin and Stdout are the container's terminal (tty: true): see Interrupt
 	Net      Network  // the pod's network (nil: none; wget and nc then find no route)
+	UID      int64    // the user the commands run as (securityContext.runAsUser; 0: root)
+	GID      *int64   // its group (runAsGroup); nil: the user's group in /etc/passwd, else 0
 
 	fgOnce sync.Once
 	fg     *foreground // the terminal's foreground, with TTY

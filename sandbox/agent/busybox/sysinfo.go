@@ -15,6 +15,79 @@ func hostname(p *proc) int {
 }
 
 func id(p *proc) int {
+	if p.sh.UID == 0 && (p.sh.GID == nil || *p.sh.GID == 0) {
+		return idRoot(p)
+	}
+	uid := p.sh.UID
+	user, userGID := p.account("/etc/passwd", uid)
+	gid := int64(0)
+	switch {
+	case p.sh.GID != nil:
+		gid = *p.sh.GID
+	case userGID >= 0:
+		gid = userGID
+	}
+	group, _ := p.account("/etc/group", gid)
+	named := func(n int64, name string) string {
+		if name == "" {
+			return strconv.FormatInt(n, 10)
+		}
+		return fmt.Sprintf("%d(%s)", n, name)
+	}
+	orNumber := func(n int64, name string) string {
+		if name == "" {
+			return strconv.FormatInt(n, 10)
+		}
+		return name
+	}
+	if p.name == "whoami" {
+		if user == "" {
+			return p.errf("unknown uid %d", uid)
+		}
+		fmt.Fprintln(p.out(), user)
+		return 0
+	}
+	set, _, _ := flags(p.args, "")
+	switch {
+	case has(set, "u") && has(set, "n"):
+		fmt.Fprintln(p.out(), orNumber(uid, user))
+	case has(set, "g") && has(set, "n"):
+		fmt.Fprintln(p.out(), orNumber(gid, group))
+	case has(set, "u"):
+		fmt.Fprintln(p.out(), uid)
+	case has(set, "g"), has(set, "G"):
+		fmt.Fprintln(p.out(), gid)
+	default:
+		fmt.Fprintf(p.out(), "uid=%s gid=%s groups=%s\n", named(uid, user), named(gid, group), named(gid, group))
+	}
+	return 0
+}
+
+// account finds id in a passwd or group file of the container: its name and, for passwd, its group (-1
+// when the id is not there).
+func (p *proc) account(file string, id int64) (name string, gid int64) {
+	data, err := p.sh.FS.ReadFile(file)
+	if err != nil {
+		return "", -1
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) < 3 || f[2] != strconv.FormatInt(id, 10) {
+			continue
+		}
+		gid = -1
+		if len(f) > 3 {
+			if g, err := strconv.ParseInt(f[3], 10, 64); err == nil {
+				gid = g
+			}
+		}
+		return f[0], gid
+	}
+	return "", -1
+}
+
+// idRoot is id for root, as in an image with no USER.
+func idRoot(p *proc) int {
 	if p.name == "whoami" {
 		fmt.Fprintln(p.out(), "root")
 		return 0
