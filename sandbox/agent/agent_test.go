@@ -1105,7 +1105,36 @@ func TestPodInitializing(t *testing.T) {
 	if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Waiting == nil || cs[0].State.Waiting.Reason != "PodInitializing" {
 		t.Errorf("app container while the init container runs: %+v", cs)
 	}
-	h.waitPod("init", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	p = h.waitPod("init", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	if is := p.Status.InitContainerStatuses; len(is) != 1 || !is[0].Ready || is[0].State.Terminated == nil {
+		t.Errorf("a completed init container is ready, as the kubelet reports it: %+v", is)
+	}
+}
+
+// The namespace's Services reach a pod's environment as the kubelet's envvars.FromServices makes them,
+// unless enableServiceLinks is false.
+func TestServiceEnvironment(t *testing.T) {
+	h := startAgent(t)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "fooservice", Namespace: "default"}, Spec: corev1.ServiceSpec{
+		ClusterIP: "10.96.5.5", Ports: []corev1.ServicePort{{Port: 8765, Protocol: corev1.ProtocolTCP}}}}
+	if _, err := h.client.CoreV1().Services("default").Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the network's informer sees it
+	h.createPod(busyboxPod("linked", corev1.RestartPolicyNever, "env | grep ^FOOSERVICE | sort"))
+	unlinked := busyboxPod("unlinked", corev1.RestartPolicyNever, "env | grep -c ^FOOSERVICE")
+	unlinked.Spec.EnableServiceLinks = ptr.To(false)
+	h.createPod(unlinked)
+	h.waitPod("linked", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	want := "FOOSERVICE_PORT=tcp://10.96.5.5:8765\nFOOSERVICE_PORT_8765_TCP=tcp://10.96.5.5:8765\nFOOSERVICE_PORT_8765_TCP_ADDR=10.96.5.5\n" +
+		"FOOSERVICE_PORT_8765_TCP_PORT=8765\nFOOSERVICE_PORT_8765_TCP_PROTO=tcp\nFOOSERVICE_SERVICE_HOST=10.96.5.5\nFOOSERVICE_SERVICE_PORT=8765\n"
+	if got := h.logs(t, "linked", "main", ""); got != want {
+		t.Errorf("service variables %q, want %q", got, want)
+	}
+	h.waitPod("unlinked", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if got := h.logs(t, "unlinked", "main", ""); got != "0\n" {
+		t.Errorf("enableServiceLinks false: %q", got)
+	}
 }
 
 // An ephemeral container added to a running pod (kubectl debug) runs once beside its containers, reports in

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	resourcehelper "k8s.io/kubernetes/pkg/api/v1/resource"
+	"k8s.io/kubernetes/pkg/kubelet/envvars"
 )
 
 // containerEnv builds a container's environment as the kubelet does: defaults, service links for the
@@ -29,15 +30,11 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 	set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	set("HOSTNAME", podHostname(pod))
 	set("HOME", "/root")
-	{ // the kubernetes Service is always linked
-		set("KUBERNETES_SERVICE_HOST", "10.96.0.1")
-		set("KUBERNETES_SERVICE_PORT", "443")
-		set("KUBERNETES_SERVICE_PORT_HTTPS", "443")
-		set("KUBERNETES_PORT", "tcp://10.96.0.1:443")
-		set("KUBERNETES_PORT_443_TCP", "tcp://10.96.0.1:443")
-		set("KUBERNETES_PORT_443_TCP_PROTO", "tcp")
-		set("KUBERNETES_PORT_443_TCP_PORT", "443")
-		set("KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1")
+	// The Services' variables, as the kubelet makes them (envvars.FromServices): the kubernetes Service
+	// always, the namespace's Services unless enableServiceLinks is false. envFrom and env win over them.
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	for _, e := range envvars.FromServices(w.m.a.net.LinkedServices(pod.Namespace, links)) {
+		set(e.Name, e.Value)
 	}
 	client := w.m.a.client.CoreV1()
 	for _, ef := range c.EnvFrom {

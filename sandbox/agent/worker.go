@@ -669,7 +669,7 @@ func (w *podWorker) finish() {
 		}
 	}
 	for _, c := range w.ctrs {
-		c.ready = false
+		c.ready = c.init && !isSidecar(w.pod, c.name) && c.state.Terminated != nil && c.state.Terminated.ExitCode == 0
 		if c.state.Waiting != nil && w.deleting { // never started, or waiting to restart: as the kubelet reports it
 			c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown",
 				Message: "The container could not be located when the pod was terminated"}}
@@ -889,7 +889,8 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		if !restart {
 			w.set(func() {
 				st.state = corev1.ContainerState{Terminated: term}
-				st.ready = false
+				// The kubelet reports an init container that completed as ready.
+				st.ready = st.init && !isSidecar(w.pod, c.Name) && code == 0
 			})
 			// An exited container's writable layer is not needed any more (its logs and volumes stay).
 			_ = os.RemoveAll(filepath.Dir(root))

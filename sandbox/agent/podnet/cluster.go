@@ -82,6 +82,27 @@ func (n *Network) startWatch(ctx context.Context, client kubernetes.Interface) e
 	return nil
 }
 
+// LinkedServices are the Services whose environment variables the kubelet gives a pod of namespace ns
+// (getServiceEnvVarMap): the kubernetes Service of the default namespace always, and with links (the pod's
+// enableServiceLinks) every Service of ns that has a ClusterIP. Nil before Watch.
+func (n *Network) LinkedServices(ns string, links bool) []*corev1.Service {
+	v, ok := n.view().(*informerView)
+	if !ok || v == nil {
+		return nil
+	}
+	var out []*corev1.Service
+	for _, obj := range v.services.List() {
+		svc, ok := obj.(*corev1.Service)
+		if !ok || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			continue
+		}
+		if svc.Namespace == "default" && svc.Name == "kubernetes" || links && svc.Namespace == ns {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
 type informerView struct {
 	services cache.Indexer
 	slices   discoverylisters.EndpointSliceLister
