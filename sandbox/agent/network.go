@@ -135,7 +135,7 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 	if i := strings.LastIndex(c.Image, ":"); i > strings.LastIndex(c.Image, "/") {
 		tag = c.Image[i+1:]
 	}
-	e := &servers.Env{Listen: h.Listen, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
+	e := &servers.Env{Listen: h.Listen, Dial: h.DialContext, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
 		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
 	if len(args) > 0 { // program, then args (containerArgv)
 		e.Program, e.Args = args[0], args[1:]

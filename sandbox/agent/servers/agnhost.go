@@ -51,7 +51,7 @@ func agnhostCommands() map[string]agnhostCmd {
 		"pause":                {flags: agnhostPause, about: "waits for SIGTERM (the image's default command)"},
 		"serve-hostname":       {flags: agnhostServeHostname, about: "serves the pod's hostname over HTTP (or raw TCP with --tcp) on --port (9376)"},
 		"test-webserver":       {flags: agnhostTestWebserver, about: "serves the container's files on --port (80)"},
-		"netexec":              {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown (no UDP, SCTP, /dial, /shell, /upload)"},
+		"netexec":              {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown, /dial over HTTP (no UDP, SCTP, /shell, /upload)"},
 		"liveness":             {flags: agnhostLiveness, about: "HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started; /redirect"},
 		"entrypoint-tester":    {flags: agnhostEntrypointTester, anyArgs: true, about: "prints its command line (the program as the container's command named it, then its args) and exits"},
 		"grpc-health-checking": {flags: agnhostGRPCHealth, about: "grpc.health.v1.Health on --port (5000), SERVING until --delay-unhealthy-sec; /make-serving and /make-not-serving on --http-port (8080)"},
@@ -343,12 +343,67 @@ func netexecControl(mux *http.ServeMux, e *Env, term <-chan struct{}, exit chan<
 		e.logf("GET /shutdown")
 		exit <- 0
 	})
-	for _, p := range []string{"/dial", "/shell", "/upload", "/envvar"} {
+	mux.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) { netexecDial(e, w, r) })
+	for _, p := range []string{"/shell", "/upload", "/envvar"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			e.logf("GET %s", r.URL.Path)
 			http.Error(w, r.URL.Path+" is not available in the klab sandbox's agnhost", http.StatusNotImplemented)
 		})
 	}
+}
+
+// netexecDial is netexec's /dial: it sends request to host:port over HTTP (UDP and SCTP are not on the pod
+// network) tries times and answers {"responses": [...], "errors": [...]}.
+func netexecDial(e *Env, w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	host, port, request, protocol := q.Get("host"), q.Get("port"), q.Get("request"), q.Get("protocol")
+	e.logf("GET /dial?host=%s&protocol=%s&port=%s&request=%s&tries=%s", host, protocol, port, request, q.Get("tries"))
+	tries := 1
+	if t := q.Get("tries"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("tries parameter is invalid. %v", err), http.StatusBadRequest)
+			return
+		}
+		tries = n
+	}
+	if request == "" {
+		http.Error(w, "request parameter not specified. <nil>", http.StatusBadRequest)
+		return
+	}
+	if p := strings.ToLower(protocol); p != "" && p != "http" {
+		http.Error(w, fmt.Sprintf("unsupported protocol. %s (the klab sandbox's pod network carries TCP only)", protocol), http.StatusBadRequest)
+		return
+	}
+	if e.Dial == nil {
+		http.Error(w, "no pod network", http.StatusInternalServerError)
+		return
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: e.Dial, DisableKeepAlives: true}}
+	responses, errs := []string{}, []string{}
+	last := ""
+	for range tries {
+		resp, err := client.Get(fmt.Sprintf("http://%s/%s", net.JoinHostPort(host, port), request))
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err = rerr; err == nil {
+				last = string(body)
+				responses = append(responses, last)
+				continue
+			}
+		}
+		errs = append(errs, err.Error())
+	}
+	out := map[string][]string{}
+	if last != "" {
+		out["responses"] = responses
+	}
+	if len(errs) > 0 {
+		out["errors"] = errs
+	}
+	b, _ := json.Marshal(out)
+	_, _ = w.Write(b)
 }
 
 func agnhostLiveness(*pflag.FlagSet) func(ctx context.Context, e *Env) int {

@@ -59,6 +59,10 @@ func TestAgnhost(t *testing.T) {
 		if resp, _ := get(t, client, "GET", "http://10.244.0.2/echo?msg=x&code=503"); resp.StatusCode != 503 {
 			t.Errorf("echo code: %d", resp.StatusCode)
 		}
+		// /dial reaches a pod (here the server itself) over HTTP, as the lifecycle-hook e2e tests use it.
+		if resp, body := get(t, client, "GET", "http://10.244.0.2/dial?host=10.244.0.2&port=80&request=echo%3Fmsg%3Dhop&tries=2"); resp.StatusCode != 200 || body != `{"responses":["hop","hop"]}` {
+			t.Errorf("GET /dial: %d %q", resp.StatusCode, body)
+		}
 		if resp, _ := get(t, client, "GET", "http://10.244.0.2/shell?cmd=ls"); resp.StatusCode != 501 {
 			t.Errorf("shell: %d", resp.StatusCode)
 		}

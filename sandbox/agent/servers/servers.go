@@ -29,6 +29,8 @@ type Files interface {
 // Env is what a server process gets from the container runtime.
 type Env struct {
 	Listen func(network, address string) (net.Listener, error) // in the pod's network
+	// Dial connects from the pod over the pod network (nil: the server cannot reach other pods).
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Listening is called once the server listens on all its ports (nil: nobody waits for it).
 	Listening func()
 	Files     Files

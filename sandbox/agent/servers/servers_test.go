@@ -79,7 +79,7 @@ func startArgs(t *testing.T, name, version string, args ...string) (client *podn
 	done := make(chan int, 1)
 	codes := make(chan int, 1)
 	go func() {
-		code := srv.Run(ctx, &Env{Listen: pod.Listen, Files: dirFiles(root), Stdout: stdout, Stderr: stderr, IP: "10.244.0.2",
+		code := srv.Run(ctx, &Env{Listen: pod.Listen, Dial: pod.DialContext, Files: dirFiles(root), Stdout: stdout, Stderr: stderr, IP: "10.244.0.2",
 			Hostname: name + "-0", Version: srv.VersionFor(version), Args: args})
 		codes <- code
 		close(done)
