@@ -27,6 +27,7 @@ func referenceCases() []refCase {
 		{Name: "cat", Script: `cat fruits.txt d/a.txt; cat -n d/a.txt; cat nope; echo $?`},
 		{Name: "chmod", Script: `chmod 600 d/a.txt && ls -l d/a.txt | cut -c1-10; chmod u+x,g+r d/a.txt && ls -l d/a.txt | cut -c1-10; chmod 755 nope; echo $?`},
 		{Name: "cp", Script: `cp d/a.txt copy.txt && cat copy.txt; cp -r d e && ls e e/sub; cp nope x; echo $?`},
+		{Name: "dd", Script: `dd if=/dev/zero of=z bs=1 count=1 conv=fsync; wc -c < z; printf abcdef | dd bs=2 skip=1 count=2; echo; dd if=fruits.txt bs=4 count=1 status=none; echo; dd if=fruits.txt of=f2 bs=1k seek=1 status=none; wc -c < f2; dd if=nope of=x; echo $?; dd bs=abc; echo $?`},
 		{Name: "du", Script: `du -s d; du d | sort -k2; du -s d/a.txt`},
 		{Name: "find", Script: `find d | sort; find d -name '*.txt' | sort; find d -type d | sort; find d -maxdepth 1 -type f; find d -name '*.log' -exec rm {} \; ; ls d/sub; find d -type f -name 'a*' -exec cat {} +`},
 		{Name: "ln readlink", Script: `ln -s d/a.txt lien && readlink lien && cat lien; ln d/a.txt dur && cat dur; readlink -f lien | sed 's|.*/work/||'`},

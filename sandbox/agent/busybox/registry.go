@@ -64,6 +64,7 @@ func commandTable() []command {
 		{[]string{"cat"}, famFiles, srcOurs, cat, "concatenate files: -n"},
 		{[]string{"chmod"}, famFiles, srcOurs, chmod, "change modes, octal or symbolic, -R"},
 		{[]string{"cp"}, famFiles, srcOurs, cp, "copy files and folders: -r, -R, -a, -p, -f"},
+		{[]string{"dd"}, famFiles, srcOurs, dd, "copy blocks: if=, of=, bs=, count=, skip=, seek=, conv=notrunc,fsync, status=none"},
 		{[]string{"du"}, famFiles, srcOurs, du, "disk usage in KiB: -s, -h, -d N"},
 		{[]string{"find"}, famFiles, srcOurs, find, "walk folders: -name, -type, -maxdepth, -mindepth, -size, -mtime, -newer, -print, -delete, -exec"},
 		{[]string{"ln"}, famFiles, srcOurs, ln, "make links (-s symbolic)"},
