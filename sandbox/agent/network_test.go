@@ -195,4 +195,13 @@ func TestHostAliases(t *testing.T) {
 	if got := h.logs(t, "aliased", "main", ""); got != want {
 		t.Errorf("log %q, want %q", got, want)
 	}
+	// agnhost etc-hosts prints the file, as the e2e test of hostAliases reads it.
+	ag := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "agnhost-hosts"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+		HostAliases: []corev1.HostAlias{{IP: "123.45.67.89", Hostnames: []string{"foo", "bar"}}},
+		Containers:  []corev1.Container{{Name: "agnhost", Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Args: []string{"etc-hosts"}}}}}
+	h.createPod(ag)
+	h.waitPod("agnhost-hosts", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if got := h.logs(t, "agnhost-hosts", "agnhost", ""); !strings.Contains(got, "# Entries added by HostAliases.\n123.45.67.89\tfoo\tbar\n") {
+		t.Errorf("agnhost etc-hosts:\n%s", got)
+	}
 }

@@ -53,6 +53,7 @@ func agnhostCommands() map[string]agnhostCmd {
 		"test-webserver":       {flags: agnhostTestWebserver, about: "serves the container's files on --port (80)"},
 		"netexec":              {flags: agnhostNetexec, about: "HTTP on --http-port (8080): /, /hostname, /clientip, /serverport, /header, /echo, /exit, /healthz, /readyz, /redirect, /shutdown, /dial over HTTP (no UDP, SCTP, /shell, /upload)"},
 		"liveness":             {flags: agnhostLiveness, about: "HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started; /redirect"},
+		"etc-hosts":            {flags: agnhostEtcHosts, about: "prints the container's /etc/hosts and exits"},
 		"entrypoint-tester":    {flags: agnhostEntrypointTester, anyArgs: true, about: "prints its command line (the program as the container's command named it, then its args) and exits"},
 		"grpc-health-checking": {flags: agnhostGRPCHealth, about: "grpc.health.v1.Health on --port (5000), SERVING until --delay-unhealthy-sec; /make-serving and /make-not-serving on --http-port (8080)"},
 	}
@@ -108,6 +109,19 @@ func runAgnhost(ctx context.Context, e *Env) int {
 // logf writes a line as Go's log package does (agnhost logs with it, to stderr).
 func (e *Env) logf(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, "%s %s\n", e.now().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func agnhostEtcHosts(*pflag.FlagSet) func(ctx context.Context, e *Env) int {
+	return func(_ context.Context, e *Env) int {
+		e.listening()
+		data, err := e.Files.ReadFile("/etc/hosts")
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "panic: %v\n", err)
+			return 2
+		}
+		fmt.Fprintln(e.Stdout, string(data))
+		return 0
+	}
 }
 
 func agnhostEntrypointTester(*pflag.FlagSet) func(ctx context.Context, e *Env) int {
