@@ -217,9 +217,32 @@ func (f *FS) OpenFile(p string, flag int, perm fs.FileMode) (*os.File, error) {
 	}
 	fh, err := m.root.OpenFile(rel, flag, perm)
 	if err != nil {
+		if rp, ok := f.follow(p, err); ok {
+			return f.OpenFile(rp, flag, perm)
+		}
 		return nil, perr("open", p, err)
 	}
 	return fh, nil
+}
+
+// follow resolves p at the pod's level when an os.Root refused it because a symbolic link leads out of
+// its volume or root (an absolute link such as /data/link -> /data/file, or .. across a mount point): a
+// container resolves links through its own mounts, so p is the pod path RealPath gives, itself opened
+// through the mounts' roots. false when p is not such a link (or resolves to itself).
+func (f *FS) follow(p string, err error) (string, bool) {
+	if !escapes(err) {
+		return "", false
+	}
+	rp, rerr := f.RealPath(p)
+	if rerr != nil || rp == Clean(p) {
+		return "", false
+	}
+	return rp, true
+}
+
+// escapes reports an os.Root refusal of a path that leaves it.
+func escapes(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes"))
 }
 
 // Open opens a pod path for reading.
@@ -230,6 +253,9 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 	m, rel := f.resolve(p)
 	b, err := m.root.ReadFile(rel)
 	if err != nil {
+		if rp, ok := f.follow(p, err); ok {
+			return f.ReadFile(rp)
+		}
 		return nil, perr("open", p, err)
 	}
 	return b, nil
@@ -247,7 +273,7 @@ func (f *FS) WriteFile(p string, data []byte, perm fs.FileMode) error {
 	return nil
 }
 
-// Stat follows symlinks (inside the same root only).
+// Stat follows symlinks, through the pod's mounts as a container does.
 func (f *FS) Stat(p string) (fs.FileInfo, error) {
 	if dev, ok := device(p); ok {
 		fi, err := os.Stat(dev)
@@ -259,6 +285,9 @@ func (f *FS) Stat(p string) (fs.FileInfo, error) {
 	m, rel := f.resolve(p)
 	fi, err := m.root.Stat(rel)
 	if err != nil {
+		if rp, ok := f.follow(p, err); ok {
+			return f.Stat(rp)
+		}
 		return nil, perr("stat", p, err)
 	}
 	return fi, nil

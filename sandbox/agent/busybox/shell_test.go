@@ -292,6 +292,22 @@ func TestReadOnlyMount(t *testing.T) {
 	}
 }
 
+// Symbolic links resolve through the pod's mounts, as in a container: an absolute link inside a volume
+// reaches the volume's file, a link to /etc/passwd the pod's own, never the host's.
+func TestSymlinksThroughMounts(t *testing.T) {
+	vol := t.TempDir()
+	p := newPod(t, Mount{Path: "/data", Dir: vol})
+	out, errOut, code := p.sh(t, "hostname > /data/hostname; ln -s /data/hostname /data/link; cat /data/link; test -f /data/link && echo file; "+
+		"ln -s /etc/passwd /data/pw; head -n 1 /data/pw; ln -s ../etc/hostname /data/up; cat /data/up")
+	want := "mypod\nfile\nroot:x:0:0:root:/root:/bin/sh\nmypod\n"
+	if out != want || code != 0 {
+		t.Fatalf("got %q %q %d, want %q", out, errOut, code, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(vol, "hostname")); err != nil || string(b) != "mypod\n" {
+		t.Fatalf("volume file %q %v", b, err)
+	}
+}
+
 func FuzzShell(f *testing.F) {
 	for _, s := range []string{"echo a | grep a", "find / -name x", "expr 1 + ( 2", "seq 1 0", "head -n", "cut -f"} {
 		f.Add(s)
