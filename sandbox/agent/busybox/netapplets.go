@@ -456,3 +456,70 @@ func (p *proc) ncListen(set map[byte]string, verbose bool, wait time.Duration) i
 		}
 	}
 }
+
+// ipApplet shows the pod's network as busybox's ip does inside a pod: lo and eth0 with the pod's IP on the
+// pod network's /24, and its routes. Changing them (add, del, set, flush…) fails as it does in a container
+// without CAP_NET_ADMIN: the sandbox has no network devices to change.
+func ipApplet(p *proc) int {
+	args := p.args
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") { // -4, -o …: same output here
+		args = args[1:]
+	}
+	object, verb := "", "show"
+	if len(args) > 0 {
+		object = args[0]
+	}
+	if len(args) > 1 {
+		verb = args[1]
+	}
+	ip := ""
+	if p.sh.Net != nil {
+		if ips, err := p.sh.Net.LookupHost(p.ctx, p.sh.Hostname); err == nil && len(ips) > 0 {
+			ip = ips[0]
+		}
+	}
+	if verb != "show" && verb != "list" && verb != "ls" {
+		fmt.Fprintln(p.hc.Stderr, "ip: RTNETLINK answers: Operation not permitted")
+		return 2
+	}
+	subnet, gw := "", ""
+	if parsed := net.ParseIP(ip).To4(); parsed != nil {
+		subnet = fmt.Sprintf("%d.%d.%d", parsed[0], parsed[1], parsed[2])
+		gw = subnet + ".1"
+	}
+	out := p.out()
+	lo := "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+	eth := "2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN> mtu 1500 qdisc noqueue \n    link/ether " + podMAC(ip) + " brd ff:ff:ff:ff:ff:ff\n"
+	switch {
+	case object == "" || abbreviates(object, "address"):
+		fmt.Fprint(out, lo+"    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n")
+		if ip != "" {
+			fmt.Fprintf(out, "%s    inet %s/24 brd %s.255 scope global eth0\n       valid_lft forever preferred_lft forever\n", eth, ip, subnet)
+		}
+	case abbreviates(object, "link"):
+		fmt.Fprint(out, lo)
+		if ip != "" {
+			fmt.Fprint(out, eth)
+		}
+	case abbreviates(object, "route"):
+		if ip != "" {
+			fmt.Fprintf(out, "default via %s dev eth0 \n%s.0/24 dev eth0 scope link  src %s \n", gw, subnet, ip)
+		}
+	default:
+		fmt.Fprintf(p.hc.Stderr, "ip: unknown object '%s'\n", object)
+		return 1
+	}
+	return 0
+}
+
+// abbreviates says whether word is full or one of its abbreviations, as ip accepts them ("a", "addr").
+func abbreviates(word, full string) bool { return word != "" && strings.HasPrefix(full, word) }
+
+// podMAC is a stable locally administered MAC address for the pod's IP.
+func podMAC(ip string) string {
+	b := net.ParseIP(ip).To4()
+	if b == nil {
+		return "02:42:00:00:00:00"
+	}
+	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+}

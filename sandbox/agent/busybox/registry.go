@@ -106,6 +106,7 @@ func commandTable() []command {
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},
 		{[]string{"uptime"}, famSystem, srcOurs, uptime, "how long the node has been up"},
 		{[]string{"wget"}, famNetwork, srcOurs, wget, "fetch over HTTP through the pod network: -q, -O FILE|-, -S, -T SEC, -U, -P DIR, --spider, --header, --post-data"},
+		{[]string{"ip"}, famNetwork, srcOurs, ipApplet, "the pod's interfaces and routes: addr, link, route (show); changing them answers Operation not permitted, as without CAP_NET_ADMIN"},
 		{[]string{"nc"}, famNetwork, srcOurs, nc, "TCP through the pod network: HOST PORT, -z (scan), -v, -w SEC, -l -p PORT (listen), -k"},
 		{[]string{"perl"}, famLanguages, srcOurs, perl, "only the documented pi program (`perl -Mbignum=bpi -wle 'print bpi(N)'`); any other program is refused"},
 	}

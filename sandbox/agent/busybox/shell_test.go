@@ -72,6 +72,7 @@ func commandCases() []cmdCase {
 		{"unknown", "nosuchcmd", "", 127},
 		{"wget without a network", "wget -q http://web/ || echo no route", "no route\n", 0},
 		{"nc without a network", "nc -z web 80 || echo no route", "no route\n", 0},
+		{"ip link add refused", "ip link add dummy0 type dummy 2>/dev/null || echo refused", "refused\n", 0},
 		{"true false", "true && false || echo no", "no\n", 0},
 		{"env var", "echo $FOO", "bar\n", 0},
 		{"printenv", "printenv FOO", "bar\n", 0},
