@@ -51,6 +51,7 @@ func referenceCases() []refCase {
 		{Name: "base64", Script: `echo bonjour | base64; echo Ym9uam91cgo= | base64 -d`},
 		{Name: "cut", Script: `cut -d, -f1,3 people.csv; cut -c1-3 fruits.txt; cut -d' ' -f2- nums.txt`},
 		{Name: "expr", Script: `expr 3 + 4; expr 10 / 3; expr 2 \* 5; expr length bonjour; expr substr bonjour 2 3; expr bonjour : 'bon'; expr 1 = 2; echo $?`},
+		{Name: "grep context", Script: `printf 'a\nb\nc\nd\ne\nf\ng\nh\n' > l.txt; grep -A1 c l.txt; grep -B1 -A1 -e c -e g l.txt; grep -C1 -n e l.txt; grep -A1 -e b -e c l.txt; grep -c -A1 c l.txt; grep -A2 pomme fruits.txt; grep -B 1 kiwi fruits.txt`},
 		{Name: "grep", Script: `grep pomme fruits.txt; grep -c pomme fruits.txt; grep -n an fruits.txt; grep -v pomme fruits.txt; grep -i POMME fruits.txt | head -n 1`},
 		{Name: "grep more", Script: `grep -E 'ki|ce' fruits.txt; grep -o 'an' fruits.txt; grep -w kiwi fruits.txt; grep -q kiwi fruits.txt && echo found; grep nope fruits.txt; echo $?`},
 		{Name: "grep files", Script: `grep -r un d; grep -l pomme fruits.txt nums.txt; egrep '^(un|deux)$' d/a.txt d/sub/b.txt; fgrep '.' people.csv; echo $?`},

@@ -84,7 +84,7 @@ func commandTable() []command {
 		{[]string{"printf"}, famText, srcOurs, printf, "format and print: %s %b %c %d %i %o %u %x %X %e %f %g with flags, width and precision"},
 		{[]string{"cut"}, famText, srcOurs, cut, "select fields (-d, -f) or characters (-c)"},
 		{[]string{"expr"}, famText, srcOurs, expr, "evaluate an expression: arithmetic, comparison, `:` regexp, length, substr"},
-		{[]string{"grep", "egrep", "fgrep"}, famText, srcOurs, grep, "search lines: -i, -v, -c, -n, -l, -q, -o, -w, -E, -F, -r, -e"},
+		{[]string{"grep", "egrep", "fgrep"}, famText, srcOurs, grep, "search lines: -i, -v, -c, -n, -l, -q, -o, -w, -E, -F, -r, -e (repeatable), -m, -A/-B/-C context"},
 		{[]string{"gzip", "gunzip", "zcat"}, famText, srcOurs, gzipApplet, "compress or expand (-d, -c)"},
 		{[]string{"head"}, famText, srcOurs, head, "first lines (-n N) or bytes (-c N)"},
 		{[]string{"md5sum", "sha1sum", "sha256sum"}, famText, srcOurs, sumApplet, "checksums"},

@@ -426,13 +426,13 @@ func regexpFor(pat string, extended, fixed, icase, word bool) (*regexp.Regexp, e
 }
 
 func grep(p *proc) int {
-	set, rest, bad := flags(p.args, "emA")
+	set, rest, bad := flags(p.args, "emABC")
 	if bad != 0 {
 		return p.errf("option requires an argument -- '%c'", bad)
 	}
 	var pats []string
-	if e, ok := set['e']; ok {
-		pats = append(pats, e)
+	if _, ok := set['e']; ok {
+		pats = optionValues(p.args, 'e') // -e may be given several times
 	} else {
 		if len(rest) == 0 {
 			p.errf("usage: grep [-EFiclnqrsvwho] PATTERN [FILE]...")
@@ -456,6 +456,10 @@ func grep(p *proc) int {
 	maxCount := -1
 	if m, ok := set['m']; ok {
 		maxCount, _ = strconv.Atoi(m)
+	}
+	after, before, err := grepContext(set)
+	if err != nil {
+		return p.errf("%v", err)
 	}
 	files := rest
 	if has(set, "rR") {
@@ -482,10 +486,14 @@ func grep(p *proc) int {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		n, hits := 0, 0
+		around := &grepLines{out: p.out(), name: name, showName: showName, number: number, after: after, before: before}
 		for sc.Scan() {
 			n++
 			line := sc.Text()
 			if re.MatchString(line) == invert {
+				if !count && !onlyNames {
+					around.other(n, line)
+				}
 				continue
 			}
 			hits++
@@ -497,6 +505,7 @@ func grep(p *proc) int {
 				break
 			}
 			if !count {
+				around.match(n)
 				prefix := ""
 				if showName {
 					prefix = name + ":"
@@ -535,6 +544,127 @@ func grep(p *proc) int {
 		return 0
 	}
 	return 1
+}
+
+// optionValues lists every value of a repeatable option (-e PAT -e PAT2, -ePAT), up to "--".
+func optionValues(args []string, opt byte) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			if a[j] != opt {
+				continue
+			}
+			if j+1 < len(a) {
+				out = append(out, a[j+1:])
+			} else if i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			break
+		}
+	}
+	return out
+}
+
+// grepContext reads -A, -B and -C (lines after, before, around each match).
+func grepContext(set map[byte]string) (after, before int, err error) {
+	num := func(flag byte) (int, error) {
+		v, ok := set[flag]
+		if !ok {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid context length argument")
+		}
+		return n, nil
+	}
+	c, err := num('C')
+	if err != nil {
+		return 0, 0, err
+	}
+	after, before = c, c
+	if _, ok := set['A']; ok {
+		if after, err = num('A'); err != nil {
+			return 0, 0, err
+		}
+	}
+	if _, ok := set['B']; ok {
+		if before, err = num('B'); err != nil {
+			return 0, 0, err
+		}
+	}
+	return after, before, nil
+}
+
+// grepLines prints the context lines around matches as busybox grep does: "N-" before non-matching lines
+// with -n, and "--" between groups that do not touch.
+type grepLines struct {
+	out              io.Writer
+	name             string
+	showName, number bool
+	after, before    int
+	pending          []grepLine // the last lines before a match (-B)
+	left             int        // context lines still to print after a match (-A)
+	last             int        // the number of the last line printed (0: none yet)
+}
+
+type grepLine struct {
+	n    int
+	text string
+}
+
+// other takes a line that does not match: printed as context after a match, kept for one before.
+func (g *grepLines) other(n int, text string) {
+	if g.left > 0 {
+		g.left--
+		g.print(n, text)
+		return
+	}
+	if g.before > 0 {
+		g.pending = append(g.pending, grepLine{n, text})
+		if len(g.pending) > g.before {
+			g.pending = g.pending[1:]
+		}
+	}
+}
+
+// match prints the kept lines before the match at line n (the caller prints the match itself).
+func (g *grepLines) match(n int) {
+	if g.after == 0 && g.before == 0 {
+		return
+	}
+	first := n
+	if len(g.pending) > 0 {
+		first = g.pending[0].n
+	}
+	if g.last > 0 && first > g.last+1 {
+		fmt.Fprintln(g.out, "--")
+	}
+	for _, l := range g.pending {
+		g.print(l.n, l.text)
+	}
+	g.pending = g.pending[:0]
+	g.last, g.left = n, g.after
+}
+
+func (g *grepLines) print(n int, text string) {
+	prefix := ""
+	if g.showName {
+		prefix = g.name + "-"
+	}
+	if g.number {
+		prefix += strconv.Itoa(n) + "-"
+	}
+	fmt.Fprintln(g.out, prefix+text)
+	g.last = n
 }
 
 func head(p *proc) int { return headTail(p, true) }
