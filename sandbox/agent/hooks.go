@@ -68,17 +68,9 @@ func (p hookPods) GetPodStatus(_ context.Context, pod *kubecontainer.Pod) (*kube
 
 // hookRunner is the kubelet's handler runner for one run of container c.
 func (w *podWorker) hookRunner(c *corev1.Container, fsys *busybox.FS, env []string) kubecontainer.HandlerRunner {
-	pod := w.latest()
-	n := w.m.a.nodes[pod.Spec.NodeName]
-	client := &http.Client{CheckRedirect: httpprobe.RedirectChecker(false)}
-	if n != nil {
-		client.Transport = n.probeTransport()
-	}
-	recorder := w.m.a.nodeList[0].recorder
-	if n != nil {
-		recorder = n.recorder
-	}
-	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, c: c, fsys: fsys, env: env, dir: c.WorkingDir}, hookPods{ip: w.ip}, recorder)
+	n := w.node() // the worker's pod is bound to one of the agent's nodes
+	client := &http.Client{Transport: n.probeTransport(), CheckRedirect: httpprobe.RedirectChecker(false)}
+	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, c: c, fsys: fsys, env: env, dir: c.WorkingDir}, hookPods{ip: w.ip}, n.recorder)
 }
 
 // runHook runs one of c's lifecycle hooks; msg is the kubelet's message when it fails.

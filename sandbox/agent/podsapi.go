@@ -66,7 +66,7 @@ func (a *agent) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		if p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending && p.Status.PodIP != "" {
 			runningPods.Inc()
 		}
-		for _, cs := range append(slices.Clone(p.Status.InitContainerStatuses), p.Status.ContainerStatuses...) {
+		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses) {
 			switch {
 			case cs.State.Running != nil:
 				containers.WithLabelValues("running").Inc()

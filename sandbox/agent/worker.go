@@ -72,14 +72,13 @@ type podWorker struct {
 
 	vols      map[string]volume // the pod's volumes, once prepared (volsReady closed)
 	volsReady chan struct{}
-	ephemeral sync.WaitGroup  // the ephemeral containers' runs
+	ephRuns   sync.WaitGroup  // the ephemeral containers' runs
 	ephCtx    context.Context // ends the ephemeral containers once the pod's own containers finished
 	ephStop   context.CancelFunc
 
 	deadlineTimer    *time.Timer // activeDeadlineSeconds
 	deadlineSecs     *int64      // the value it was armed for
-	deadlineWatching bool        // run() watches the deadline: updates re-arm it
-	deadlineStopped  bool        // run() ended: no re-arming
+	deadlineWatching bool        // run() watches the deadline (until it ends): updates re-arm it
 }
 
 func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
@@ -210,13 +209,13 @@ func (w *podWorker) syncEphemeral() {
 			w.ctrs = append(w.ctrs, &ctrState{name: ec.Name, image: ec.Image, ephemeral: true,
 				state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}})
 			start = append(start, corev1.Container(ec.EphemeralContainerCommon))
-			w.ephemeral.Add(1)
+			w.ephRuns.Add(1)
 		}
 	}
 	w.mu.Unlock()
 	for i := range start {
 		go func() {
-			defer w.ephemeral.Done()
+			defer w.ephRuns.Done()
 			w.runContainer(w.ephCtx, &start[i], w.vols, corev1.RestartPolicyNever, nil)
 		}()
 	}
@@ -642,7 +641,7 @@ func (w *podWorker) run() {
 	stopSidecars()
 	sidecars.Wait()
 	w.ephStop()
-	w.ephemeral.Wait()
+	w.ephRuns.Wait()
 	w.finish()
 }
 
@@ -698,7 +697,7 @@ func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
 	return func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.deadlineStopped = true
+		w.deadlineWatching = false
 		if w.deadlineTimer != nil {
 			w.deadlineTimer.Stop()
 		}
@@ -708,7 +707,7 @@ func (w *podWorker) watchDeadline(pod *corev1.Pod) func() {
 // armDeadlineLocked (re)starts the deadline timer for pod's activeDeadlineSeconds when it changed. w.mu held.
 func (w *podWorker) armDeadlineLocked(pod *corev1.Pod) {
 	secs := pod.Spec.ActiveDeadlineSeconds
-	if w.deadlineStopped || secs == nil || w.deadlineSecs != nil && *w.deadlineSecs == *secs {
+	if !w.deadlineWatching || secs == nil || w.deadlineSecs != nil && *w.deadlineSecs == *secs {
 		return
 	}
 	w.deadlineSecs = ptr.To(*secs)
