@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/images"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -277,6 +279,16 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 }
 
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// shell is a shell for container c's commands: its file system, environment and working dir, the pod's
+// hostname and network, what it sees of the node, and the user it runs as.
+func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, stdout, stderr io.Writer) *busybox.Shell {
+	pod := w.latest()
+	sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(pod), Node: w.m.a.shellNode(),
+		Stdout: stdout, Stderr: stderr, Net: w.shellNet()}
+	sh.UID, sh.GID = runAs(pod, c)
+	return sh
+}
 
 // runAs is the user and group a container's commands run as: its securityContext's runAsUser and
 // runAsGroup, else the pod's (nil group: the user's own, from the image's /etc/passwd).

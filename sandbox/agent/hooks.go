@@ -31,7 +31,6 @@ type hookExec struct {
 	c    *corev1.Container
 	fsys *busybox.FS
 	env  []string
-	dir  string
 }
 
 func (h *hookExec) RunInContainer(ctx context.Context, _ kubecontainer.ContainerID, cmd []string, timeout time.Duration) ([]byte, error) {
@@ -41,10 +40,7 @@ func (h *hookExec) RunInContainer(ctx context.Context, _ kubecontainer.Container
 		defer cancel()
 	}
 	var stdout, stderr bytes.Buffer
-	sh := &busybox.Shell{FS: h.fsys, Env: h.env, Dir: h.dir, Hostname: podHostname(h.w.latest()), Node: h.w.m.a.shellNode(),
-		Stdout: &stdout, Stderr: &stderr, Net: h.w.shellNet()}
-	sh.UID, sh.GID = runAs(h.w.latest(), h.c)
-	code, err := sh.Run(ctx, cmd)
+	code, err := h.w.shell(h.c, h.fsys, h.env, &stdout, &stderr).Run(ctx, cmd)
 	if err != nil {
 		return append(stdout.Bytes(), stderr.Bytes()...), fmt.Errorf("exec %q: %w", strings.Join(cmd, " "), err)
 	}
@@ -70,7 +66,7 @@ func (p hookPods) GetPodStatus(_ context.Context, pod *kubecontainer.Pod) (*kube
 func (w *podWorker) hookRunner(c *corev1.Container, fsys *busybox.FS, env []string) kubecontainer.HandlerRunner {
 	n := w.node() // the worker's pod is bound to one of the agent's nodes
 	client := &http.Client{Transport: n.probeTransport(), CheckRedirect: httpprobe.RedirectChecker(false)}
-	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, c: c, fsys: fsys, env: env, dir: c.WorkingDir}, hookPods{ip: w.ip}, n.recorder)
+	return lifecycle.NewHandlerRunner(client, &hookExec{w: w, c: c, fsys: fsys, env: env}, hookPods{ip: w.ip}, n.recorder)
 }
 
 // runHook runs one of c's lifecycle hooks; msg is the kubelet's message when it fails.

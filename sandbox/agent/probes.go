@@ -267,8 +267,7 @@ func (r *probeRun) execProbe(p *corev1.Probe, timeout time.Duration) (probe.Resu
 	defer cancel()
 	var out bytes.Buffer
 	lw := &capWriter{buf: &out, left: 10 << 10}
-	sh := &busybox.Shell{FS: r.fsys, Env: r.env, Dir: r.c.WorkingDir, Hostname: podHostname(r.w.latest()), Node: r.w.m.a.shellNode(), Stdout: lw, Stderr: lw, Net: r.w.shellNet()}
-	sh.UID, sh.GID = runAs(r.w.latest(), r.c)
+	sh := r.w.shell(r.c, r.fsys, r.env, lw, lw)
 	code, err := sh.Run(ctx, p.Exec.Command)
 	switch {
 	case r.ctx.Err() != nil:

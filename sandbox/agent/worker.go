@@ -823,9 +823,8 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			w.m.a.logf("agent: %v", err)
 			return 1, false
 		}
-		sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(w.latest()), Node: w.m.a.shellNode(),
-			Stdin: cio.stdin(), Stdout: cio.stdout(), Stderr: cio.stderr(), Signals: sig, TTY: c.TTY, Net: w.shellNet()}
-		sh.UID, sh.GID = runAs(w.latest(), c)
+		sh := w.shell(c, fsys, env, cio.stdout(), cio.stderr())
+		sh.Stdin, sh.Signals, sh.TTY = cio.stdin(), sig, c.TTY
 		cio.sh = sh
 		w.mu.Lock()
 		st.run = &running{ctx: runCtx, sh: sh, io: cio}
