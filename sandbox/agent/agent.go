@@ -53,6 +53,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -107,7 +108,8 @@ type agent struct {
 	allocatable corev1.ResourceList
 	pods        *podManager
 	podIndex    cache.Indexer
-	started     time.Time // when the nodes registered: what uptime counts from
+	nodeLister  corelisters.NodeLister // the Node objects as the API has them (labels, taints): what admission reads
+	started     time.Time              // when the nodes registered: what uptime counts from
 	net         *podnet.Network
 }
 
@@ -170,6 +172,20 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	selector := fields.OneTermNotEqualSelector("spec.nodeName", "")
 	if len(a.nodeList) == 1 {
 		selector = fields.OneTermEqualSelector("spec.nodeName", a.nodeList[0].Name)
+	}
+	// The Node objects, for admission (the kubelet reads its node from a lister too): a factory of their
+	// own, since the pods' is filtered by spec.nodeName.
+	nodeFactory := informers.NewSharedInformerFactory(cfg.Client, 0)
+	a.nodeLister = nodeFactory.Core().V1().Nodes().Lister()
+	nodeInformer := nodeFactory.Core().V1().Nodes().Informer()
+	nodeFactory.Start(ctx.Done())
+	defer nodeFactory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), nodeInformer.HasSynced) {
+		closeListeners()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.New("node informer did not sync")
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = selector.String() }))

@@ -180,7 +180,7 @@ func (h *harness) waitPod(name string, what string, ok func(*corev1.Pod) bool) *
 func busyboxPod(name string, policy corev1.RestartPolicy, script string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{"batch.kubernetes.io/job-completion-index": "3"}},
-		Spec: corev1.PodSpec{RestartPolicy: policy, Containers: []corev1.Container{{
+		Spec: corev1.PodSpec{RestartPolicy: policy, DNSPolicy: corev1.DNSClusterFirst, Containers: []corev1.Container{{
 			Name: "main", Image: "busybox:1.36", Command: []string{"sh", "-c", script},
 			Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 				FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}},

@@ -14,12 +14,19 @@ import (
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/images"
-	"github.com/klabdev/klab/sandbox/agent/podnet"
 	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
 // joinNetwork makes the pod a host of the pod network at its IP; the returned func leaves it.
 func (w *podWorker) joinNetwork(pod *corev1.Pod) func() {
+	if pod.Spec.HostNetwork { // the node's network namespace: its address, its ports
+		if n := w.node(); n != nil {
+			w.mu.Lock()
+			w.host = n.net
+			w.mu.Unlock()
+		}
+		return func() {}
+	}
 	h, err := w.m.a.net.AddPod(w.ip, podHostname(pod), pod.Namespace)
 	if err != nil {
 		w.m.a.logf("agent: pod %s/%s: %v", pod.Namespace, pod.Name, err)
@@ -67,19 +74,18 @@ func layImageFiles(root string, srv *servers.Server) error {
 	return nil
 }
 
-// writeNetworkFiles writes the kubelet-managed /etc/hosts (the pod's IP and names) and the cluster DNS
-// /etc/resolv.conf (the pod's namespace first in the search path) into a new container root.
-func writeNetworkFiles(root string, pod *corev1.Pod, ip string) error {
-	names := podHostname(pod)
-	if pod.Spec.Subdomain != "" {
-		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", podHostname(pod), pod.Spec.Subdomain, pod.Namespace, podHostname(pod))
+// writeNetworkFiles writes the kubelet-managed /etc/hosts (hostsFile) and the /etc/resolv.conf of the
+// pod's dnsPolicy (resolvConf) into a new container root.
+func (w *podWorker) writeNetworkFiles(root string, pod *corev1.Pod) error {
+	hosts, err := w.hostsFile(pod)
+	if err != nil {
+		return err
 	}
-	files := map[string]string{
-		"etc/hosts": "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +
-			"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" + ip + "\t" + names + "\n" + hostAliases(pod),
-		"etc/resolv.conf": fmt.Sprintf("search %s.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n",
-			pod.Namespace, strings.TrimSuffix(podnet.ClusterDNS, ":53")),
+	resolv, err := w.resolvConf(pod)
+	if err != nil {
+		return err
 	}
+	files := map[string]string{"etc/hosts": hosts, "etc/resolv.conf": resolv}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("pod network files: %w", err)

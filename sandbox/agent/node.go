@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/kubernetes/pkg/kubelet/network/dns"
 	"k8s.io/utils/ptr"
 )
 
@@ -76,9 +77,10 @@ type node struct {
 	NodeConfig
 	ln       net.Listener
 	port     int
-	recorder record.EventRecorder
+	recorder record.EventRecorderLogger
 	images   pulledImages
-	net      *podnet.Host // the node's own network namespace: where its probes connect from
+	net      *podnet.Host    // the node's own network namespace: where its probes connect from
+	dns      *dns.Configurer // the kubelet's DNS configurer: each pod's resolv.conf from its dnsPolicy
 
 	probeOnce sync.Once
 	probeHTTP *http.Transport // its HTTP probes' transport (probeTransport)
@@ -101,8 +103,12 @@ func (a *agent) setUpNodes(ctx context.Context, broadcaster record.EventBroadcas
 		}
 		n.port = n.ln.Addr().(*net.TCPAddr).Port
 		n.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: nc.Name})
+		n.dns = a.dnsConfigurer(n)
 		a.nodes[nc.Name] = n
 		a.nodeList = append(a.nodeList, n)
+	}
+	if err := a.writeNodeFiles(); err != nil {
+		return err
 	}
 	if err := a.removeStaleNodes(ctx); err != nil {
 		return err

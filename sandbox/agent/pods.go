@@ -88,8 +88,14 @@ func (m *podManager) sync(obj any) {
 				return
 			}
 		}
-		m.nextIP++
-		w = newPodWorker(m, pod, fmt.Sprintf("10.244.%d.%d", (m.nextIP/250)%250, m.nextIP%250+2))
+		var ip string
+		if n := m.a.nodes[pod.Spec.NodeName]; pod.Spec.HostNetwork && n != nil {
+			ip = n.IP // a hostNetwork pod has its node's address
+		} else {
+			m.nextIP++
+			ip = fmt.Sprintf("10.244.%d.%d", (m.nextIP/250)%250, m.nextIP%250+2)
+		}
+		w = newPodWorker(m, pod, ip)
 		m.workers[pod.UID] = w
 		m.wg.Add(1)
 		go func() {
@@ -101,27 +107,49 @@ func (m *podManager) sync(obj any) {
 	w.update(pod)
 }
 
-// admitLocked runs the kubelet's own pod admission (lifecycle.NewPredicateAdmitHandler: resources against
-// the node's allocatable, node affinity and selector, nodeName, host ports, NoExecute taints) for a new pod
-// against the pods its node already runs, as the kubelet's HandlePodAdditions does. m.mu is held.
+// admitLocked runs the kubelet's own pod admission for a new pod against the pods its node already
+// runs, as the kubelet's HandlePodAdditions does. m.mu is held.
 func (m *podManager) admitLocked(pod *corev1.Pod) (ok bool, reason, msg string) {
-	node, err := m.a.client.CoreV1().Nodes().Get(m.ctx, pod.Spec.NodeName, metav1.GetOptions{})
+	return m.admit(pod, m.othersLocked(pod), lifecycle.AddOperation)
+}
+
+// othersLocked are the pods pod's node runs besides it, each with its allocated resources. m.mu is held.
+func (m *podManager) othersLocked(pod *corev1.Pod) []*corev1.Pod {
+	var others []*corev1.Pod
+	for _, w := range m.workers {
+		if p, done := w.admitted(); !done && p.UID != pod.UID && p.Spec.NodeName == pod.Spec.NodeName {
+			others = append(others, p)
+		}
+	}
+	return others
+}
+
+// admit runs the kubelet's admission handlers: lifecycle.NewPredicateAdmitHandler (resources against the
+// node's allocatable, node affinity and selector, nodeName, host ports, NoExecute taints) and the sysctl
+// allowlist. The Node comes from the informer's lister, as the kubelet's does.
+func (m *podManager) admit(pod *corev1.Pod, others []*corev1.Pod, op lifecycle.Operation) (ok bool, reason, msg string) {
+	node, err := m.a.nodeLister.Get(pod.Spec.NodeName)
 	if err != nil {
 		m.a.logf("agent: admit pod %s/%s: node %s: %v", pod.Namespace, pod.Name, pod.Spec.NodeName, err)
 		return true, "", "" // the kubelet falls back to the node it knows; so do we: admit
 	}
-	var others []*corev1.Pod
-	for _, w := range m.workers {
-		if p, done := w.admitted(); !done && p.Spec.NodeName == pod.Spec.NodeName {
-			others = append(others, p)
-		}
-	}
-	h := lifecycle.NewPredicateAdmitHandler(
+	handlers := []lifecycle.PodAdmitHandler{lifecycle.NewPredicateAdmitHandler(
 		func(context.Context, bool) (*corev1.Node, error) { return node, nil },
 		lifecycle.NewAdmissionFailureHandlerStub(),
-		func(*schedulerframework.NodeInfo, *lifecycle.PodAdmitAttributes) error { return nil })
-	r := h.Admit(m.ctx, &lifecycle.PodAdmitAttributes{Pod: pod, OtherPods: others, Operation: lifecycle.AddOperation})
-	return r.Admit, r.Reason, r.Message
+		func(*schedulerframework.NodeInfo, *lifecycle.PodAdmitAttributes) error { return nil })}
+	if op == lifecycle.AddOperation {
+		sysctls, err := sysctlAdmitHandler()
+		if err != nil {
+			return false, "UnexpectedAdmissionError", err.Error()
+		}
+		handlers = append(handlers, sysctls)
+	}
+	for _, h := range handlers {
+		if r := h.Admit(m.ctx, &lifecycle.PodAdmitAttributes{Pod: pod, OtherPods: others, Operation: op}); !r.Admit {
+			return false, r.Reason, r.Message
+		}
+	}
+	return true, "", ""
 }
 
 // reject fails a pod admission refused, as the kubelet's rejectPod: a Warning event with the reason, and

@@ -78,9 +78,11 @@ func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
 		own := filepath.Join(w.dir, "volumes", safeName(v.Name))
 		vol := volume{base: own, rel: "."}
 		var err error
+		ensured := false
 		switch {
 		case v.HostPath != nil:
-			vol = volume{base: filepath.Join(dataDir, "hostpath"), rel: relOf(v.HostPath.Path)}
+			vol, err = hostPathVolume(filepath.Join(dataDir, "hostpath"), v.HostPath)
+			ensured = true
 		case v.PersistentVolumeClaim != nil:
 			vol = volume{base: filepath.Join(dataDir, "volumes"), rel: path.Join(safeName(pod.Namespace), safeName(v.PersistentVolumeClaim.ClaimName)),
 				readOnly: v.PersistentVolumeClaim.ReadOnly}
@@ -95,8 +97,10 @@ func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
 		if err != nil {
 			return nil, v.Name, err
 		}
-		if err := ensureVolume(vol); err != nil {
-			return nil, v.Name, err
+		if !ensured {
+			if err := ensureVolume(vol); err != nil {
+				return nil, v.Name, err
+			}
 		}
 		vols[v.Name] = vol
 	}

@@ -42,6 +42,9 @@ type ctrState struct {
 	preStop      func(context.Context) error // set while running, when the container has an exec preStop hook
 	term         func() bool                 // set while running: delivers SIGTERM; false when nothing handles it
 	run          *running                    // set while running: what exec and attach reach (exec.go)
+	root         string                      // the current run's root folder
+	resources    corev1.ResourceRequirements // what the runtime applied (status.resources): the allocation at start, then each resize
+	resizeKill   func()                      // set while running: kills the run for a resize that needs a restart
 }
 
 // podWorker runs one pod: volumes, init containers in order, then the containers, and reports status.
@@ -62,7 +65,9 @@ type podWorker struct {
 	conds       map[corev1.PodConditionType]corev1.PodCondition
 	phase       corev1.PodPhase
 	reason, msg string
-	volHash     map[string]string // volume name → hash of the files last written
+	volHash     map[string]string                      // volume name → hash of the files last written
+	alloc       map[string]corev1.ResourceRequirements // container → allocated resources (resize.go)
+	resizeMu    sync.Mutex                             // one resize at a time
 	deleting    bool
 	terminating chan struct{} // closed when a graceful deletion starts: no container starts or restarts after it
 	deadline    bool
@@ -89,6 +94,7 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 		conds: map[corev1.PodConditionType]corev1.PodCondition{}, volHash: map[string]string{}, volsReady: make(chan struct{}),
 	}
 	w.ephCtx, w.ephStop = context.WithCancel(ctx)
+	w.initAllocation(pod)
 	if pod.Status.PodIP != "" {
 		w.ip = pod.Status.PodIP
 	}
@@ -154,7 +160,7 @@ func (w *podWorker) postStart(ctx context.Context, st *ctrState, c *corev1.Conta
 func (w *podWorker) admitted() (*corev1.Pod, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.pod, w.finished
+	return w.allocatedPodLocked(), w.finished
 }
 
 // update takes a newer copy of the pod; a deletion timestamp kills the pod's commands.
@@ -170,7 +176,11 @@ func (w *podWorker) update(pod *corev1.Pod) {
 		w.deleting = true
 	}
 	finished := w.finished
+	resize := !startDelete && !w.deleting && !finished && w.resizeWantedLocked()
 	w.mu.Unlock()
+	if resize {
+		go w.resize()
+	}
 	if !startDelete {
 		return
 	}
@@ -474,17 +484,26 @@ func (w *podWorker) statusLocked() corev1.PodStatus {
 		PodIPs:    []corev1.PodIP{{IP: w.ip}},
 		StartTime: &w.startTime,
 		QOSClass:  w.pod.Status.QOSClass,
+		// The kubelet reports the generation of the spec it acted on (PodObservedGenerationTracking).
+		ObservedGeneration: w.pod.Generation,
 	}
 	// Conditions the agent does not own (PodScheduled, DisruptionTarget…) are kept.
 	for _, c := range w.pod.Status.Conditions {
 		switch c.Type {
-		case corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, "PodReadyToStartContainers":
+		case corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, "PodReadyToStartContainers",
+			corev1.PodResizePending, corev1.PodResizeInProgress:
 		default:
 			st.Conditions = append(st.Conditions, c)
 		}
 	}
 	for _, t := range []corev1.PodConditionType{"PodReadyToStartContainers", corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
 		if c, ok := w.conds[t]; ok {
+			c.ObservedGeneration = w.pod.Generation
+			st.Conditions = append(st.Conditions, c)
+		}
+	}
+	for _, t := range []corev1.PodConditionType{corev1.PodResizePending, corev1.PodResizeInProgress} {
+		if c, ok := w.conds[t]; ok { // these keep the generation of the resize they are about
 			st.Conditions = append(st.Conditions, c)
 		}
 	}
@@ -494,6 +513,7 @@ func (w *podWorker) statusLocked() corev1.PodStatus {
 			State: c.state, LastTerminationState: c.last, Ready: c.ready, RestartCount: c.restartCount,
 			Started: ptrBool(c.started),
 		}
+		cs.Resources, cs.AllocatedResources = w.statusResourcesLocked(c)
 		switch {
 		case c.ephemeral:
 			st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
@@ -838,7 +858,10 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		// A server binds its ports before the probes start, as a real one does in the moment between
 		// its container's start and the kubelet's first probe.
 		serverExit := w.startServer(runCtx, srv, c, argv, fsys, lw.stream("stdout"), lw.stream("stderr"))
-		var probeKilled atomic.Bool
+		var probeKilled, resizeKilled atomic.Bool
+		w.mu.Lock()
+		st.resizeKill = func() { resizeKilled.Store(true); stopRun() }
+		w.mu.Unlock()
 		waitProbes := w.startProbes(&probeRun{ctx: runCtx, w: w, st: st, c: c, fsys: fsys, env: env,
 			kill: func() { probeKilled.Store(true); stopRun() }})
 		if postStart {
@@ -864,9 +887,9 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		stopRun()
 		waitProbes()
 		w.mu.Lock()
-		st.preStop, st.term, st.run = nil, nil, nil
+		st.preStop, st.term, st.run, st.resizeKill = nil, nil, nil, nil
 		w.mu.Unlock()
-		if probeKilled.Load() {
+		if probeKilled.Load() || resizeKilled.Load() {
 			code = 137
 		}
 		cio.close()
@@ -883,7 +906,20 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			reason = "Error"
 		}
 		term := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: message, StartedAt: begin, FinishedAt: end, ContainerID: st.containerID}
-		restart := !killed && !w.isTerminating() && restartOnExit(c, policy, code)
+		// A resize whose policy is RestartContainer restarts the container at once, whatever its policy.
+		resized := resizeKilled.Load() && !killed && !w.isTerminating()
+		restart := resized || !killed && !w.isTerminating() && restartOnExit(c, policy, code)
+		if resized {
+			w.set(func() {
+				st.last = corev1.ContainerState{Terminated: term}
+				st.restartCount++
+				st.ready = false
+				st.started = false
+				st.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+			})
+			_ = os.RemoveAll(filepath.Dir(root))
+			continue
+		}
 		if !restart {
 			w.set(func() {
 				st.state = corev1.ContainerState{Terminated: term}
@@ -1014,7 +1050,7 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
 		return "", nil, err
 	}
-	if err := writeNetworkFiles(root, w.latest(), w.ip); err != nil {
+	if err := w.writeNetworkFiles(root, w.latest()); err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	if err := layImageFiles(root, srv); err != nil {
@@ -1034,6 +1070,20 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err != nil {
 		return "", nil, err
 	}
+	w.mu.Lock()
+	st.root = root
+	st.resources = *w.allocatedLocked(c.Name)
+	kv := &kernelView{pod: w.pod, c: c, resources: st.resources, mounts: mounts,
+		cpus: w.m.a.capacity.Cpu().Value(), memory: w.m.a.capacity.Memory().Value()}
+	w.mu.Unlock()
+	if err := kv.write(root); err != nil {
+		for _, m := range mounts {
+			if m.Root != nil {
+				_ = m.Root.Close()
+			}
+		}
+		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
 	fsys, err := busybox.NewFS(root, mounts)
 	if err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
@@ -1047,6 +1097,9 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 // podHostname is the pod's hostname: spec.hostname when set, else its name (truncated to 63 characters
 // like the kubelet does).
 func podHostname(pod *corev1.Pod) string {
+	if pod.Spec.HostNetwork { // the node's own UTS namespace
+		return pod.Spec.NodeName
+	}
 	h := pod.Name
 	if pod.Spec.Hostname != "" {
 		h = pod.Spec.Hostname

@@ -104,6 +104,8 @@ func commandTable() []command {
 		{[]string{"nproc"}, famSystem, srcOurs, nproc, "the node's CPUs as its Node object reports them"},
 		{[]string{"stty"}, famSystem, srcOurs, stty, "the terminal's size (`stty size`), which follows the client's window under `kubectl exec -it`"},
 		{[]string{"uname"}, famSystem, srcOurs, uname, "the kernel: -a, -s, -n, -r, -m"},
+		{[]string{"sysctl"}, famSystem, srcOurs, sysctl, "read the pod's namespaced kernel parameters (securityContext.sysctls): NAME, -n, -e, -a; setting one fails, /proc/sys being read-only"},
+		{[]string{"mount"}, famSystem, srcOurs, mount, "list the container's mounts (-t TYPE), from /proc/mounts; mounting fails without CAP_SYS_ADMIN"},
 		{[]string{"uptime"}, famSystem, srcOurs, uptime, "how long the node has been up"},
 		{[]string{"wget"}, famNetwork, srcOurs, wget, "fetch over HTTP through the pod network: -q, -O FILE|-, -S, -T SEC, -U, -P DIR, --spider, --header, --post-data"},
 		{[]string{"ip"}, famNetwork, srcOurs, ipApplet, "the pod's interfaces and routes: addr, link, route (show); changing them answers Operation not permitted, as without CAP_NET_ADMIN"},

@@ -73,7 +73,7 @@ func TestCoverage(t *testing.T) {
 	for _, c := range referenceCases() {
 		scripts = append(scripts, c.Script)
 	}
-	for _, c := range append(commandCases(), sysinfoCases()...) {
+	for _, c := range append(append(commandCases(), sysinfoCases()...), kernelCases()...) {
 		scripts = append(scripts, c.script)
 	}
 	all := strings.Join(scripts, "\n")

@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// securityContext.sysctls: a safe one is what the container's /proc/sys shows; another one is refused at
+// admission with the kubelet's SysctlForbidden, as by a kubelet without --allowed-unsafe-sysctls.
+func TestSysctls(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("sysctl", corev1.RestartPolicyNever, "/bin/sysctl kernel.shm_rmid_forced net.ipv4.ip_local_port_range; cat /proc/sys/kernel/shm_rmid_forced")
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{
+		{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "net/ipv4/ip_local_port_range", Value: "1024 65535"}}}
+	h.createPod(pod)
+	h.waitPod("sysctl", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if got := h.logs(t, "sysctl", "main", ""); got != "kernel.shm_rmid_forced = 1\nnet.ipv4.ip_local_port_range = 1024\t65535\n1\n" {
+		t.Errorf("logs %q", got)
+	}
+	bad := busyboxPod("unsafe", corev1.RestartPolicyNever, "true")
+	bad.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}}
+	h.createPod(bad)
+	p := h.waitPod("unsafe", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if p.Status.Reason != "SysctlForbidden" || p.Status.Message != `Pod was rejected: forbidden sysctl: "net.core.somaxconn" not allowlisted` {
+		t.Errorf("unsafe sysctl: %q %q", p.Status.Reason, p.Status.Message)
+	}
+}
+
+// An in-place resize: the new resources are allocated and applied to the running container's cgroup
+// (cpu.max), without a restart; memory, whose policy is RestartContainer, restarts it.
+func TestResizeInPlace(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("resize", corev1.RestartPolicyAlways, "while :; do cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.max | tr '\\n' ' '; echo; sleep 0.05; done")
+	res := func(cpu, mem string) corev1.ResourceRequirements {
+		l := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}
+		return corev1.ResourceRequirements{Requests: l, Limits: l.DeepCopy()}
+	}
+	pod.Spec.Containers[0].Resources = res("100m", "64Mi")
+	pod.Spec.Containers[0].ResizePolicy = []corev1.ContainerResizePolicy{{ResourceName: corev1.ResourceMemory, RestartPolicy: corev1.RestartContainer}}
+	pod.Generation = 1
+	h.createPod(pod)
+	p := h.waitPod("resize", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	if cs := p.Status.ContainerStatuses[0]; cs.Resources == nil || cs.Resources.Limits.Cpu().String() != "100m" || cs.AllocatedResources.Memory().String() != "64Mi" {
+		t.Fatalf("status resources %+v, allocated %v", cs.Resources, cs.AllocatedResources)
+	}
+	resize := func(r corev1.ResourceRequirements) {
+		t.Helper()
+		p, err := h.client.CoreV1().Pods("default").Get(context.Background(), "resize", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Spec.Containers[0].Resources = r
+		p.Generation++
+		if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resize(res("200m", "64Mi"))
+	done := func(gen int64, cpu, mem string) func(*corev1.Pod) bool {
+		return func(p *corev1.Pod) bool {
+			cs := p.Status.ContainerStatuses[0]
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodResizeInProgress || c.Type == corev1.PodResizePending {
+					return false
+				}
+			}
+			return p.Status.ObservedGeneration == gen && cs.Resources != nil && cs.Resources.Limits.Cpu().String() == cpu &&
+				cs.Resources.Limits.Memory().String() == mem && cs.State.Running != nil
+		}
+	}
+	p = h.waitPod("resize", "resized in place", done(2, "200m", "64Mi"))
+	if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
+		t.Errorf("a cpu resize restarted the container (%d restarts)", n)
+	}
+	h.waitEvent("resize", "ResizeCompleted", `Pod resize completed: {"containers":[{"name":"main","resources":{"limits":{"cpu":"200m","memory":"64Mi"},"requests":{"cpu":"200m","memory":"64Mi"}}}],"generation":2}`)
+	waitLog := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(h.logs(t, "resize", "main", "tailLines=1"), want) {
+				return
+			}
+		}
+		t.Fatalf("the container's cgroup never showed %q: %q", want, h.logs(t, "resize", "main", "tailLines=3"))
+	}
+	waitLog("20000 100000 67108864")
+	resize(res("200m", "128Mi"))
+	p = h.waitPod("resize", "restarted for memory", done(3, "200m", "128Mi"))
+	if n := p.Status.ContainerStatuses[0].RestartCount; n != 1 {
+		t.Errorf("a memory resize with RestartContainer: %d restarts, want 1", n)
+	}
+	waitLog("20000 100000 134217728")
+	// More CPU than the node has can never be allocated: Infeasible, and the allocation stays.
+	resize(res("1000", "128Mi"))
+	p = h.waitPod("resize", "Infeasible", func(p *corev1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodResizePending && c.Reason == corev1.PodReasonInfeasible && c.ObservedGeneration == 4 {
+				return true
+			}
+		}
+		return false
+	})
+	if got := p.Status.ContainerStatuses[0].AllocatedResources.Cpu().String(); got != "200m" {
+		t.Errorf("allocated cpu after an infeasible resize: %s", got)
+	}
+}
+
+// The kubelet-managed /etc/hosts: a pod's own, unless a container mounts a file over it; a hostNetwork pod
+// gets the node's file under the host-network header, its node's address and name.
+func TestEtcHosts(t *testing.T) {
+	h := startAgent(t)
+	hostPath := func(p *corev1.Pod, mounts ...string) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "hosts", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
+			Path: "/etc/hosts", Type: ptr.To(corev1.HostPathFileOrCreate)}}}}
+		for _, m := range mounts {
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "hosts", MountPath: m})
+		}
+	}
+	own := busyboxPod("own", corev1.RestartPolicyNever, "head -n 1 /etc/hosts; tail -n 1 /etc/hosts-original")
+	hostPath(own, "/etc/hosts-original")
+	over := busyboxPod("over", corev1.RestartPolicyNever, "head -n 1 /etc/hosts; tail -n 1 /etc/hosts")
+	hostPath(over, "/etc/hosts-original", "/etc/hosts")
+	hostNet := busyboxPod("hostnet", corev1.RestartPolicyNever, "head -n 2 /etc/hosts; hostname; cat /etc/resolv.conf")
+	hostNet.Spec.HostNetwork = true
+	for _, p := range []*corev1.Pod{own, over, hostNet} {
+		h.createPod(p)
+	}
+	node, err := h.client.CoreV1().Nodes().Get(context.Background(), testNode, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeIP := node.Status.Addresses[0].Address
+	for name, want := range map[string]string{
+		"own":     "# Kubernetes-managed hosts file.\n" + nodeIP + "\tnode01\n",
+		"over":    "127.0.0.1\tlocalhost\n" + nodeIP + "\tnode01\n",
+		"hostnet": "# Kubernetes-managed hosts file (host network).\n127.0.0.1\tlocalhost\nnode01\nnameserver 127.0.0.53\noptions edns0 trust-ad\n",
+	} {
+		p := h.waitPod(name, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if got := h.logs(t, name, "main", ""); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+		if name == "hostnet" && p.Status.PodIP != nodeIP {
+			t.Errorf("hostNetwork pod IP %s, want its node's", p.Status.PodIP)
+		}
+	}
+	bad := busyboxPod("notdir", corev1.RestartPolicyNever, "true")
+	bad.Spec.Volumes = []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
+		Path: "/etc/hosts", Type: ptr.To(corev1.HostPathDirectory)}}}}
+	h.createPod(bad)
+	h.waitEvent("notdir", "FailedMount", `MountVolume.SetUp failed for volume "d" : hostPath type check failed: /etc/hosts is not a directory`)
+}
+
+// The nodes' /etc/hosts lives in the tree hostPath volumes share: a symlink a pod planted there never
+// makes the agent read a file of the real host into a hostNetwork pod.
+func TestNodeHostsPlantedSymlink(t *testing.T) {
+	h := startAgent(t)
+	hosts := filepath.Join(h.dir, "hostpath", "etc", "hosts")
+	if err := os.Remove(hosts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", hosts); err != nil {
+		t.Fatal(err)
+	}
+	pod := busyboxPod("planted", corev1.RestartPolicyNever, "cat /etc/hosts")
+	pod.Spec.HostNetwork = true
+	h.createPod(pod)
+	p := h.waitPod("planted", "refused", func(p *corev1.Pod) bool {
+		w := p.Status.ContainerStatuses
+		return len(w) == 1 && w[0].State.Waiting != nil && w[0].State.Waiting.Reason == "CreateContainerError"
+	})
+	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, "node hosts file") {
+		t.Errorf("message %q", msg)
+	}
+}
