@@ -272,8 +272,13 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 		return append([]string{prog}, expand(c.Args)...), true
 	}
 	sh := img.Shell
-	if len(c.Args) > 0 { // these images have no entrypoint: args replace the default command
-		return expand(c.Args), false
+	if len(c.Args) > 0 {
+		args := expand(c.Args)
+		// An entrypoint script that runs its program with args that are not a command (curlimages/curl's).
+		if img.ProgramArgs != "" && (strings.HasPrefix(args[0], "-") || !isCommand(args[0], img)) {
+			return append([]string{img.ProgramArgs}, args...), false
+		}
+		return args, false // these images have no entrypoint: args replace the default command
 	}
 	return []string{sh}, false
 }
@@ -287,6 +292,9 @@ func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, s
 	sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(pod), Node: w.m.a.shellNode(),
 		Stdout: stdout, Stderr: stderr, Net: w.shellNet()}
 	sh.UID, sh.GID = runAs(pod, c)
+	if ref, err := images.Lookup(c.Image); err == nil {
+		sh.Extra = ref.Image.Commands
+	}
 	return sh
 }
 
@@ -308,4 +316,9 @@ func runAs(pod *corev1.Pod, c *corev1.Container) (uid int64, gid *int64) {
 		}
 	}
 	return uid, gid
+}
+
+// isCommand says whether name is a command of the image: a path, or a busybox or image command.
+func isCommand(name string, img *images.Image) bool {
+	return strings.Contains(name, "/") || slices.Contains(busybox.Applets(), name) || slices.Contains(img.Commands, name)
 }

@@ -205,3 +205,28 @@ func TestHostAliases(t *testing.T) {
 		t.Errorf("agnhost etc-hosts:\n%s", got)
 	}
 }
+
+// curl is there in the images that ship it (curlimages/curl, whose args run curl; nginx; agnhost), not in
+// busybox's.
+func TestImageCommands(t *testing.T) {
+	h := startAgent(t)
+	h.createPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{DNSPolicy: corev1.DNSClusterFirst,
+		Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}}}})
+	ip := podIP(t, h, "web")
+	h.waitPod("web", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	h.createPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "curl"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, DNSPolicy: corev1.DNSClusterFirst,
+		Containers: []corev1.Container{{Name: "main", Image: "curlimages/curl:8.12.1", Args: []string{"-s", "-o", "/dev/null", "-w", `%{http_code}\n`, "http://" + ip + "/"}}}}})
+	h.createPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "from-agnhost"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, DNSPolicy: corev1.DNSClusterFirst,
+		Containers: []corev1.Container{{Name: "main", Image: "registry.k8s.io/e2e-test-images/agnhost:2.66.1", Command: []string{"sh", "-c", "curl -sI http://" + ip + "/ | head -n 1"}}}}})
+	h.createPod(busyboxPod("no-curl", corev1.RestartPolicyNever, "curl http://"+ip+"/; echo $?; wget -qO- http://"+ip+"/ | grep -c Welcome"))
+	for name, want := range map[string]string{
+		"curl":         "200\n",
+		"from-agnhost": "HTTP/1.1 200 OK\r\n",
+		"no-curl":      "sh: curl: not found\n127\n2\n",
+	} {
+		h.waitPod(name, "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+		if got := h.logs(t, name, "main", ""); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/images"
 	"github.com/klabdev/klab/sandbox/agent/podnet"
 	"github.com/klabdev/klab/sandbox/agent/servers"
 )
@@ -1047,7 +1048,11 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", nil, fmt.Errorf("container %s root: %w", c.Name, err)
 	}
-	if err := busybox.WriteSkeleton(root, podHostname(w.latest())); err != nil {
+	var extra []string
+	if ref, err := images.Lookup(c.Image); err == nil {
+		extra = ref.Image.Commands
+	}
+	if err := busybox.WriteSkeleton(root, podHostname(w.latest()), extra...); err != nil {
 		return "", nil, err
 	}
 	if err := w.writeNetworkFiles(root, w.latest()); err != nil {

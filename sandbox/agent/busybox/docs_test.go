@@ -46,5 +46,10 @@ func commandDoc() string {
 			b.WriteString("| " + names + " | " + string(f) + " | " + c.source + " | " + strings.ReplaceAll(c.summary, "|", "\\|") + " |\n")
 		}
 	}
+	b.WriteString("\nCommands that are not busybox's, in the images that ship them (the image catalogue's `Commands`, in /usr/bin):\n\n")
+	b.WriteString("| command | family | implementation | what it does |\n|---|---|---|---|\n")
+	for _, c := range imageCommands() {
+		b.WriteString("| `" + strings.Join(c.names, "`, `") + "` | " + string(c.family) + " | " + c.source + " | " + strings.ReplaceAll(c.summary, "|", "\\|") + " |\n")
+	}
 	return b.String()
 }

@@ -67,7 +67,7 @@ func TestNetworkCommands(t *testing.T) {
 	p := newPod(t)
 	run := func(script string) (string, string, int) {
 		var out, errb syncBuffer // a background nc and a foreground one write at the same time
-		sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Hostname: "me", Stdout: &out, Stderr: &errb, Net: me}
+		sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Hostname: "me", Stdout: &out, Stderr: &errb, Net: me, Extra: []string{"curl"}}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		code, err := sh.Run(ctx, []string{"sh", "-c", script})
@@ -76,10 +76,34 @@ func TestNetworkCommands(t *testing.T) {
 		}
 		return out.String(), errb.String(), code
 	}
-	for _, tc := range []struct {
-		script, out, err string
-		code             int
-	}{
+	for _, tc := range networkCases() {
+		out, errOut, code := run(tc.script)
+		if out != tc.out || errOut != tc.err || code != tc.code {
+			t.Errorf("%s\n got %q, stderr %q, exit %d\nwant %q, stderr %q, exit %d", tc.script, out, errOut, code, tc.out, tc.err, tc.code)
+		}
+	}
+	var noCurl bytes.Buffer
+
+	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Stderr: &noCurl, Net: me} // busybox has no curl
+	if code, _ := sh.Run(context.Background(), []string{"sh", "-c", "curl http://10.244.0.2/"}); code != 127 || noCurl.String() != "sh: curl: not found\n" {
+		t.Errorf("curl in an image without it: exit %d, %q", code, noCurl.String())
+	}
+	var errb bytes.Buffer
+	sh = &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Stderr: &errb}
+	if code, _ := sh.Run(context.Background(), []string{"wget", "-q", "http://10.244.0.2/"}); code != 1 || errb.String() != "wget: bad address '10.244.0.2'\n" {
+		t.Errorf("wget without a network: exit %d, %q", code, errb.String())
+	}
+}
+
+// netCase is a network command, its output, its stderr and its status.
+type netCase struct {
+	script, out, err string
+	code             int
+}
+
+// networkCases run in the pod "me" of TestNetworkCommands' network.
+func networkCases() []netCase {
+	return []netCase{
 		{"wget -qO- http://10.244.0.2/", "hello Wget from 10.244.0.4\n", "", 0},
 		{"wget -O - 10.244.0.2/old", "hello Wget from 10.244.0.4\n",
 			"Connecting to 10.244.0.2 (10.244.0.2:80)\nConnecting to 10.244.0.2 (10.244.0.2:80)\nwriting to stdout\n-                    100% |********************************|    27  0:00:00 ETA\nwritten to stdout\n", 0},
@@ -105,15 +129,25 @@ func TestNetworkCommands(t *testing.T) {
 		{"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 10.244.0.2 80 | tail -n 1", "hello  from 10.244.0.4\n", "", 0},
 		{"sleep 1 | nc -l -p 9000 & sleep 0.2; echo hi | nc localhost 9000; wait", "hi\n", "", 0},
 		{"nc -z -w 1 10.244.9.9 80 || echo filtered", "filtered\n", "", 0},
-	} {
-		out, errOut, code := run(tc.script)
-		if out != tc.out || errOut != tc.err || code != tc.code {
-			t.Errorf("%s\n got %q, stderr %q, exit %d\nwant %q, stderr %q, exit %d", tc.script, out, errOut, code, tc.out, tc.err, tc.code)
-		}
-	}
-	var errb bytes.Buffer
-	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Stderr: &errb}
-	if code, _ := sh.Run(context.Background(), []string{"wget", "-q", "http://10.244.0.2/"}); code != 1 || errb.String() != "wget: bad address '10.244.0.2'\n" {
-		t.Errorf("wget without a network: exit %d, %q", code, errb.String())
+		// curl, as the images that ship it (curl 8's messages and exit codes)
+		{"curl -s http://10.244.0.2/", "hello curl/8.12.1 from 10.244.0.4\n", "", 0},
+		{"curl -sL 10.244.0.2/old", "hello curl/8.12.1 from 10.244.0.4\n", "", 0},
+		{"curl -s -o /dev/null -w '%{http_code} %{num_redirects}\\n' -L http://10.244.0.2/old", "200 1\n", "", 0},
+		{"curl -s -w '%{http_code}\\n' http://10.244.0.2/nope", "404 page not found\n404\n", "", 0},
+		{"curl -sf http://10.244.0.2/nope", "", "", 22},
+		{"curl -sSf http://10.244.0.2/nope", "", "curl: (22) The requested URL returned error: 404\n", 22},
+		{"curl -sI http://10.244.0.2/ | head -n 1", "HTTP/1.1 200 OK\r\n", "", 0},
+		{"curl -s -A probe -H 'X-A: b' 10.244.0.2", "hello probe from 10.244.0.4\n", "", 0},
+		{"curl -sS http://10.244.0.2:81/ 2>&1 | sed 's/after [0-9]* ms/after N ms/'",
+			"curl: (7) Failed to connect to 10.244.0.2 port 81 after N ms: Couldn't connect to server\n", "", 0},
+		{"curl -s http://10.244.0.2:81/", "", "", 7},
+		{"curl -sS http://nosuchservice/", "", "curl: (6) Could not resolve host: nosuchservice\n", 6},
+		{"curl -sS -m 1 http://10.244.9.9/ 2>&1 | sed 's/after [0-9]* milli/after N milli/'", "curl: (28) Connection timed out after N milliseconds\n", "", 0},
+		{"curl http://10.244.0.2/ 2>&1 >/dev/null | head -n 2",
+			"  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n", "", 0},
+		{"curl -sO http://10.244.0.2/x.txt; cat x.txt", "404 page not found\n", "", 0},
+		{"curl", "", "curl: try 'curl --help' or 'curl --manual' for more information\n", 2},
+		{"curl --nope x", "", "curl: option --nope: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information\n", 2},
+		{"curl -s ftp://10.244.0.2/", "", "", 1},
 	}
 }

@@ -114,14 +114,41 @@ func commandTable() []command {
 	}
 }
 
+// imageCommands are commands busybox does not have that some images ship besides a shell (agnhost's,
+// nginx's and curlimages/curl's curl): a container has one only when its image lists it (images.Image
+// Commands, Shell.Extra), in /usr/bin as in those images.
+func imageCommands() []command {
+	return []command{
+		{[]string{"curl"}, famNetwork, srcOurs, curl, "curl 8 over the pod network (HTTP): -s, -S, -f, -o, -O, -I, -i, -L, -v, -X, -d, --data-*, --json, -H, -A, -u, -w, -m, --connect-timeout, -G; its exit codes and messages, its progress meter"},
+	}
+}
+
+// ImageCommands lists the names of the commands images may ship (imageCommands).
+func ImageCommands() []string {
+	var names []string
+	for _, c := range imageCommands() {
+		names = append(names, c.names...)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // appletFor returns the implementation of name (a canonical name or an alias), from the shell's index
-// of the table, built once per container (every command a pod runs is looked up here).
+// of the table and of the image's own commands, built once per container (every command a pod runs is
+// looked up here).
 func (s *Shell) appletFor(name string) (applet, bool) {
 	s.indexOnce.Do(func() {
 		s.index = map[string]applet{}
 		for _, c := range commandTable() {
 			for _, n := range c.names {
 				s.index[n] = c.run
+			}
+		}
+		for _, c := range imageCommands() {
+			for _, n := range c.names {
+				if slices.Contains(s.Extra, n) {
+					s.index[n] = c.run
+				}
 			}
 		}
 	})

@@ -38,6 +38,7 @@ type Shell struct {
 	Net      Network  // the pod's network (nil: none; wget and nc then find no route)
 	UID      int64    // the user the commands run as (securityContext.runAsUser; 0: root)
 	GID      *int64   // its group (runAsGroup); nil: the user's group in /etc/passwd, else 0
+	Extra    []string // the commands the image ships besides busybox's (ImageCommands), e.g. curl
 
 	fgOnce sync.Once
 	fg     *foreground // the terminal's foreground, with TTY

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // WriteSkeleton lays out an image-like tree in dir (a new pod root): /bin with one entry per applet,
-// /etc (passwd, group, hostname, hosts, resolv.conf, os-release), /tmp, /var/log, /root, /home, /usr/bin.
-func WriteSkeleton(dir, hostname string) error {
+// /usr/bin with the image's own commands (extra), /etc (passwd, group, hostname, hosts, resolv.conf,
+// os-release), /tmp, /var/log, /root, /home.
+func WriteSkeleton(dir, hostname string, extra ...string) error {
 	for _, d := range []string{"bin", "sbin", "etc", "tmp", "var/log", "var/tmp", "root", "home", "usr/bin",
 		"usr/local/bin", "usr/share", "dev", "proc", "sys", "mnt", "opt", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -33,6 +35,14 @@ func WriteSkeleton(dir, hostname string) error {
 	}
 	for _, a := range Applets() {
 		if err := os.WriteFile(filepath.Join(dir, "bin", a), []byte(appletMarker), 0o755); err != nil {
+			return fmt.Errorf("pod skeleton: %w", err)
+		}
+	}
+	for _, a := range extra {
+		if !slices.Contains(ImageCommands(), a) {
+			return fmt.Errorf("pod skeleton: %q is not a command an image can ship", a)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "usr", "bin", a), []byte(appletMarker), 0o755); err != nil {
 			return fmt.Errorf("pod skeleton: %w", err)
 		}
 	}

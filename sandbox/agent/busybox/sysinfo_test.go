@@ -76,8 +76,11 @@ func TestCoverage(t *testing.T) {
 	for _, c := range append(append(commandCases(), sysinfoCases()...), kernelCases()...) {
 		scripts = append(scripts, c.script)
 	}
+	for _, c := range networkCases() {
+		scripts = append(scripts, c.script)
+	}
 	all := strings.Join(scripts, "\n")
-	for _, name := range Applets() {
+	for _, name := range append(Applets(), ImageCommands()...) {
 		re := regexp.MustCompile(`(^|[\s;|&(!$])` + regexp.QuoteMeta(name) + `($|[\s;|&)])`)
 		if !re.MatchString(all) {
 			t.Errorf("command %q has no test case", name)

@@ -27,8 +27,12 @@ type Image struct {
 	// name) runs the default process with the rest of the command line as its args.
 	Entrypoint string
 	Links      []string // other paths of the entrypoint's program in the image (agnhost's /agnhost-2 link)
-	Size       int64    // bytes, for the "Successfully pulled" event
-	About      string   // what the sandbox does with it (README)
+	Commands   []string // commands it ships besides busybox's (busybox.ImageCommands), e.g. curl
+	// ProgramArgs is the program its entrypoint script runs args with when they do not start with a
+	// command (curlimages/curl's entrypoint.sh: `-s URL` runs `curl -s URL`).
+	ProgramArgs string
+	Size        int64  // bytes, for the "Successfully pulled" event
+	About       string // what the sandbox does with it (README)
 }
 
 // Ref is a pull that succeeds: the normalized reference and its catalogue entry.
@@ -69,7 +73,9 @@ func buildCatalogue() []Image {
 		{Name: "debian", Tags: regexp.MustCompile(`^(latest|stable|testing|unstable|sid|(bookworm|bullseye|buster|trixie)(-slim)?|(9|10|11|12|13)(\.\d+)?(-slim)?)$`), Shell: "bash", Size: 48494272, About: "bash with the busybox commands"},
 		{Name: "ubuntu", Tags: regexp.MustCompile(`^(latest|rolling|devel|jammy|noble|focal|bionic|plucky|questing|(14|16|18|20|22|24)\.04|(23|24|25)\.10)$`), Shell: "/bin/bash", Size: 29754290, About: "bash with the busybox commands"},
 		{Name: "bash", Tags: regexp.MustCompile(`^(latest|devel|(3|4|5)(\.\d+){0,2})(-alpine[\d.]*)?$`), Shell: "bash", Size: 6012312, About: "bash with the busybox commands"},
-		{Name: "nginx", Tags: regexp.MustCompile(`^(latest|stable|mainline|alpine|perl|alpine-perl|1\.(\d|1\d|2\d)(\.\d+)?(-(alpine|perl|alpine-perl|bookworm|alpine-slim))?|(stable|mainline)-(alpine|perl|bookworm))$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Size: 72188133,
+		{Name: "curlimages/curl", Tags: regexp.MustCompile(`^(latest|[78]\.\d+\.\d+)$`), Shell: "curl", ProgramArgs: "curl", Commands: []string{"curl"}, Size: 11934621,
+			About: "curl 8 (its args run curl, as its entrypoint does: `kubectl run c --image=curlimages/curl -- -s http://web`), a shell with the busybox commands"},
+		{Name: "nginx", Tags: regexp.MustCompile(`^(latest|stable|mainline|alpine|perl|alpine-perl|1\.(\d|1\d|2\d)(\.\d+)?(-(alpine|perl|alpine-perl|bookworm|alpine-slim))?|(stable|mainline)-(alpine|perl|bookworm))$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Commands: []string{"curl"}, Size: 72188133,
 			About: "nginx serving /usr/share/nginx/html on port 80 (welcome page, 404s, access log), until stopped"},
 		{Name: "httpd", Tags: regexp.MustCompile(`^(latest|alpine|2(\.[24](\.\d+)?)?(-alpine|-bookworm)?)$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 58144402, About: "Apache httpd serving /usr/local/apache2/htdocs on port 80 (It works!)"},
 		{Name: "redis", Tags: regexp.MustCompile(`^(latest|alpine|[2-8](\.\d+){0,2}(-alpine|-bookworm)?)$`), Server: true, Daemon: "redis", Ports: []int32{6379}, Size: 45093110, About: "redis on port 6379: RESP and inline PING, ECHO, SET, GET, DEL, EXISTS, INCR, KEYS, DBSIZE, FLUSHALL, INFO, QUIT (in memory)"},
@@ -78,11 +84,11 @@ func buildCatalogue() []Image {
 		{Name: "mariadb", Tags: regexp.MustCompile(`^(latest|lts|1[01](\.\d+){0,2})$`), Server: true, Daemon: "mariadb", Ports: []int32{3306}, Size: 120000000, About: "accepts TCP connections on port 3306 (the database protocol is not spoken)"},
 		{Name: "mongo", Tags: regexp.MustCompile(`^(latest|[3-8](\.\d+){0,2})$`), Server: true, Daemon: "mongo", Ports: []int32{27017}, Size: 270000000, About: "accepts TCP connections on port 27017 (the database protocol is not spoken)"},
 		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
-		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Links: []string{"/agnhost-2", "agnhost-2"}, Ports: []int32{80, 8080, 9376}, Size: 51246371,
+		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Links: []string{"/agnhost-2", "agnhost-2"}, Ports: []int32{80, 8080, 9376}, Commands: []string{"curl"}, Size: 51246371,
 			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
-		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Size: 7215920,
+		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Commands: []string{"curl"}, Size: 7215920,
 			About: "the upstream e2e tests' nginx (as nginx)"},
 		{Name: "registry.k8s.io/pause", Tags: regexp.MustCompile(`^(latest|3\.\d+(\.\d+)?)$`), Server: true, Size: 320368, About: "sleeps until stopped"},
 		{Name: "perl", Tags: regexp.MustCompile(`^(latest|slim|5(\.\d+){0,2}(-slim)?)$`), Shell: "perl", Size: 350000000,
