@@ -86,9 +86,14 @@ $(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.g
 	cd conformance && $(GO) test -c -ldflags '-s -w $(K8S_LDFLAGS)' -o ../$(E2E_BIN) .
 
 
-cross: ## Cross-compile klab for macOS (arm64, amd64): type-check and link
-	GOOS=darwin GOARCH=arm64 $(GO) build -ldflags '$(LDFLAGS)' -o /dev/null ./cmd/klab
-	GOOS=darwin GOARCH=amd64 $(GO) build -ldflags '$(LDFLAGS)' -o /dev/null ./cmd/klab
+# CROSS_TARGETS: the GOOS/GOARCH pairs `make cross` builds (CI builds darwin/arm64 only: see the README).
+CROSS_TARGETS ?= darwin/arm64 darwin/amd64
+
+cross: ## Cross-compile klab for macOS (arm64, amd64; CROSS_TARGETS): type-check and link
+	@set -e; for t in $(CROSS_TARGETS); do \
+		echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/klab"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -ldflags '$(LDFLAGS)' -o /dev/null ./cmd/klab; \
+	done
 
 $(GORELEASER):
 	GOBIN=$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
