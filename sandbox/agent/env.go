@@ -30,7 +30,7 @@ func (w *podWorker) containerEnv(ctx context.Context, c *corev1.Container) ([]st
 		vars[k] = v
 	}
 	set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	set("HOSTNAME", podHostname(pod))
+	set("HOSTNAME", utsHostname(pod))
 	set("HOME", "/root")
 	// The Services' variables, as the kubelet makes them (envvars.FromServices): the kubernetes Service
 	// always, the namespace's Services unless enableServiceLinks is false. envFrom and env win over them.
@@ -289,7 +289,7 @@ func notFound(err error) bool { return apierrors.IsNotFound(err) }
 // hostname and network, what it sees of the node, and the user it runs as.
 func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, stdout, stderr io.Writer) *busybox.Shell {
 	pod := w.latest()
-	sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: podHostname(pod), Node: w.m.a.shellNode(),
+	sh := &busybox.Shell{FS: fsys, Env: env, Dir: c.WorkingDir, Hostname: utsHostname(pod), Node: w.m.a.shellNode(),
 		Stdout: stdout, Stderr: stderr, Net: w.shellNet()}
 	sh.UID, sh.GID = runAs(pod, c)
 	if ref, err := images.Lookup(c.Image); err == nil {

@@ -90,7 +90,7 @@ func (k *kernelView) write(root string) error {
 	for _, s := range podSysctls() {
 		values[s.name] = s.value
 	}
-	values["kernel.hostname"] = podHostname(k.pod)
+	values["kernel.hostname"] = utsHostname(k.pod)
 	if sc := k.pod.Spec.SecurityContext; sc != nil {
 		for _, s := range sc.Sysctls {
 			values[utilsysctl.NormalizeName(s.Name)] = strings.Join(strings.Fields(s.Value), "\t")

@@ -142,7 +142,7 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 		tag = c.Image[i+1:]
 	}
 	e := &servers.Env{Listen: h.Listen, Dial: h.DialContext, Listening: listening, Files: fsys, Stdout: stdout, Stderr: stderr,
-		Hostname: podHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
+		Hostname: utsHostname(w.latest()), IP: h.IP(), Version: srv.VersionFor(tag)}
 	if len(args) > 0 { // program, then args (containerArgv)
 		e.Program, e.Args = args[0], args[1:]
 	}

@@ -138,7 +138,7 @@ func (w *podWorker) hostsFile(pod *corev1.Pod) (string, error) {
 		return "# Kubernetes-managed hosts file (host network).\n" + string(data) + hostAliases(pod), nil
 	}
 	names := podHostname(pod)
-	if pod.Spec.Subdomain != "" {
+	if pod.Spec.Subdomain != "" && pod.Spec.HostnameOverride == nil {
 		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", podHostname(pod), pod.Spec.Subdomain, pod.Namespace, podHostname(pod))
 	}
 	return "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" +

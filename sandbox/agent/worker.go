@@ -1052,7 +1052,7 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if ref, err := images.Lookup(c.Image); err == nil {
 		extra = ref.Image.Commands
 	}
-	if err := busybox.WriteSkeleton(root, podHostname(w.latest()), extra...); err != nil {
+	if err := busybox.WriteSkeleton(root, utsHostname(w.latest()), extra...); err != nil {
 		return "", nil, err
 	}
 	if err := w.writeNetworkFiles(root, w.latest()); err != nil {
@@ -1106,11 +1106,25 @@ func podHostname(pod *corev1.Pod) string {
 		return pod.Spec.NodeName
 	}
 	h := pod.Name
-	if pod.Spec.Hostname != "" {
+	if pod.Spec.HostnameOverride != nil { // as the kubelet's GeneratePodHostNameAndDomain: it wins, with no domain
+		h = *pod.Spec.HostnameOverride
+	} else if pod.Spec.Hostname != "" {
 		h = pod.Spec.Hostname
 	}
 	if len(h) > 63 {
 		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+// utsHostname is the hostname the container's commands see (hostname, $HOSTNAME, /etc/hostname): the
+// pod's, or its fully qualified name with setHostnameAsFQDN and a subdomain, as the kubelet sets the
+// sandbox's (the name stays short in /etc/hosts).
+func utsHostname(pod *corev1.Pod) string {
+	h := podHostname(pod)
+	if pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN && pod.Spec.Subdomain != "" &&
+		pod.Spec.HostnameOverride == nil && !pod.Spec.HostNetwork {
+		h = fmt.Sprintf("%s.%s.%s.svc.cluster.local", h, pod.Spec.Subdomain, pod.Namespace)
 	}
 	return h
 }
