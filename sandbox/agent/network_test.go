@@ -224,7 +224,9 @@ func TestImageCommands(t *testing.T) {
 		"from-agnhost": "HTTP/1.1 200 OK\r\n",
 		"no-curl":      "sh: curl: not found\n127\n2\n",
 	} {
-		h.waitPod(name, "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+		h.waitPod(name, "done", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		})
 		if got := h.logs(t, name, "main", ""); got != want {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
