@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	resourcehelper "k8s.io/kubernetes/pkg/api/v1/resource"
 	"k8s.io/kubernetes/pkg/kubelet/envvars"
+	"k8s.io/kubernetes/pkg/kubelet/util/format"
+	"k8s.io/kubernetes/pkg/securitycontext"
 )
 
 // containerEnv builds a container's environment as the kubelet does: defaults, service links for the
@@ -301,6 +303,9 @@ func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, s
 // runAs is the user and group a container's commands run as: its securityContext's runAsUser and
 // runAsGroup, else the pod's (nil group: the user's own, from the image's /etc/passwd).
 func runAs(pod *corev1.Pod, c *corev1.Container) (uid int64, gid *int64) {
+	if ref, err := images.Lookup(c.Image); err == nil {
+		uid = ref.Image.User // the image's USER, unless the pod says otherwise
+	}
 	if sc := pod.Spec.SecurityContext; sc != nil {
 		if sc.RunAsUser != nil {
 			uid = *sc.RunAsUser
@@ -316,6 +321,25 @@ func runAs(pod *corev1.Pod, c *corev1.Container) (uid int64, gid *int64) {
 		}
 	}
 	return uid, gid
+}
+
+// verifyRunAsNonRoot is the kubelet's check of runAsNonRoot against the user the container would run as
+// (kuberuntime verifyRunAsNonRoot, with its messages): a CreateContainerConfigError when it is root.
+func verifyRunAsNonRoot(pod *corev1.Pod, c *corev1.Container) error {
+	sc := securitycontext.DetermineEffectiveSecurityContext(pod, c)
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		return nil
+	}
+	if sc.RunAsUser != nil {
+		if *sc.RunAsUser == 0 {
+			return fmt.Errorf("container's runAsUser breaks non-root policy (pod: %q, container: %s)", format.Pod(pod), c.Name)
+		}
+		return nil
+	}
+	if uid, _ := runAs(pod, c); uid == 0 {
+		return fmt.Errorf("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", format.Pod(pod), c.Name)
+	}
+	return nil
 }
 
 // isCommand says whether name is a command of the image: a path, or a busybox or image command.

@@ -204,3 +204,58 @@ func TestHostnames(t *testing.T) {
 		t.Errorf("setHostnameAsFQDN: %q, want %q", got, want)
 	}
 }
+
+// A readiness gate holds Ready until its condition, set in the status by someone else, is True.
+func TestReadinessGates(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("gated", corev1.RestartPolicyNever, "sleep 600")
+	pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/lb"}}
+	h.createPod(pod)
+	ready := func(want corev1.ConditionStatus, reason, msg string) func(*corev1.Pod) bool {
+		return func(p *corev1.Pod) bool {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady {
+					return c.Status == want && c.Reason == reason && c.Message == msg
+				}
+			}
+			return false
+		}
+	}
+	p := h.waitPod("gated", "held by its gate", ready(corev1.ConditionFalse, "ReadinessGatesNotReady",
+		`corresponding condition of pod readiness gate "example.com/lb" does not exist.`))
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "example.com/lb", Status: corev1.ConditionTrue})
+	if _, err := h.client.CoreV1().Pods("default").UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPod("gated", "Ready once its gate is True", ready(corev1.ConditionTrue, "", ""))
+}
+
+// runAsNonRoot is checked against the user the container would run as: the image's USER (nonroot's
+// 1234) or runAsUser; root gives the kubelet's CreateContainerConfigError.
+func TestRunAsNonRoot(t *testing.T) {
+	h := startAgent(t)
+	mk := func(name, image string, uid *int64) *corev1.Pod {
+		p := busyboxPod(name, corev1.RestartPolicyNever, "id -u")
+		p.Spec.Containers[0].Image = image
+		p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: uid}
+		return p
+	}
+	nonroot := "registry.k8s.io/e2e-test-images/nonroot:1.4"
+	h.createPod(mk("image-user", nonroot, nil))
+	h.createPod(mk("explicit", "busybox:1.36", ptr.To[int64](1000)))
+	h.createPod(mk("implicit-root", "busybox:1.36", nil))
+	h.createPod(mk("explicit-root", nonroot, ptr.To[int64](0)))
+	for name, want := range map[string]string{"image-user": "1234\n", "explicit": "1000\n"} {
+		h.waitPod(name, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if got := h.logs(t, name, "main", ""); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	for name, msg := range map[string]string{
+		"implicit-root": `container has runAsNonRoot and image will run as root (pod: "implicit-root_default(uid-implicit-root-0000-0000)", container: main)`,
+		"explicit-root": `container's runAsUser breaks non-root policy (pod: "explicit-root_default(uid-explicit-root-0000-0000)", container: main)`,
+	} {
+		h.waitPod(name, "refused", waitingIs("CreateContainerConfigError", msg))
+		h.waitEvent(name, "Failed", "Error: "+msg)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/reference"
+	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 	kubecontainer "k8s.io/kubernetes/pkg/kubelet/container"
 	"k8s.io/utils/ptr"
 
@@ -178,7 +179,18 @@ func (w *podWorker) update(pod *corev1.Pod) {
 	}
 	finished := w.finished
 	resize := !startDelete && !w.deleting && !finished && w.resizeWantedLocked()
+	// A readiness gate's condition changed in the status: Ready follows, as at the kubelet's next sync.
+	regate := false
+	if len(pod.Spec.ReadinessGates) > 0 && !finished {
+		was := w.conds[corev1.PodReady].Status
+		w.computeLocked()
+		_, c := podutil.GetPodConditionFromList(pod.Status.Conditions, corev1.PodReady)
+		regate = c == nil || c.Status != w.conds[corev1.PodReady].Status || was != w.conds[corev1.PodReady].Status
+	}
 	w.mu.Unlock()
+	if regate {
+		go w.publish()
+	}
 	if resize {
 		go w.resize()
 	}
@@ -436,7 +448,28 @@ func (w *podWorker) computeLocked() {
 		reason, msg = "ContainersNotInitialized", "containers with incomplete status: "+fmt.Sprint(w.pendingInit())
 	}
 	w.setCond(corev1.ContainersReady, ready, reason, msg)
+	if gates := w.unreadyGatesLocked(); ready && gates != "" {
+		ready, reason, msg = false, readinessGatesNotReady, gates
+	}
 	w.setCond(corev1.PodReady, ready, reason, msg)
+}
+
+// readinessGatesNotReady is the kubelet's reason (pkg/kubelet/status.ReadinessGatesNotReady).
+const readinessGatesNotReady = "ReadinessGatesNotReady"
+
+// unreadyGatesLocked is the kubelet's message for the pod's readiness gates whose condition (set by
+// someone else, in the status) is missing or not True; "" when they all are (GeneratePodReadyCondition).
+func (w *podWorker) unreadyGatesLocked() string {
+	var msgs []string
+	for _, rg := range w.pod.Spec.ReadinessGates {
+		_, c := podutil.GetPodConditionFromList(w.pod.Status.Conditions, rg.ConditionType)
+		if c == nil {
+			msgs = append(msgs, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", string(rg.ConditionType)))
+		} else if c.Status != corev1.ConditionTrue {
+			msgs = append(msgs, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", string(rg.ConditionType), c.Status))
+		}
+	}
+	return strings.Join(msgs, ", ")
 }
 
 func withMsg(c corev1.PodCondition, msg string) corev1.PodCondition {
@@ -1011,6 +1044,9 @@ func (w *podWorker) waitEnv(ctx context.Context, st *ctrState, c *corev1.Contain
 		env, err := w.containerEnv(ctx, c)
 		if err == nil {
 			err = subPathsReady(c, env)
+		}
+		if err == nil {
+			err = verifyRunAsNonRoot(w.latest(), c)
 		}
 		if err == nil {
 			return env, nil

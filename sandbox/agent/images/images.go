@@ -28,6 +28,7 @@ type Image struct {
 	Entrypoint string
 	Links      []string // other paths of the entrypoint's program in the image (agnhost's /agnhost-2 link)
 	Commands   []string // commands it ships besides busybox's (busybox.ImageCommands), e.g. curl
+	User       int64    // the uid its USER runs as (0, root, when it sets none)
 	// ProgramArgs is the program its entrypoint script runs args with when they do not start with a
 	// command (curlimages/curl's entrypoint.sh: `-s URL` runs `curl -s URL`).
 	ProgramArgs string
@@ -86,6 +87,8 @@ func buildCatalogue() []Image {
 		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
 		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Links: []string{"/agnhost-2", "agnhost-2"}, Ports: []int32{80, 8080, 9376}, Commands: []string{"curl"}, Size: 51246371,
 			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
+		{Name: "registry.k8s.io/e2e-test-images/nonroot", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "sh", User: 1234, Size: 1401112,
+			About: "the upstream e2e tests' busybox whose USER is 1234"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
 		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Commands: []string{"curl"}, Size: 7215920,
