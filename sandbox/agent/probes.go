@@ -109,6 +109,10 @@ func (r *probeRun) loop(kind string, p *corev1.Probe, untilSuccess bool) bool {
 	}
 	failures, successes := int32(0), int32(0)
 	for {
+		// As the kubelet's prober: liveness and startup probes stop once the pod is being deleted.
+		if kind != "Readiness" && r.w.isTerminating() {
+			return false
+		}
 		result, out, err := r.probe(p)
 		if r.ctx.Err() != nil {
 			return false

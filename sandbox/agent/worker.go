@@ -408,6 +408,9 @@ func (w *podWorker) computeLocked() {
 					initDone = false
 				}
 			}
+			if isSidecar(w.pod, c.name) && !c.ready { // a sidecar's readiness counts, as in GenerateContainersReadyCondition
+				notReady = append(notReady, c.name)
+			}
 			continue
 		}
 		regular++

@@ -259,3 +259,44 @@ func TestRunAsNonRoot(t *testing.T) {
 		h.waitEvent(name, "Failed", "Error: "+msg)
 	}
 }
+
+// A sidecar's readiness counts in the pod's: a failing readiness probe keeps the pod unready.
+func TestSidecarReadiness(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("sided", corev1.RestartPolicyNever, "sleep 600")
+	pod.Spec.InitContainers = []corev1.Container{{Name: "side", Image: "busybox:1.36", Command: []string{"sleep", "600"},
+		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"false"}}}, PeriodSeconds: 1}}}
+	h.createPod(pod)
+	h.waitPod("sided", "Running, unready because of its sidecar", func(p *corev1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				return p.Status.Phase == corev1.PodRunning && c.Status == corev1.ConditionFalse && c.Message == "containers with unready status: [side]"
+			}
+		}
+		return false
+	})
+}
+
+// Liveness probes stop once the pod is being deleted (the kubelet's prober): a container whose SIGTERM
+// handler breaks its liveness is not reported unhealthy while it shuts down.
+func TestLivenessStopsWhenTerminating(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("quiet", corev1.RestartPolicyNever, "trap 'rm -f /tmp/live; sleep 3; exit 0' TERM; touch /tmp/live; while :; do sleep 0.1; done")
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/live"}}},
+		PeriodSeconds: 1, FailureThreshold: 1}
+	h.createPod(pod)
+	h.waitPod("quiet", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	time.Sleep(1500 * time.Millisecond)
+	h.deletePod("quiet", 30)
+	time.Sleep(2500 * time.Millisecond)
+	evs, err := h.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs.Items {
+		if e.InvolvedObject.Name == "quiet" && e.Reason == "Unhealthy" {
+			t.Errorf("liveness probed during termination: %s", e.Message)
+		}
+	}
+}
