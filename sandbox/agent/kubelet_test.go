@@ -265,7 +265,7 @@ func TestSidecarReadiness(t *testing.T) {
 	h := startAgent(t)
 	pod := busyboxPod("sided", corev1.RestartPolicyNever, "sleep 600")
 	pod.Spec.InitContainers = []corev1.Container{{Name: "side", Image: "busybox:1.36", Command: []string{"sleep", "600"},
-		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+		RestartPolicy:  ptr.To(corev1.ContainerRestartPolicyAlways),
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"false"}}}, PeriodSeconds: 1}}}
 	h.createPod(pod)
 	h.waitPod("sided", "Running, unready because of its sidecar", func(p *corev1.Pod) bool {
