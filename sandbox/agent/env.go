@@ -297,6 +297,7 @@ func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, s
 	if ref, err := images.Lookup(c.Image); err == nil {
 		sh.Extra = ref.Image.Commands
 	}
+	sh.NetAdmin, sh.Links = netAdmin(c), w.links
 	return sh
 }
 
@@ -345,4 +346,18 @@ func verifyRunAsNonRoot(pod *corev1.Pod, c *corev1.Container) error {
 // isCommand says whether name is a command of the image: a path, or a busybox or image command.
 func isCommand(name string, img *images.Image) bool {
 	return strings.Contains(name, "/") || slices.Contains(busybox.Applets(), name) || slices.Contains(img.Commands, name)
+}
+
+// netAdmin says whether the container may change its pod's network: privileged, or CAP_NET_ADMIN (or
+// ALL) added.
+func netAdmin(c *corev1.Container) bool {
+	sc := c.SecurityContext
+	if sc == nil {
+		return false
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		return true
+	}
+	return sc.Capabilities != nil && (slices.Contains(sc.Capabilities.Add, "NET_ADMIN") || slices.Contains(sc.Capabilities.Add, "ALL") ||
+		slices.Contains(sc.Capabilities.Add, "CAP_NET_ADMIN"))
 }

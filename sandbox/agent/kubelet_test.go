@@ -300,3 +300,33 @@ func TestLivenessStopsWhenTerminating(t *testing.T) {
 		}
 	}
 }
+
+// A privileged container may add a network interface; an unprivileged one of the same pod may not. A pod
+// whose os or kubernetes.io/os label is not linux is refused as on a Linux kubelet.
+func TestPrivilegedAndOS(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("priv", corev1.RestartPolicyNever, "ip link add dummy1 type dummy && echo added")
+	pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
+	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "plain", Image: "busybox:1.36",
+		Command: []string{"sh", "-c", "sleep 0.5; ip link add dummy2 type dummy; ip link | grep -c dummy1"}})
+	h.createPod(pod)
+	h.waitPod("priv", "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+	if got := h.logs(t, "priv", "main", ""); got != "added\n" {
+		t.Errorf("privileged: %q", got)
+	}
+	if got := h.logs(t, "priv", "plain", ""); got != "ip: RTNETLINK answers: Operation not permitted\n1\n" {
+		t.Errorf("unprivileged: %q", got)
+	}
+	win := busyboxPod("windows", corev1.RestartPolicyNever, "true")
+	win.Spec.OS = &corev1.PodOS{Name: corev1.Windows}
+	h.createPod(win)
+	p := h.waitPod("windows", "rejected", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if p.Status.Reason != "PodOSNotSupported" {
+		t.Errorf("windows pod: %q %q", p.Status.Reason, p.Status.Message)
+	}
+	linux := busyboxPod("linux", corev1.RestartPolicyNever, "true")
+	linux.Spec.OS = &corev1.PodOS{Name: corev1.Linux}
+	linux.Labels = map[string]string{corev1.LabelOSStable: "linux"}
+	h.createPod(linux)
+	h.waitPod("linux", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+}

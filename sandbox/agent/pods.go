@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -133,6 +134,10 @@ func (m *podManager) admit(pod *corev1.Pod, others []*corev1.Pod, op lifecycle.O
 		m.a.logf("agent: admit pod %s/%s: node %s: %v", pod.Namespace, pod.Name, pod.Spec.NodeName, err)
 		return true, "", "" // the kubelet falls back to the node it knows; so do we: admit
 	}
+	if ok, reason, msg := admitLinuxOS(pod); !ok {
+		return false, reason, msg
+	}
+	pod, node = hostOSView(pod, node)
 	handlers := []lifecycle.PodAdmitHandler{lifecycle.NewPredicateAdmitHandler(
 		func(context.Context, bool) (*corev1.Node, error) { return node, nil },
 		lifecycle.NewAdmissionFailureHandlerStub(),
@@ -219,4 +224,36 @@ func (m *podManager) cleanOrphans(known func(types.UID) bool) {
 			_ = os.RemoveAll(filepath.Join(m.a.cfg.DataDir, "pods", e.Name()))
 		}
 	}
+}
+
+// admitLinuxOS is the predicate's two OS checks (rejectPodAdmissionBasedOnOSSelector and …OSField, with
+// their reasons and messages) for the sandbox's nodes, which are Linux nodes whatever the host's OS.
+func admitLinuxOS(pod *corev1.Pod) (ok bool, reason, msg string) {
+	if os, set := pod.Labels[corev1.LabelOSStable]; set && os != "linux" {
+		return false, lifecycle.PodOSSelectorNodeLabelDoesNotMatch, "Failed to admit pod as the `kubernetes.io/os` label doesn't match node label"
+	}
+	if pod.Spec.OS != nil && pod.Spec.OS.Name != corev1.Linux {
+		return false, lifecycle.PodOSNotSupported, "Failed to admit pod as the OS field doesn't match node OS"
+	}
+	return true, "", ""
+}
+
+// hostOSView gives the predicate, which compares the pod's OS with runtime.GOOS, copies that say the
+// host's OS where they say linux (on macOS); on Linux it returns them as they are.
+func hostOSView(pod *corev1.Pod, node *corev1.Node) (*corev1.Pod, *corev1.Node) {
+	if runtime.GOOS == "linux" {
+		return pod, node
+	}
+	pod, node = pod.DeepCopy(), node.DeepCopy()
+	if pod.Spec.OS != nil {
+		pod.Spec.OS.Name = corev1.OSName(runtime.GOOS)
+	}
+	if _, set := pod.Labels[corev1.LabelOSStable]; set {
+		pod.Labels[corev1.LabelOSStable] = runtime.GOOS
+	}
+	if node.Labels == nil {
+		node.Labels = map[string]string{}
+	}
+	node.Labels[corev1.LabelOSStable] = runtime.GOOS
+	return pod, node
 }

@@ -70,6 +70,7 @@ type podWorker struct {
 	volHash     map[string]string                      // volume name → hash of the files last written
 	alloc       map[string]corev1.ResourceRequirements // container → allocated resources (resize.go)
 	resizeMu    sync.Mutex                             // one resize at a time
+	links       *busybox.Links                         // the interfaces its privileged containers added
 	deleting    bool
 	terminating chan struct{} // closed when a graceful deletion starts: no container starts or restarts after it
 	deadline    bool
@@ -97,6 +98,7 @@ func newPodWorker(m *podManager, pod *corev1.Pod, ip string) *podWorker {
 	}
 	w.ephCtx, w.ephStop = context.WithCancel(ctx)
 	w.initAllocation(pod)
+	w.links = &busybox.Links{}
 	if pod.Status.PodIP != "" {
 		w.ip = pod.Status.PodIP
 	}

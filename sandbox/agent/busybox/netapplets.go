@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -479,8 +480,11 @@ func ipApplet(p *proc) int {
 		}
 	}
 	if verb != "show" && verb != "list" && verb != "ls" {
-		fmt.Fprintln(p.hc.Stderr, "ip: RTNETLINK answers: Operation not permitted")
-		return 2
+		if !p.sh.NetAdmin || p.sh.Links == nil {
+			fmt.Fprintln(p.hc.Stderr, "ip: RTNETLINK answers: Operation not permitted")
+			return 2
+		}
+		return ipChange(p, object, args[1:])
 	}
 	subnet, gw := "", ""
 	if parsed := net.ParseIP(ip).To4(); parsed != nil {
@@ -500,6 +504,9 @@ func ipApplet(p *proc) int {
 		fmt.Fprint(out, lo)
 		if ip != "" {
 			fmt.Fprint(out, eth)
+		}
+		for i, name := range p.sh.Links.list() {
+			fmt.Fprintf(out, "%d: %s: <BROADCAST,NOARP> mtu 1500 qdisc noop qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", i+3, name, podMAC(name))
 		}
 	case abbreviates(object, "route"):
 		if ip != "" {
@@ -522,4 +529,59 @@ func podMAC(ip string) string {
 		return "02:42:00:00:00:00"
 	}
 	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+}
+
+// Links are the network interfaces a pod's privileged containers added (ip link add NAME type dummy).
+type Links struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (l *Links) list() []string {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.names)
+}
+
+// ipChange changes the pod's network as busybox ip does for a container allowed to (NetAdmin): link add
+// NAME type dummy, link del NAME; other changes (addr add, link set, route add) are accepted.
+func ipChange(p *proc, object string, args []string) int {
+	verb := args[0]
+	l := p.sh.Links
+	if !abbreviates(object, "link") {
+		return 0
+	}
+	name := ""
+	for i := 1; i < len(args); i++ {
+		if args[i] == "name" || args[i] == "dev" {
+			continue
+		}
+		name = args[i]
+		break
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch verb {
+	case "add":
+		if name == "" {
+			fmt.Fprintln(p.hc.Stderr, "ip: link add: need NAME")
+			return 1
+		}
+		if slices.Contains(l.names, name) {
+			fmt.Fprintln(p.hc.Stderr, "ip: RTNETLINK answers: File exists")
+			return 2
+		}
+		l.names = append(l.names, name)
+	case "del", "delete":
+		i := slices.Index(l.names, name)
+		if i < 0 {
+			fmt.Fprintf(p.hc.Stderr, "ip: can't find device '%s'\n", name)
+			return 1
+		}
+		l.names = slices.Delete(l.names, i, i+1)
+	}
+	return 0
 }

@@ -82,6 +82,13 @@ func TestNetworkCommands(t *testing.T) {
 			t.Errorf("%s\n got %q, stderr %q, exit %d\nwant %q, stderr %q, exit %d", tc.script, out, errOut, code, tc.out, tc.err, tc.code)
 		}
 	}
+	// A privileged container (NetAdmin) may add interfaces to its pod's network.
+	var admOut, admErr bytes.Buffer
+	adm := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Hostname: "me", Stdout: &admOut, Stderr: &admErr, Net: me, NetAdmin: true, Links: &Links{}}
+	if code, _ := adm.Run(context.Background(), []string{"sh", "-c", "ip link add dummy1 type dummy && ip link | grep -c dummy1; ip link del dummy1; ip link del dummy1"}); code != 1 ||
+		admOut.String() != "1\n" || admErr.String() != "ip: can't find device 'dummy1'\n" {
+		t.Errorf("ip link add/del with NET_ADMIN: exit %d, %q, %q", code, admOut.String(), admErr.String())
+	}
 	var noCurl bytes.Buffer
 
 	sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin"}, Stderr: &noCurl, Net: me} // busybox has no curl

@@ -39,6 +39,10 @@ type Shell struct {
 	UID      int64    // the user the commands run as (securityContext.runAsUser; 0: root)
 	GID      *int64   // its group (runAsGroup); nil: the user's group in /etc/passwd, else 0
 	Extra    []string // the commands the image ships besides busybox's (ImageCommands), e.g. curl
+	// NetAdmin: the container may change its pod's network (privileged, or CAP_NET_ADMIN added); Links
+	// are the interfaces it added, shared by the pod's containers (nil: none can be added).
+	NetAdmin bool
+	Links    *Links
 
 	fgOnce sync.Once
 	fg     *foreground // the terminal's foreground, with TTY
