@@ -310,7 +310,9 @@ func TestPrivilegedAndOS(t *testing.T) {
 	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "plain", Image: "busybox:1.36",
 		Command: []string{"sh", "-c", "sleep 0.5; ip link add dummy2 type dummy; ip link | grep -c dummy1"}})
 	h.createPod(pod)
-	h.waitPod("priv", "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+	h.waitPod("priv", "done", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
 	if got := h.logs(t, "priv", "main", ""); got != "added\n" {
 		t.Errorf("privileged: %q", got)
 	}
