@@ -222,8 +222,8 @@ func (c containerFS) Open(name string) (http.File, error) {
 // /healthz is ready at once; /dial, /shell and /upload answer 501.
 func agnhostNetexec(fs *pflag.FlagSet) func(ctx context.Context, e *Env) int {
 	httpPort := fs.Int("http-port", 8080, "HTTP Listen Port")
-	fs.String("tls-cert-file", "", "File containing an x509 certificate for HTTPS.")
-	fs.String("tls-private-key-file", "", "File containing an x509 private key matching --tls-cert-file.")
+	certFile := fs.String("tls-cert-file", "", "File containing an x509 certificate for HTTPS.")
+	keyFile := fs.String("tls-private-key-file", "", "File containing an x509 private key matching --tls-cert-file.")
 	fs.Int("udp-port", 8081, "UDP Listen Port")
 	fs.Int("sctp-port", -1, "SCTP Listen Port")
 	override := fs.String("http-override", "", "Override the HTTP handler to always respond as if it were a GET with this path & params")
@@ -249,7 +249,18 @@ func agnhostNetexec(fs *pflag.FlagSet) func(ctx context.Context, e *Env) int {
 				mux.ServeHTTP(w, req)
 			})
 		}
-		e.logf("Started HTTP server on port %d", *httpPort)
+		if *certFile != "" || *keyFile != "" { // HTTPS on the same port, as netexec's startHTTPSServer
+			cert, err := e.keyPair(*certFile, *keyFile)
+			if err != nil {
+				_ = l.Close()
+				e.logf("%v", err)
+				return 1
+			}
+			l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			e.logf("Started HTTPS server on port %d", *httpPort)
+		} else {
+			e.logf("Started HTTP server on port %d", *httpPort)
+		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0)}
 		go func() { _ = srv.Serve(l) }()
 		select {

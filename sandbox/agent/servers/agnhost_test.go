@@ -2,6 +2,8 @@ package servers
 
 import (
 	"context"
+	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -148,6 +150,28 @@ func TestAgnhostGRPCHealth(t *testing.T) {
 		t.Errorf("Check after /make-not-serving: %v %v", st, err)
 	}
 	if !strings.Contains(stderr.String(), "gRPC server starting to listen on :5000") || !strings.Contains(stderr.String(), "Mark as unhealthy") {
+		t.Errorf("log:\n%s", stderr)
+	}
+}
+
+// netexec with --tls-cert-file serves HTTPS on its port, with the image's own localhost certificate.
+func TestAgnhostNetexecTLS(t *testing.T) {
+	client, _, stderr, _, _ := startArgs(t, "agnhost", "2.66.1", "netexec", "--http-port=8080", "--udp-port=-1",
+		"--tls-cert-file", "/localhost.crt", "--tls-private-key-file", "/localhost.key")
+	tr := &http.Transport{DialContext: client.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // the image's self-signed certificate
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	var resp *http.Response
+	waitFor(t, func() bool {
+		var err error
+		resp, err = c.Get("https://10.244.0.2:8080/echo?msg=tls")
+		return err == nil
+	}, "no HTTPS answer; log:\n%s", stderr)
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if string(body) != "tls" || resp.TLS == nil {
+		t.Errorf("HTTPS /echo: %q (TLS %v)", body, resp.TLS != nil)
+	}
+	if !strings.Contains(stderr.String(), "Started HTTPS server on port 8080") {
 		t.Errorf("log:\n%s", stderr)
 	}
 }
