@@ -85,8 +85,12 @@ const (
 	BackoffMax = 5 * time.Second
 	// BackoffReset: a container that ran this long without failing restarts with BackoffInitial again.
 	BackoffReset = 60 * time.Second
-	// HeartbeatPeriod is how often the Lease and the Ready condition are renewed.
+	// HeartbeatPeriod is how often the Lease is renewed and the node status computed (the kubelet's
+	// nodeStatusUpdateFrequency).
 	HeartbeatPeriod = 10 * time.Second
+	// NodeStatusReportFrequency: an unchanged node status is posted this often (the kubelet's default);
+	// a change is posted at the next heartbeat.
+	NodeStatusReportFrequency = 5 * time.Minute
 	// LeaseDuration is the Lease's leaseDurationSeconds.
 	LeaseDuration = 40
 	// VolumeRefreshPeriod is how often ConfigMap, Secret and downward-API volumes follow their source.

@@ -84,6 +84,9 @@ type node struct {
 
 	probeOnce sync.Once
 	probeHTTP *http.Transport // its HTTP probes' transport (probeTransport)
+
+	reported   string    // the last node status posted, its heartbeat times left out (heartbeat's goroutine only)
+	reportedAt time.Time // when it was posted
 }
 
 // setUpNodes opens each node's kubelet API listener and event recorder, deletes the stale Nodes and
@@ -387,6 +390,25 @@ func (a *agent) updateNodeStatus(ctx context.Context, n *node, full bool) error 
 	return nil
 }
 
+// reportNodeStatus posts the node's status when it changed, or when NodeStatusReportFrequency passed
+// since the last post, as the kubelet does since node leases: the Lease is the heartbeat, the status is
+// posted infrequently.
+func (a *agent) reportNodeStatus(ctx context.Context, n *node) error {
+	st := a.nodeStatus(n, metav1.Time{})
+	key, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("node status: %w", err)
+	}
+	if string(key) == n.reported && time.Since(n.reportedAt) < NodeStatusReportFrequency {
+		return nil
+	}
+	if err := a.updateNodeStatus(ctx, n, false); err != nil {
+		return err
+	}
+	n.reported, n.reportedAt = string(key), time.Now()
+	return nil
+}
+
 // renewLease creates or renews the node's Lease in kube-node-lease.
 func (a *agent) renewLease(ctx context.Context, n *node) error {
 	leases := a.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
@@ -429,7 +451,7 @@ func (a *agent) heartbeat(ctx context.Context) {
 			if err := a.renewLease(ctx, n); err != nil && ctx.Err() == nil {
 				a.logf("agent: %v", err)
 			}
-			if err := a.updateNodeStatus(ctx, n, false); err != nil && ctx.Err() == nil {
+			if err := a.reportNodeStatus(ctx, n); err != nil && ctx.Err() == nil {
 				a.logf("agent: %v", err)
 			}
 		}

@@ -114,7 +114,7 @@ func (r *probeRun) loop(kind string, p *corev1.Probe, untilSuccess bool) bool {
 			return false
 		}
 		result, out, err := r.probe(p)
-		if r.ctx.Err() != nil {
+		if r.ctx.Err() != nil || kind != "Readiness" && r.w.isTerminating() { // a result from before the deletion is dropped
 			return false
 		}
 		ok := result == probe.Success || result == probe.Warning
