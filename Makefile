@@ -37,7 +37,7 @@ CONFORMANCE_FOCUS ?=
 CONFORMANCE_LABELS ?=
 CONFORMANCE_FLAGS ?=
 
-.PHONY: help build run test bench lint e2e conformance conformance-workloads conformance-node cross dist dist-all install-plugin clean
+.PHONY: help build run test bench lint e2e conformance conformance-workloads conformance-node conformance-node-all cross dist dist-all install-plugin clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ conformance-workloads: ## The upstream Deployment, ReplicaSet, StatefulSet and D
 
 conformance-node: ## The upstream [sig-node] Conformance e2e tests on a private sandbox
 	$(MAKE) conformance CONFORMANCE_FOCUS='\[sig-node\] ' CONFORMANCE_LABELS='Conformance'
+
+conformance-node-all: ## Every upstream [sig-node] e2e test a default cluster runs (no feature, serial, slow or flaky)
+	$(MAKE) conformance CONFORMANCE_FOCUS='\[sig-node\] ' CONFORMANCE_LABELS='Feature: isEmpty && !Slow && !Serial && !Disruptive && !Flaky'
 
 # The e2e test binary is rebuilt only when the suite or its module changes (go test -c relinks otherwise).
 $(E2E_BIN): conformance/go.mod conformance/go.sum conformance/conformance_test.go
