@@ -298,6 +298,10 @@ func (w *podWorker) shell(c *corev1.Container, fsys *busybox.FS, env []string, s
 		sh.Extra = ref.Image.Commands
 	}
 	sh.NetAdmin, sh.Links = netAdmin(c), w.links
+	if sc := c.SecurityContext; sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation &&
+		(sc.Privileged == nil || !*sc.Privileged) {
+		sh.NoNewPrivs = true // the runtime sets no_new_privs
+	}
 	return sh
 }
 

@@ -332,3 +332,20 @@ func TestPrivilegedAndOS(t *testing.T) {
 	h.createPod(linux)
 	h.waitPod("linux", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
 }
+
+// The nonewprivs image's setuid program runs as root unless allowPrivilegeEscalation is false.
+func TestNoNewPrivs(t *testing.T) {
+	h := startAgent(t)
+	for name, allow := range map[string]*bool{"unset": nil, "true": ptr.To(true), "false": ptr.To(false)} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nnp-" + name}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			DNSPolicy: corev1.DNSClusterFirst, Containers: []corev1.Container{{Name: "main", Image: "registry.k8s.io/e2e-test-images/nonewprivs:1.4",
+				SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000), AllowPrivilegeEscalation: allow}}}}}
+		h.createPod(p)
+	}
+	for name, want := range map[string]string{"unset": "Effective uid: 0\n", "true": "Effective uid: 0\n", "false": "Effective uid: 1000\n"} {
+		h.waitPod("nnp-"+name, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if got := h.logs(t, "nnp-"+name, "main", ""); got != want {
+			t.Errorf("allowPrivilegeEscalation %s: %q, want %q", name, got, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package busybox
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +48,25 @@ func TestKernel(t *testing.T) {
 				t.Errorf("%s: got %q (exit %d), want %q (exit %d)", c.script, out+errOut, code, c.want, c.code)
 			}
 		})
+	}
+}
+
+// nnpCases run the nonewprivs image's program as uid 1000, with no_new_privs set or not.
+func nnpCases() []cmdCase {
+	return []cmdCase{
+		{"nnp setuid", "nnp", "Effective uid: 0\n", 0},
+		{"nnp no_new_privs", "nnp", "Effective uid: 1000\n", 0},
+	}
+}
+
+func TestNNP(t *testing.T) {
+	p := newPod(t)
+	for i, c := range nnpCases() {
+		var out bytes.Buffer
+		sh := &Shell{FS: p.fs, Env: []string{"PATH=/bin:/usr/bin"}, Stdout: &out, Stderr: &out, UID: 1000, Extra: []string{"nnp"}, NoNewPrivs: i == 1}
+		code, err := sh.Run(context.Background(), []string{"sh", "-c", c.script})
+		if err != nil || code != c.code || out.String() != c.want {
+			t.Errorf("%s: %q exit %d (%v), want %q", c.name, out.String(), code, err, c.want)
+		}
 	}
 }

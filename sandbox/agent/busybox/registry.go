@@ -119,6 +119,7 @@ func commandTable() []command {
 // Commands, Shell.Extra), in /usr/bin as in those images.
 func imageCommands() []command {
 	return []command{
+		{[]string{"nnp"}, famProcesses, srcOurs, nnp, "the e2e nonewprivs image's setuid-root program: prints its effective uid, 0 unless no_new_privs is set (allowPrivilegeEscalation: false)"},
 		{[]string{"curl"}, famNetwork, srcOurs, curl, "curl 8 over the pod network (HTTP): -s, -S, -f, -o, -O, -I, -i, -L, -v, -X, -d, --data-*, --json, -H, -A, -u, -w, -m, --connect-timeout, -G; its exit codes and messages, its progress meter"},
 	}
 }

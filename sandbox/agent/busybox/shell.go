@@ -43,6 +43,9 @@ type Shell struct {
 	// are the interfaces it added, shared by the pod's containers (nil: none can be added).
 	NetAdmin bool
 	Links    *Links
+	// NoNewPrivs: the kernel's no_new_privs is set (allowPrivilegeEscalation: false): setuid programs keep
+	// the caller's uid.
+	NoNewPrivs bool
 
 	fgOnce sync.Once
 	fg     *foreground // the terminal's foreground, with TTY

@@ -299,6 +299,17 @@ func (n Node) started() time.Time {
 }
 
 // nproc prints the node's CPUs.
+// nnp is a setuid-root program (the e2e nonewprivs image's): its effective uid is 0, unless no_new_privs
+// keeps the caller's.
+func nnp(p *proc) int {
+	euid := int64(0)
+	if p.sh.NoNewPrivs {
+		euid = p.sh.UID
+	}
+	fmt.Fprintf(p.out(), "Effective uid: %d\n", euid)
+	return 0
+}
+
 func nproc(p *proc) int {
 	fmt.Fprintln(p.out(), p.sh.Node.cpus())
 	return 0

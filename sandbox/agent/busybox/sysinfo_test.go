@@ -73,7 +73,7 @@ func TestCoverage(t *testing.T) {
 	for _, c := range referenceCases() {
 		scripts = append(scripts, c.Script)
 	}
-	for _, c := range append(append(commandCases(), sysinfoCases()...), kernelCases()...) {
+	for _, c := range append(append(append(commandCases(), sysinfoCases()...), kernelCases()...), nnpCases()...) {
 		scripts = append(scripts, c.script)
 	}
 	for _, c := range networkCases() {

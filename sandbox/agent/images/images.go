@@ -89,6 +89,8 @@ func buildCatalogue() []Image {
 			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
 		{Name: "registry.k8s.io/e2e-test-images/nonroot", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "sh", User: 1234, Size: 1401112,
 			About: "the upstream e2e tests' busybox whose USER is 1234"},
+		{Name: "registry.k8s.io/e2e-test-images/nonewprivs", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "nnp", Commands: []string{"nnp"}, Size: 1381402,
+			About: "the upstream e2e tests' setuid-root nnp program, which prints its effective uid (0 unless allowPrivilegeEscalation is false)"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
 		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Commands: []string{"curl"}, Size: 7215920,
