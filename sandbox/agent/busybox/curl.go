@@ -323,17 +323,7 @@ func (c *curlRun) request(ctx context.Context, u *url.URL, t *transfer) (*http.R
 	if c.verbose {
 		c.dumpRequest(req)
 	}
-	used := false
-	tr := &http.Transport{DisableKeepAlives: true, DisableCompression: true, Proxy: nil,
-		DialContext: func(context.Context, string, string) (net.Conn, error) {
-			if used {
-				return nil, errors.New("connection already used")
-			}
-			used = true
-			return conn, nil
-		}}
-	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := oneShotClient(conn).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, c.failed(28, "Operation timed out after %d milliseconds with 0 bytes received", time.Since(t.start).Milliseconds())

@@ -255,17 +255,7 @@ func (w *wgetRun) request(ctx context.Context, u *url.URL, conn net.Conn) (*http
 			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 		}
 	}
-	used := false
-	tr := &http.Transport{DisableKeepAlives: true, DisableCompression: true, Proxy: nil,
-		DialContext: func(context.Context, string, string) (net.Conn, error) {
-			if used {
-				return nil, errors.New("connection already used")
-			}
-			used = true
-			return conn, nil
-		}}
-	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := oneShotClient(conn).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, p.errf("download timed out")
@@ -584,4 +574,19 @@ func ipChange(p *proc, object string, args []string) int {
 		l.names = slices.Delete(l.names, i, i+1)
 	}
 	return 0
+}
+
+// oneShotClient sends one request on conn, a connection the command opened through the pod network, and
+// returns redirects as they are (the commands follow them themselves).
+func oneShotClient(conn net.Conn) *http.Client {
+	used := false
+	tr := &http.Transport{DisableKeepAlives: true, DisableCompression: true, Proxy: nil,
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			if used {
+				return nil, errors.New("connection already used")
+			}
+			used = true
+			return conn, nil
+		}}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
