@@ -185,9 +185,10 @@ func TestNodeHostsPlantedSymlink(t *testing.T) {
 // fully qualified name (the short one stays in /etc/hosts), hostNetwork the node's.
 func TestHostnames(t *testing.T) {
 	h := startAgent(t)
-	override := busyboxPod("override", corev1.RestartPolicyNever, "hostname; echo $HOSTNAME; tail -n 1 /etc/hosts")
+	override := busyboxPod("override", corev1.RestartPolicyNever, "hostname; echo $HOSTNAME; tail -n 1 /etc/hosts; echo $(hostname)';'$(hostname -f)';'")
+	override.Spec.Containers[0].Image = "registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1"
 	override.Spec.HostnameOverride, override.Spec.Hostname, override.Spec.Subdomain = ptr.To("my.host"), "short", "sub"
-	fqdn := busyboxPod("fqdn", corev1.RestartPolicyNever, "hostname; cat /etc/hostname; sysctl -n kernel.hostname; tail -n 1 /etc/hosts")
+	fqdn := busyboxPod("fqdn", corev1.RestartPolicyNever, "hostname; cat /etc/hostname; sysctl -n kernel.hostname; tail -n 1 /etc/hosts; hostname -s; hostname -f; hostname -d")
 	fqdn.Spec.Hostname, fqdn.Spec.Subdomain, fqdn.Spec.SetHostnameAsFQDN = "db-0", "db", ptr.To(true)
 	for _, p := range []*corev1.Pod{override, fqdn} {
 		h.createPod(p)
@@ -196,11 +197,11 @@ func TestHostnames(t *testing.T) {
 		return h.waitPod(name, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded }).Status.PodIP
 	}
 	oip, fip := ip("override"), ip("fqdn")
-	if got, want := h.logs(t, "override", "main", ""), "my.host\nmy.host\n"+oip+"\tmy.host\n"; got != want {
+	if got, want := h.logs(t, "override", "main", ""), "my.host\nmy.host\n"+oip+"\tmy.host\nmy.host;my.host;\n"; got != want {
 		t.Errorf("hostnameOverride: %q, want %q", got, want)
 	}
 	full := "db-0.db.default.svc.cluster.local"
-	if got, want := h.logs(t, "fqdn", "main", ""), full+"\n"+full+"\n"+full+"\n"+fip+"\t"+full+"\tdb-0\n"; got != want {
+	if got, want := h.logs(t, "fqdn", "main", ""), full+"\n"+full+"\n"+full+"\n"+fip+"\t"+full+"\tdb-0\n"+"db-0\n"+full+"\ndb.default.svc.cluster.local\n"; got != want {
 		t.Errorf("setHostnameAsFQDN: %q, want %q", got, want)
 	}
 }

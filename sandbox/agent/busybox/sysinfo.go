@@ -4,13 +4,44 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
+// hostname prints the host name: as set, -s short (to the first dot), -f its canonical name (the first name
+// of its /etc/hosts line, as the resolver gives it), -d the domain of that, -i its addresses.
 func hostname(p *proc) int {
-	fmt.Fprintln(p.out(), p.sh.Hostname)
+	set, _, bad := flags(p.args, "")
+	if bad != 0 || len(set) > 1 {
+		return p.errf("usage: hostname [-sfdi]")
+	}
+	name := p.sh.Hostname
+	canonical, addrs := name, []string{}
+	if data, err := p.sh.FS.ReadFile("/etc/hosts"); err == nil {
+		for line := range strings.Lines(string(data)) {
+			line, _, _ = strings.Cut(line, "#")
+			f := strings.Fields(line)
+			if len(f) >= 2 && slices.Contains(f[1:], name) {
+				if len(addrs) == 0 {
+					canonical = f[1]
+				}
+				addrs = append(addrs, f[0])
+			}
+		}
+	}
+	switch {
+	case set['s'] != "":
+		name, _, _ = strings.Cut(name, ".")
+	case set['f'] != "":
+		name = canonical
+	case set['d'] != "":
+		_, name, _ = strings.Cut(canonical, ".")
+	case set['i'] != "":
+		name = strings.Join(addrs, " ")
+	}
+	fmt.Fprintln(p.out(), name)
 	return 0
 }
 

@@ -87,6 +87,8 @@ func buildCatalogue() []Image {
 		{Name: "memcached", Tags: regexp.MustCompile(`^(latest|alpine|1(\.\d+){0,2}(-alpine)?)$`), Server: true, Daemon: "memcached", Ports: []int32{11211}, Size: 32000000, About: "accepts TCP connections on port 11211 (the database protocol is not spoken)"},
 		{Name: "registry.k8s.io/e2e-test-images/agnhost", Tags: regexp.MustCompile(`^2\.\d+(\.\d+)?$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost", Links: []string{"/agnhost-2", "agnhost-2"}, Ports: []int32{80, 8080, 9376}, Commands: []string{"curl"}, Size: 51246371,
 			About: "the upstream e2e tests' multi-purpose image: its args name the subcommand (pause by default); pause, serve-hostname, test-webserver, netexec, liveness and grpc-health-checking run (sandbox/agent/servers/agnhost.go), the others exit 1 saying so"},
+		{Name: "registry.k8s.io/e2e-test-images/glibc-dns-testing", Tags: regexp.MustCompile(`^2\.\d+\.\d+$`), Shell: "sh", Size: 2943502,
+			About: "the upstream e2e tests' shell image with a glibc resolver (`hostname -f` from /etc/hosts)"},
 		{Name: "registry.k8s.io/e2e-test-images/nonroot", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "sh", User: 1234, Size: 1401112,
 			About: "the upstream e2e tests' busybox whose USER is 1234"},
 		{Name: "registry.k8s.io/e2e-test-images/nonewprivs", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "nnp", Commands: []string{"nnp"}, Size: 1381402,
