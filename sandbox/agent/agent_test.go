@@ -1085,6 +1085,12 @@ func TestPostStartHook(t *testing.T) {
 		Spec: corev1.PodSpec{NodeName: "node01", Containers: []corev1.Container{{Name: "nginx", Image: "nginx"}}}}
 	h.createPod(web)
 	ip := podIP(t, h, "web")
+	// As on a node, the container runs before nginx listens: the hook's target must be up first.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.logs(t, "web", "nginx", ""), "start worker process"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nginx never started")
+		}
+	}
 	h.createPod(withOut(busyboxPod("http-hook", corev1.RestartPolicyNever, "sleep 600"), corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{
 		Host: ip, Port: intstr.FromInt32(80), Path: "/echo?msg=poststart"}}))
 	h.waitEventContaining("http-hook", "Started", "Started container")
