@@ -271,6 +271,9 @@ func containerArgv(c *corev1.Container, env []string, img *images.Image) (argv [
 		if img != nil {
 			prog = img.Entrypoint
 		}
+		if len(c.Args) == 0 && img != nil {
+			return append([]string{prog}, img.Cmd...), true
+		}
 		return append([]string{prog}, expand(c.Args)...), true
 	}
 	sh := img.Shell

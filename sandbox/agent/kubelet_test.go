@@ -350,3 +350,27 @@ func TestNoNewPrivs(t *testing.T) {
 		}
 	}
 }
+
+// An image volume holds the image's files (the kitten image's picture, data.json and Alpine os-release),
+// read-only; a server image's content is there for a container that runs a command instead of its server.
+func TestImageVolume(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("imgvol", corev1.RestartPolicyNever, "grep -c kitten.jpg /volume/data.json; grep -o 'Alpine Linux' /volume/etc/os-release; "+
+		"ls /volume/kitten.jpg; touch /volume/x")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{
+		Reference: "registry.k8s.io/e2e-test-images/kitten:1.8", PullPolicy: corev1.PullAlways}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/volume"}}
+	h.createPod(pod)
+	web := busyboxPod("nginx-cmd", corev1.RestartPolicyNever, "grep -o 'Welcome to nginx!' /usr/share/nginx/html/index.html | head -n 1")
+	web.Spec.Containers[0].Image = "nginx:1.27"
+	h.createPod(web)
+	for name, want := range map[string]string{
+		"imgvol":    "1\nAlpine Linux\nAlpine Linux\n/volume/kitten.jpg\ntouch: /volume/x: Read-only file system\n",
+		"nginx-cmd": "Welcome to nginx!\n",
+	} {
+		h.waitPod(name, "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+		if got := h.logs(t, name, "main", ""); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}

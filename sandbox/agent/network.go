@@ -56,13 +56,9 @@ func serverOf(img *images.Image) *servers.Server {
 	return servers.Get(img.Daemon)
 }
 
-// layImageFiles writes the image content a server serves (nginx's html, its default.conf) into a new
-// container root, under whatever volumes get mounted there.
-func layImageFiles(root string, srv *servers.Server) error {
-	if srv == nil {
-		return nil
-	}
-	for p, content := range srv.Files {
+// layImageFiles writes image content (name → content) into root.
+func layImageFiles(root string, files map[string]string) error {
+	for p, content := range files {
 		host := filepath.Join(root, filepath.FromSlash(busybox.Clean(p)))
 		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
 			return fmt.Errorf("image files: %w", err)
@@ -147,4 +143,26 @@ func (w *podWorker) runServer(ctx context.Context, srv *servers.Server, c *corev
 		e.Program, e.Args = args[0], args[1:]
 	}
 	return srv.Run(ctx, e)
+}
+
+// layImage lays an image's file system out in root (a new container root, or an image volume): the shell's
+// skeleton (/bin with its commands and the image's own, /etc), the content of its server (nginx's html,
+// its default.conf), whether or not the server runs, and the image's own files.
+func layImage(root, hostname string, img *images.Image) error {
+	var extra []string
+	if img != nil {
+		extra = img.Commands
+	}
+	if err := busybox.WriteSkeleton(root, hostname, extra...); err != nil {
+		return err
+	}
+	if img == nil {
+		return nil
+	}
+	if srv := servers.Get(img.Daemon); srv != nil {
+		if err := layImageFiles(root, srv.Files); err != nil {
+			return err
+		}
+	}
+	return layImageFiles(root, img.Files)
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
 
 	"github.com/klabdev/klab/sandbox/agent/busybox"
+	"github.com/klabdev/klab/sandbox/agent/images"
 )
 
 // volume is a pod volume: the folder rel inside base, a folder the agent made. Mounts open rel through
@@ -86,6 +87,9 @@ func (w *podWorker) tryVolumes() (map[string]volume, string, error) {
 		case v.PersistentVolumeClaim != nil:
 			vol = volume{base: filepath.Join(dataDir, "volumes"), rel: path.Join(safeName(pod.Namespace), safeName(v.PersistentVolumeClaim.ClaimName)),
 				readOnly: v.PersistentVolumeClaim.ReadOnly}
+		case v.Image != nil:
+			vol.readOnly = true // image volumes are read-only
+			err = imageVolume(own, v.Image)
 		case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
 			vol.readOnly = true
 			var files map[string][]byte
@@ -488,4 +492,20 @@ func openVolumePath(base, rel string, m *busybox.Mount) (*os.Root, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	return r, nil
+}
+
+// imageVolume lays out an image volume (the ImageVolume feature): the image's files, as its containers see
+// them, once; an image the registry lacks fails as a pull would (the kubelet retries it).
+func imageVolume(dir string, src *corev1.ImageVolumeSource) error {
+	if _, err := os.Stat(filepath.Join(dir, "bin")); err == nil {
+		return nil // laid out at an earlier try
+	}
+	ref, err := images.Lookup(src.Reference)
+	if err != nil {
+		return fmt.Errorf("failed to pull image %q: %w", src.Reference, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("image volume: %w", err)
+	}
+	return layImage(dir, "localhost", ref.Image)
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/klabdev/klab/sandbox/agent/busybox"
 	"github.com/klabdev/klab/sandbox/agent/images"
 	"github.com/klabdev/klab/sandbox/agent/podnet"
-	"github.com/klabdev/klab/sandbox/agent/servers"
 )
 
 // ctrState is what the agent knows about one container; it becomes a ContainerStatus.
@@ -818,7 +817,7 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 		if !server {
 			srv = nil
 		}
-		root, fsys, err := w.containerFS(st, c, vols, env, srv)
+		root, fsys, err := w.containerFS(st, c, vols, env, img)
 		if err != nil {
 			w.m.a.logf("agent: %v", err)
 			w.set(func() {
@@ -1080,7 +1079,7 @@ func (w *podWorker) logPath(container string, restart int32) string {
 }
 
 // containerFS lays out a fresh root for this run of the container and opens it with its mounts.
-func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, env []string, srv *servers.Server) (string, *busybox.FS, error) {
+func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[string]volume, env []string, img *images.Image) (string, *busybox.FS, error) {
 	w.mu.Lock()
 	n := st.restartCount
 	w.mu.Unlock()
@@ -1089,17 +1088,10 @@ func (w *podWorker) containerFS(st *ctrState, c *corev1.Container, vols map[stri
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", nil, fmt.Errorf("container %s root: %w", c.Name, err)
 	}
-	var extra []string
-	if ref, err := images.Lookup(c.Image); err == nil {
-		extra = ref.Image.Commands
-	}
-	if err := busybox.WriteSkeleton(root, utsHostname(w.latest()), extra...); err != nil {
-		return "", nil, err
-	}
-	if err := w.writeNetworkFiles(root, w.latest()); err != nil {
+	if err := layImage(root, utsHostname(w.latest()), img); err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	if err := layImageFiles(root, srv); err != nil {
+	if err := w.writeNetworkFiles(root, w.latest()); err != nil {
 		return "", nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	// The runtime provides the termination-message file.

@@ -29,6 +29,10 @@ type Image struct {
 	Links      []string // other paths of the entrypoint's program in the image (agnhost's /agnhost-2 link)
 	Commands   []string // commands it ships besides busybox's (busybox.ImageCommands), e.g. curl
 	User       int64    // the uid its USER runs as (0, root, when it sets none)
+	Cmd        []string // a server image's default args (its CMD) when the pod gives none: kitten's test-webserver
+	// Files are the image's own content beyond its server's (servers.Server.Files) and the shell's /bin
+	// and /etc: what a container of it and an image volume of it see.
+	Files map[string]string
 	// ProgramArgs is the program its entrypoint script runs args with when they do not start with a
 	// command (curlimages/curl's entrypoint.sh: `-s URL` runs `curl -s URL`).
 	ProgramArgs string
@@ -93,6 +97,9 @@ func buildCatalogue() []Image {
 			About: "the upstream e2e tests' busybox whose USER is 1234"},
 		{Name: "registry.k8s.io/e2e-test-images/nonewprivs", Tags: regexp.MustCompile(`^1\.\d+$`), Shell: "nnp", Commands: []string{"nnp"}, Size: 1381402,
 			About: "the upstream e2e tests' setuid-root nnp program, which prints its effective uid (0 unless allowPrivilegeEscalation is false)"},
+		{Name: "registry.k8s.io/e2e-test-images/kitten", Tags: regexp.MustCompile(`^1\.\d+$`), Server: true, Daemon: "agnhost", Entrypoint: "/agnhost",
+			Cmd: []string{"test-webserver"}, Ports: []int32{80}, Size: 52063745, Files: kittenFiles(),
+			About: "the upstream e2e tests' agnhost with a kitten picture (/kitten.jpg, /data.json) on Alpine, serving them with test-webserver; image volumes mount it"},
 		{Name: "registry.k8s.io/e2e-test-images/httpd", Tags: regexp.MustCompile(`^2\.4\.\d+-\d+$`), Server: true, Daemon: "httpd", Ports: []int32{80}, Size: 40764680,
 			About: "the upstream e2e tests' Apache httpd (as httpd)"},
 		{Name: "registry.k8s.io/e2e-test-images/nginx", Tags: regexp.MustCompile(`^1\.\d+(\.\d+)?-\d+$`), Server: true, Daemon: "nginx", Ports: []int32{80}, Commands: []string{"curl"}, Size: 7215920,
@@ -155,4 +162,15 @@ func Names() []string {
 func IsPullError(err error) bool {
 	var pe *PullError
 	return errors.As(err, &pe)
+}
+
+// kittenFiles is the content the kitten image adds to agnhost's (test/images/kitten): its picture (a
+// stand-in of the same name: the sandbox carries no binaries), data.json, and Alpine's os-release.
+func kittenFiles() map[string]string {
+	return map[string]string{
+		"/kitten.jpg": "\xff\xd8\xff\xe0 kitten.jpg (klab sandbox stand-in)\xff\xd9",
+		"/data.json":  "{\n  \"image\": \"kitten.jpg\"\n}\n",
+		"/etc/os-release": "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.21.3\nPRETTY_NAME=\"Alpine Linux v3.21\"\n" +
+			"HOME_URL=\"https://alpinelinux.org/\"\nBUG_REPORT_URL=\"https://gitlab.alpinelinux.org/alpine/aports/-/issues\"\n",
+	}
 }
