@@ -368,7 +368,9 @@ func TestImageVolume(t *testing.T) {
 		"imgvol":    "1\nAlpine Linux\nAlpine Linux\n/volume/kitten.jpg\ntouch: /volume/x: Read-only file system\n",
 		"nginx-cmd": "Welcome to nginx!\n",
 	} {
-		h.waitPod(name, "done", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+		h.waitPod(name, "done", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		})
 		if got := h.logs(t, name, "main", ""); got != want {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
