@@ -1086,6 +1086,7 @@ func TestPostStartHook(t *testing.T) {
 	h.createPod(web)
 	ip := podIP(t, h, "web")
 	// As on a node, the container runs before nginx listens: the hook's target must be up first.
+	h.waitPod("web", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.logs(t, "web", "nginx", ""), "start worker process"); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("nginx never started")
