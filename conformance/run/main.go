@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.focus, "focus", `\[sig-apps\] (Job|CronJob|TTLAfterFinished) `, "Ginkgo focus regex")
 	fs.StringVar(&o.labels, "labels", "", "extra Ginkgo label filter, ANDed with the skip list's labels")
 	fs.BoolVar(&o.verbose, "v", false, "verbose Ginkgo output")
-	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "bound for the whole run")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Hour, "bound for the whole run")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -126,6 +126,8 @@ func runSuite(ctx context.Context, o options, skips skipList, stdout, stderr io.
 		"--e2e-output-dir=" + reportDir,
 		"--ginkgo.focus=" + o.focus,
 		"--ginkgo.no-color",
+		// Ginkgo's own suite timeout is 1 h: the whole run's bound (-timeout) is the one that counts.
+		"--ginkgo.timeout=" + o.timeout.String(),
 	}
 	if lf := skips.labelFilter(o.labels); lf != "" {
 		args = append(args, "--ginkgo.label-filter="+lf)
