@@ -376,3 +376,19 @@ func TestImageVolume(t *testing.T) {
 		}
 	}
 }
+
+// A sidecar with a startup probe holds the next containers until the probe passes, as the kubelet does.
+func TestSidecarStartupProbeHoldsMain(t *testing.T) {
+	h := startAgent(t)
+	pod := busyboxPod("held", corev1.RestartPolicyNever, "cat /shared/up")
+	pod.Spec.Volumes = []corev1.Volume{{Name: "shared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+	pod.Spec.InitContainers = []corev1.Container{{Name: "side", Image: "busybox:1.36", Command: []string{"sh", "-c", "sleep 1.5; echo up > /shared/up; sleep 600"},
+		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), VolumeMounts: pod.Spec.Containers[0].VolumeMounts,
+		StartupProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/shared/up"}}}, PeriodSeconds: 1, FailureThreshold: 30}}}
+	h.createPod(pod)
+	h.waitPod("held", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+	if got := h.logs(t, "held", "main", ""); got != "up\n" {
+		t.Errorf("main ran before its sidecar started: %q", got)
+	}
+}

@@ -659,6 +659,7 @@ func (w *podWorker) run() {
 			case <-started:
 			case <-w.runCtx.Done():
 			}
+			w.waitStarted(c.Name) // as the kubelet: the next container waits for the sidecar's startup probe
 			continue
 		}
 		initPolicy := policy
@@ -988,6 +989,20 @@ func (w *podWorker) runContainer(ctx context.Context, c *corev1.Container, vols 
 			return code, true
 		}
 		backoff = min(backoff*2, BackoffMax)
+	}
+}
+
+// waitStarted waits until the container is running and started (its startup probe passed, its postStart
+// hook returned), or the pod is killed.
+func (w *podWorker) waitStarted(name string) {
+	for {
+		w.mu.Lock()
+		st := w.ctr(name)
+		ok := st == nil || st.started && st.state.Running != nil
+		w.mu.Unlock()
+		if ok || !sleepCtx(w.runCtx, 50*time.Millisecond, w.terminating) {
+			return
+		}
 	}
 }
 
