@@ -387,7 +387,9 @@ func TestSidecarStartupProbeHoldsMain(t *testing.T) {
 		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), VolumeMounts: pod.Spec.Containers[0].VolumeMounts,
 		StartupProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/shared/up"}}}, PeriodSeconds: 1, FailureThreshold: 30}}}
 	h.createPod(pod)
-	h.waitPod("held", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed })
+	h.waitPod("held", "Succeeded", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
 	if got := h.logs(t, "held", "main", ""); got != "up\n" {
 		t.Errorf("main ran before its sidecar started: %q", got)
 	}
