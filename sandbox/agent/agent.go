@@ -180,17 +180,11 @@ func Run(ctx context.Context, cfg Config, ready func()) error {
 	// The Node objects, for admission (the kubelet reads its node from a lister too): a factory of their
 	// own, since the pods' is filtered by spec.nodeName.
 	nodeFactory := informers.NewSharedInformerFactory(cfg.Client, 0)
+	// Not waited for: until it has synced, admission GETs the Node (the sandbox's start stays as fast).
 	a.nodeLister = nodeFactory.Core().V1().Nodes().Lister()
-	nodeInformer := nodeFactory.Core().V1().Nodes().Informer()
+	nodeFactory.Core().V1().Nodes().Informer()
 	nodeFactory.Start(ctx.Done())
 	defer nodeFactory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodeInformer.HasSynced) {
-		closeListeners()
-		if ctx.Err() != nil {
-			return nil
-		}
-		return errors.New("node informer did not sync")
-	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = selector.String() }))
 	podInformer := factory.Core().V1().Pods().Informer()

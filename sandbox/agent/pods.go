@@ -130,6 +130,9 @@ func (m *podManager) othersLocked(pod *corev1.Pod) []*corev1.Pod {
 // allowlist. The Node comes from the informer's lister, as the kubelet's does.
 func (m *podManager) admit(pod *corev1.Pod, others []*corev1.Pod, op lifecycle.Operation) (ok bool, reason, msg string) {
 	node, err := m.a.nodeLister.Get(pod.Spec.NodeName)
+	if err != nil { // the informer has not synced yet
+		node, err = m.a.client.CoreV1().Nodes().Get(m.ctx, pod.Spec.NodeName, metav1.GetOptions{})
+	}
 	if err != nil {
 		m.a.logf("agent: admit pod %s/%s: node %s: %v", pod.Namespace, pod.Name, pod.Spec.NodeName, err)
 		return true, "", "" // the kubelet falls back to the node it knows; so do we: admit
