@@ -1224,14 +1224,14 @@ func TestActiveDeadlineUpdated(t *testing.T) {
 // runAsUser and runAsGroup: the container's commands see that user, named from the image's /etc/passwd.
 func TestRunAsUser(t *testing.T) {
 	h := startAgent(t)
-	pod := busyboxPod("nobody", corev1.RestartPolicyNever, "id; whoami; id -u; id -gn")
+	pod := busyboxPod("nobody", corev1.RestartPolicyNever, "id; whoami; id -u; id -gn; grep ^Uid /proc/self/status")
 	pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsUser: ptr.To[int64](65534)}
 	h.createPod(pod)
 	pod2 := busyboxPod("numeric", corev1.RestartPolicyNever, "id; test $(id -u) -eq 1000 && echo ok; whoami")
 	pod2.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1000), RunAsGroup: ptr.To[int64](3000)}
 	h.createPod(pod2)
 	h.waitPod("nobody", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
-	if got := h.logs(t, "nobody", "main", ""); got != "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nnobody\n65534\nnogroup\n" {
+	if got := h.logs(t, "nobody", "main", ""); got != "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nnobody\n65534\nnogroup\nUid:\t65534\t65534\t65534\t65534\n" {
 		t.Errorf("runAsUser 65534: %q", got)
 	}
 	h.waitPod("numeric", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })

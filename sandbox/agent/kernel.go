@@ -108,18 +108,27 @@ func (k *kernelView) write(root string) error {
 	for name, v := range cgroupFiles(k.resources) {
 		files["sys/fs/cgroup/"+name] = v
 	}
-	return writeFiles(root, files)
+	if err := writeFiles(root, files); err != nil {
+		return fmt.Errorf("kernel files: %w", err)
+	}
+	return nil
 }
 
 // status is /proc/self/status of the container's first process.
 func (k *kernelView) status() string {
+	uid, gid := runAs(k.pod, k.c)
+	g := int64(0)
+	if gid != nil {
+		g = *gid
+	}
+	ids := fmt.Sprintf("Uid:\t%[1]d\t%[1]d\t%[1]d\t%[1]d\nGid:\t%[2]d\t%[2]d\t%[2]d\t%[2]d\n", uid, g)
 	cpus := "0"
 	if k.cpus > 1 {
 		cpus = fmt.Sprintf("0-%d", k.cpus-1)
 	}
 	mask := strconv.FormatUint(uint64(1)<<min(k.cpus, 63)-1, 16)
 	return "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t1\nNgid:\t0\nPid:\t1\nPPid:\t0\n" +
-		"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\n" +
+		ids + "Threads:\t1\n" +
 		"Cpus_allowed:\t" + mask + "\nCpus_allowed_list:\t" + cpus + "\nMems_allowed:\t1\nMems_allowed_list:\t0\n"
 }
 
@@ -184,15 +193,16 @@ func cgroupFiles(r corev1.ResourceRequirements) map[string]string {
 	}
 }
 
-// writeFiles writes name → content under root (names are clean relative paths the agent chose).
+// writeFiles writes name → content under root, a folder the agent made (names are pod paths the agent
+// or the image catalogue chose: "/usr/share/nginx/html/index.html", "proc/sys/…").
 func writeFiles(root string, files map[string]string) error {
 	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
+		p := filepath.Join(root, filepath.FromSlash(busybox.Clean(name)))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("kernel files: %w", err)
+			return err
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return fmt.Errorf("kernel files: %w", err)
+			return err
 		}
 	}
 	return nil

@@ -56,20 +56,6 @@ func serverOf(img *images.Image) *servers.Server {
 	return servers.Get(img.Daemon)
 }
 
-// layImageFiles writes image content (name → content) into root.
-func layImageFiles(root string, files map[string]string) error {
-	for p, content := range files {
-		host := filepath.Join(root, filepath.FromSlash(busybox.Clean(p)))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			return fmt.Errorf("image files: %w", err)
-		}
-		if err := os.WriteFile(host, []byte(content), 0o644); err != nil {
-			return fmt.Errorf("image files: %w", err)
-		}
-	}
-	return nil
-}
-
 // writeNetworkFiles writes the kubelet-managed /etc/hosts (hostsFile) and the /etc/resolv.conf of the
 // pod's dnsPolicy (resolvConf) into a new container root.
 func (w *podWorker) writeNetworkFiles(root string, pod *corev1.Pod) error {
@@ -160,9 +146,12 @@ func layImage(root, hostname string, img *images.Image) error {
 		return nil
 	}
 	if srv := servers.Get(img.Daemon); srv != nil {
-		if err := layImageFiles(root, srv.Files); err != nil {
-			return err
+		if err := writeFiles(root, srv.Files); err != nil {
+			return fmt.Errorf("image files: %w", err)
 		}
 	}
-	return layImageFiles(root, img.Files)
+	if err := writeFiles(root, img.Files); err != nil {
+		return fmt.Errorf("image files: %w", err)
+	}
+	return nil
 }

@@ -107,9 +107,6 @@ func (w *podWorker) resolvConf(pod *corev1.Pod) (string, error) {
 	if n == nil || n.dns == nil {
 		return "", errors.New("no node")
 	}
-	if err := w.m.a.writeNodeFiles(); err != nil {
-		return "", err
-	}
 	cfg, err := n.dns.GetPodDNS(context.Background(), pod)
 	if err != nil {
 		return "", fmt.Errorf("pod DNS: %w", err)

@@ -29,10 +29,15 @@ type podManager struct {
 	nextIP   int
 	wg       sync.WaitGroup
 	logs     *logRegistry
+	// sysctls is the kubelet's sysctl admission over the sandbox's safe set, built once.
+	sysctls    lifecycle.PodAdmitHandler
+	sysctlsErr error
 }
 
 func newPodManager(ctx context.Context, a *agent) *podManager {
-	return &podManager{a: a, ctx: ctx, workers: map[types.UID]*podWorker{}, rejected: map[types.UID]bool{}, logs: newLogRegistry()}
+	m := &podManager{a: a, ctx: ctx, workers: map[types.UID]*podWorker{}, rejected: map[types.UID]bool{}, logs: newLogRegistry()}
+	m.sysctls, m.sysctlsErr = sysctlAdmitHandler()
+	return m
 }
 
 func (m *podManager) handler() cache.ResourceEventHandler {
@@ -146,11 +151,10 @@ func (m *podManager) admit(pod *corev1.Pod, others []*corev1.Pod, op lifecycle.O
 		lifecycle.NewAdmissionFailureHandlerStub(),
 		func(*schedulerframework.NodeInfo, *lifecycle.PodAdmitAttributes) error { return nil })}
 	if op == lifecycle.AddOperation {
-		sysctls, err := sysctlAdmitHandler()
-		if err != nil {
-			return false, "UnexpectedAdmissionError", err.Error()
+		if m.sysctlsErr != nil {
+			return false, "UnexpectedAdmissionError", m.sysctlsErr.Error()
 		}
-		handlers = append(handlers, sysctls)
+		handlers = append(handlers, m.sysctls)
 	}
 	for _, h := range handlers {
 		if r := h.Admit(m.ctx, &lifecycle.PodAdmitAttributes{Pod: pod, OtherPods: others, Operation: op}); !r.Admit {

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/events"
@@ -26,7 +27,7 @@ const resizeRestartWait = time.Minute
 // initAllocation records the resources the pod was admitted with.
 func (w *podWorker) initAllocation(pod *corev1.Pod) {
 	w.alloc = map[string]corev1.ResourceRequirements{}
-	for _, c := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
+	for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
 		w.alloc[c.Name] = *c.Resources.DeepCopy()
 	}
 }
@@ -50,15 +51,21 @@ func (w *podWorker) allocatedPodLocked() *corev1.Pod {
 	return p
 }
 
-// resizeWantedLocked says whether the spec asks for resources other than the allocated ones. w.mu is held.
-func (w *podWorker) resizeWantedLocked() bool {
-	for _, c := range append(slices.Clone(w.pod.Spec.InitContainers), w.pod.Spec.Containers...) {
+// changedLocked are the containers whose spec asks for resources other than their allocation. w.mu is held.
+func (w *podWorker) changedLocked() []string {
+	var changed []string
+	for _, c := range slices.Concat(w.pod.Spec.InitContainers, w.pod.Spec.Containers) {
 		if !apiequality.Semantic.DeepEqual(c.Resources, w.alloc[c.Name]) {
-			return true
+			changed = append(changed, c.Name)
 		}
 	}
-	_, pending := w.conds[corev1.PodResizePending]
-	return pending // a resize reverted while pending clears its condition
+	return changed
+}
+
+// resizeWantedLocked says whether there is a resize to handle. w.mu is held.
+func (w *podWorker) resizeWantedLocked() bool {
+	_, pending := w.conds[corev1.PodResizePending] // a resize reverted while pending clears its condition
+	return pending || len(w.changedLocked()) > 0
 }
 
 // resize handles the spec's resources: one resize at a time, for the latest spec.
@@ -71,12 +78,7 @@ func (w *podWorker) resize() {
 		w.mu.Unlock()
 		return
 	}
-	var changed []string
-	for _, c := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
-		if !apiequality.Semantic.DeepEqual(c.Resources, w.alloc[c.Name]) {
-			changed = append(changed, c.Name)
-		}
-	}
+	changed := w.changedLocked()
 	w.mu.Unlock()
 	if len(changed) == 0 {
 		w.set(func() { delete(w.conds, corev1.PodResizePending) })
@@ -125,17 +127,18 @@ func specContainer(pod *corev1.Pod, name string) *corev1.Container {
 // node could never hold is Infeasible, as the kubelet says (status_manager: any other reason is Deferred).
 func (w *podWorker) admitResize(pod *corev1.Pod) (ok bool, reason, msg string) {
 	for _, rn := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		amount := (*resource.Quantity).Value // bytes; CPU in millicores
+		if rn == corev1.ResourceCPU {
+			amount = (*resource.Quantity).MilliValue
+		}
 		var req int64
 		for _, c := range pod.Spec.Containers {
 			q := c.Resources.Requests[rn]
-			req += q.MilliValue()
+			req += amount(&q)
 		}
-		capacity := w.m.a.allocatable[rn]
-		if req > capacity.MilliValue() {
-			if rn == corev1.ResourceMemory {
-				return false, corev1.PodReasonInfeasible, fmt.Sprintf("Node didn't have enough capacity: %s, requested: %d, capacity: %d", rn, req/1000, capacity.Value())
-			}
-			return false, corev1.PodReasonInfeasible, fmt.Sprintf("Node didn't have enough capacity: %s, requested: %d, capacity: %d", rn, req, capacity.MilliValue())
+		allocatable := w.m.a.allocatable[rn]
+		if capacity := amount(&allocatable); req > capacity {
+			return false, corev1.PodReasonInfeasible, fmt.Sprintf("Node didn't have enough capacity: %s, requested: %d, capacity: %d", rn, req, capacity)
 		}
 	}
 	w.m.mu.Lock()
@@ -176,8 +179,7 @@ func (w *podWorker) actuate(name string) {
 		w.mu.Unlock()
 		return
 	}
-	alloc := w.alloc[name]
-	want := *alloc.DeepCopy()
+	want := *w.allocatedLocked(name)
 	running := st.state.Running != nil && st.run != nil
 	if !running {
 		st.resources = want

@@ -36,8 +36,10 @@ type Image struct {
 	// ProgramArgs is the program its entrypoint script runs args with when they do not start with a
 	// command (curlimages/curl's entrypoint.sh: `-s URL` runs `curl -s URL`).
 	ProgramArgs string
-	Size        int64  // bytes, for the "Successfully pulled" event
-	About       string // what the sandbox does with it (README)
+
+	repo  string // the normalized repository ("docker.io/library/nginx"), what Lookup compares
+	Size  int64  // bytes, for the "Successfully pulled" event
+	About string // what the sandbox does with it (README)
 }
 
 // Ref is a pull that succeeds: the normalized reference and its catalogue entry.
@@ -59,8 +61,17 @@ func (e *PullError) Error() string { return e.Msg }
 // version is the pattern of version numbers with one of majors and up to two more parts.
 func version(majors string) string { return `(` + majors + `)(\.\d+){0,2}` }
 
-// catalogue is the whole list, built (its patterns compiled) once, at the first pull, and never changed.
-var catalogue = sync.OnceValue(buildCatalogue)
+// catalogue is the whole list, built (its patterns compiled, its names normalized) once, at the first
+// pull, and never changed.
+var catalogue = sync.OnceValue(func() []Image {
+	c := buildCatalogue()
+	for i := range c {
+		if n, err := reference.ParseNormalizedNamed(c[i].Name); err == nil {
+			c[i].repo = n.Name()
+		}
+	}
+	return c
+})
 
 // buildCatalogue makes the list. Tag patterns follow the registries' real tag schemes (numbers within
 // the versions that exist, with their usual variants), so a typo in a tag fails like it would there.
@@ -136,8 +147,7 @@ func Lookup(image string) (Ref, error) {
 	}
 	for i := range catalogue() {
 		im := &catalogue()[i]
-		n, err := reference.ParseNormalizedNamed(im.Name)
-		if err != nil || n.Name() != repo {
+		if im.repo != repo {
 			continue
 		}
 		if _, digested := named.(reference.Digested); digested || im.Tags.MatchString(tag) {
