@@ -203,16 +203,15 @@ func (c *curlRun) failed(code int, format string, args ...any) int {
 
 // transfer is what -w reports of one URL.
 type transfer struct {
-	status     int
-	ctype      string
-	size       int64
-	effective  string
-	remote     string
-	start      time.Time
-	redirects  int
-	method     string
-	exitCode   int
-	errMessage string
+	status    int
+	ctype     string
+	size      int64
+	effective string
+	remote    string
+	start     time.Time
+	redirects int
+	method    string
+	exitCode  int
 }
 
 func (c *curlRun) fetch(raw string) int {
@@ -520,7 +519,7 @@ func (c *curlRun) expandWriteOut(t *transfer) string {
 		"content_type": t.ctype, "size_download": strconv.FormatInt(t.size, 10), "url_effective": t.effective,
 		"url": t.effective, "remote_ip": ip, "remote_port": port, "num_redirects": strconv.Itoa(t.redirects),
 		"time_total": fmt.Sprintf("%.6f", time.Since(t.start).Seconds()), "method": t.method,
-		"exitcode": strconv.Itoa(t.exitCode), "errormsg": t.errMessage,
+		"exitcode": strconv.Itoa(t.exitCode),
 	}
 	var b strings.Builder
 	s := c.writeOut

@@ -29,7 +29,7 @@ func sysctl(p *proc) int {
 	}
 	code := 0
 	for _, arg := range rest {
-		name, value, assign := strings.Cut(arg, "=")
+		name, _, assign := strings.Cut(arg, "=")
 		if set['w'] != "" && !assign {
 			code = p.errf("error: '%s' must be of the form name=value", arg)
 			continue
@@ -48,7 +48,6 @@ func sysctl(p *proc) int {
 			continue
 		}
 		if assign {
-			_ = value
 			code = p.errf("error setting key '%s': Read-only file system", shown)
 			continue
 		}
